@@ -1,0 +1,191 @@
+import superjson from 'superjson';
+import { PROTOCOL_VERSION } from './constants.js';
+import { BadMessageError, MessageTooLargeError } from './errors.js';
+import type { DropReason } from './errors.js';
+import type { Head, Rumor } from './model/rumor.js';
+import type { ClockEntry, VClock } from './model/vclock.js';
+
+/** A change a caller asks the leader to make. */
+export type WriteOp =
+  | { readonly kind: 'set'; readonly data: unknown }
+  | { readonly kind: 'cas'; readonly data: unknown; readonly base: number }
+  | { readonly kind: 'check'; readonly base: number }
+  | { readonly kind: 'join'; readonly id: string }
+  | { readonly kind: 'leave'; readonly id: string }
+  | { readonly kind: 'settings'; readonly fanout?: number; readonly gossipIntervalMs?: number };
+
+/** Every message type on the wire, with its body. */
+export interface Bodies {
+  /** A newer rumor, pushed down the epidemic tree. */
+  push: { readonly rumor: Rumor };
+  /** Anti-entropy: the sender's head. */
+  head: Head;
+  /** Request: send me your rumor. */
+  pull: Record<string, never>;
+  /** Request: which version do you hold? */
+  vsn: Record<string, never>;
+  /** Request to the leader: apply this. */
+  write: { readonly op: WriteOp };
+  /** Request from a leader to a node it adds: here is the rumor that lists you. */
+  join: { readonly rumor: Rumor };
+  /** The answer to any request. */
+  reply: { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly code: string; readonly message: string };
+}
+
+export type MessageType = keyof Bodies;
+const TYPES: ReadonlySet<string> = new Set<MessageType>(['push', 'head', 'pull', 'vsn', 'write', 'join', 'reply']);
+
+/** The versioned envelope every message travels in. */
+export interface Envelope<K extends MessageType = MessageType> {
+  readonly v: number;
+  readonly ns: string;
+  readonly type: K;
+  /** Sender id; its reply channel is its node channel, or its observer channel when `observer`. */
+  readonly from: string;
+  readonly observer?: boolean;
+  /** Correlation id of a request. */
+  readonly cid?: string;
+  /** Correlation id this reply answers. */
+  readonly re?: string;
+  /** Sender's wall clock at sending. */
+  readonly ts: number;
+  readonly body: Bodies[K];
+}
+
+export type AnyEnvelope = { [K in MessageType]: Envelope<K> }[MessageType];
+
+export interface CodecOptions {
+  readonly namespace: string;
+  readonly maxMessageBytes: number;
+}
+
+/** Encodes and decodes envelopes; every inbound problem becomes a {@link BadMessageError}. */
+export class Codec {
+  constructor(private readonly opts: CodecOptions) {}
+
+  encode(envelope: AnyEnvelope): string {
+    const text = serialize(envelope);
+    const bytes = Buffer.byteLength(text);
+    if (bytes > this.opts.maxMessageBytes) throw new MessageTooLargeError(bytes, this.opts.maxMessageBytes);
+    return text;
+  }
+
+  decode(raw: string | Buffer): AnyEnvelope {
+    const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
+    if (bytes > this.opts.maxMessageBytes) throw drop('too_big', `message of ${bytes} bytes is over the limit`);
+    let value: unknown;
+    try {
+      value = superjson.parse(raw.toString());
+    } catch (err) {
+      throw drop('bad_json', `not a superjson document: ${(err as Error).message}`);
+    }
+    return this.check(value);
+  }
+
+  private check(value: unknown): AnyEnvelope {
+    if (!isObject(value)) throw drop('bad_shape', 'envelope is not an object');
+    if (value.v !== PROTOCOL_VERSION) throw drop('unknown_protocol', `unknown protocol version ${String(value.v)}`);
+    if (value.ns !== this.opts.namespace) throw drop('wrong_namespace', `message for namespace ${String(value.ns)}`);
+    if (typeof value.type !== 'string' || !TYPES.has(value.type)) throw drop('unknown_type', `unknown message type ${String(value.type)}`);
+    if (!isId(value.from)) throw drop('bad_shape', 'missing sender');
+    if (typeof value.ts !== 'number' || !Number.isFinite(value.ts)) throw drop('bad_shape', 'missing timestamp');
+    if (value.cid !== undefined && typeof value.cid !== 'string') throw drop('bad_shape', 'bad correlation id');
+    if (value.re !== undefined && typeof value.re !== 'string') throw drop('bad_shape', 'bad reply id');
+    if (value.observer !== undefined && typeof value.observer !== 'boolean') throw drop('bad_shape', 'bad observer flag');
+    if (!validBody(value.type as MessageType, value.body, value)) throw drop('bad_shape', `malformed ${value.type} body`);
+    return value as unknown as AnyEnvelope;
+  }
+}
+
+/** superjson text of a value; a clear TypeError for what it cannot carry. */
+export function serialize(value: unknown): string {
+  try {
+    return superjson.stringify(value);
+  } catch (err) {
+    throw new TypeError(`value cannot be serialised: ${(err as Error).message}`, { cause: err });
+  }
+}
+
+/** A deep copy of `value` as every other node will see it. */
+export function roundTrip<T>(value: T): T {
+  return superjson.parse<T>(serialize(value));
+}
+
+function drop(reason: DropReason, message: string): BadMessageError {
+  return new BadMessageError(reason, message);
+}
+
+function validBody(type: MessageType, body: unknown, env: Record<string, unknown>): boolean {
+  if (!isObject(body)) return false;
+  switch (type) {
+    case 'push':
+    case 'join':
+      return isRumor(body.rumor) && (type === 'push' || typeof env.cid === 'string');
+    case 'head':
+      return isHead(body);
+    case 'pull':
+    case 'vsn':
+      return typeof env.cid === 'string';
+    case 'write':
+      return typeof env.cid === 'string' && isWriteOp(body.op);
+    case 'reply':
+      return typeof env.re === 'string' && (body.ok === true
+        ? 'value' in body
+        : body.ok === false && typeof body.code === 'string' && typeof body.message === 'string');
+  }
+}
+
+function isWriteOp(op: unknown): op is WriteOp {
+  if (!isObject(op)) return false;
+  switch (op.kind) {
+    case 'set':
+      return 'data' in op;
+    case 'cas':
+      return 'data' in op && isVersion(op.base);
+    case 'check':
+      return isVersion(op.base);
+    case 'join':
+    case 'leave':
+      return isId(op.id);
+    case 'settings':
+      return (op.fanout === undefined || isPositiveInt(op.fanout))
+        && (op.gossipIntervalMs === undefined || isPositiveInt(op.gossipIntervalMs));
+    default:
+      return false;
+  }
+}
+
+export function isRumor(r: unknown): r is Rumor {
+  return isObject(r)
+    && isHead(r)
+    && isId(r.leader)
+    && Array.isArray(r.nodes)
+    && r.nodes.every(isId)
+    && isPositiveInt(r.fanout)
+    && isPositiveInt(r.gossipIntervalMs);
+}
+
+export function isHead(h: unknown): h is Head {
+  return isObject(h) && isVersion(h.version) && isClock(h.vclock);
+}
+
+function isClock(c: unknown): c is VClock {
+  if (!isObject(c)) return false;
+  for (const key of Object.keys(c)) {
+    if (!isEntry(c[key])) return false;
+  }
+  return true;
+}
+
+function isEntry(e: unknown): e is ClockEntry {
+  return isObject(e)
+    && Number.isSafeInteger(e.counter) && (e.counter as number) >= 0
+    && typeof e.ts === 'number' && Number.isFinite(e.ts)
+    && (e.deletedAt === undefined || (typeof e.deletedAt === 'number' && Number.isFinite(e.deletedAt)));
+}
+
+const isObject = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x);
+const isId = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= 512;
+const isVersion = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 1;
+const isPositiveInt = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 1;

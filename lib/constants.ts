@@ -1,0 +1,34 @@
+/**
+ * Protocol constants, named and documented in one place.
+ */
+
+/** Version of the wire envelope; a message with any other is dropped. */
+export const PROTOCOL_VERSION = 1;
+
+/** How long a removed node's vector-clock tombstone is kept (5 minutes, as in the original). */
+export const TOMBSTONE_TTL_MS = 5 * 60_000;
+
+/** Random extra delay added to every anti-entropy tick. */
+export const GOSSIP_JITTER_MS = 100;
+
+/** How long a cold-starting node waits for a peer's rumor before trying the next one. */
+export const COLD_START_PULL_TIMEOUT_MS = 6_000;
+
+/** How many times an updater is re-run after the leader reports a newer version. */
+export const MAX_UPDATE_RETRIES = 25;
+
+/** How many times a write is re-routed (redirects, dead leaders) before it fails. */
+export const MAX_ROUTE_ATTEMPTS = 8;
+
+/** `setSync` polling defaults (the original's 10 tries, 200 ms apart). */
+export const SET_SYNC_TRIES = 10;
+export const SET_SYNC_INTERVAL_MS = 200;
+
+/** `auto` event mode switches to synchronous delivery above this many undelivered events. */
+export const AUTO_SYNC_THRESHOLD = 3;
+
+/** Requests older than this (by the sender's clock) are treated as replays and dropped. */
+export const REPLAY_WINDOW_MS = 60_000;
+
+/** Default largest accepted message. */
+export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;

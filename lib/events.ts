@@ -1,0 +1,105 @@
+import * as mittModule from 'mitt';
+import type { Emitter, EventType } from 'mitt';
+import { AUTO_SYNC_THRESHOLD } from './constants.js';
+import { SubscriberError } from './errors.js';
+import type { Rumor } from './model/rumor.js';
+import type { EventMode, Logger } from './options.js';
+
+// mitt runs as ESM but its types read as CommonJS: take the factory either way.
+type MittFactory = <E extends Record<EventType, unknown>>() => Emitter<E>;
+const mitt = ((mittModule as { default?: unknown }).default ?? mittModule) as MittFactory;
+
+/** The events a node emits. */
+export type GossipEvents<T> = {
+  /** The data changed (not emitted for membership or settings changes). */
+  data: { readonly data: T | undefined; readonly version: number };
+  /** The rumor changed in any way. */
+  rumor: Rumor<T>;
+  /** A problem with no caller to reject: a bad message, a failed snapshot write, a subscriber that threw. */
+  error: Error;
+};
+
+export type GossipEventType = keyof GossipEvents<unknown>;
+export type Handler<E> = (event: E) => void;
+
+type Queued<T> = { [K in GossipEventType]: { type: K; event: GossipEvents<T>[K] } }[GossipEventType];
+
+/**
+ * mitt, with what a library needs on top: a handler registered twice runs
+ * once, a handler that throws never stops the others or the node, and the
+ * delivery mode of the original (sync, async, auto).
+ */
+export class EventBus<T> {
+  readonly #mitt: Emitter<GossipEvents<T>> = mitt();
+  readonly #wrapped = new Map<GossipEventType, Map<Handler<never>, Handler<never>>>();
+  readonly #queue: Queued<T>[] = [];
+  #scheduled = false;
+
+  constructor(private readonly mode: EventMode, private readonly logger: Logger) {}
+
+  on<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T>[K]>): void {
+    let byHandler = this.#wrapped.get(type);
+    if (!byHandler) this.#wrapped.set(type, (byHandler = new Map()));
+    if (byHandler.has(handler)) return;
+    const safe: Handler<GossipEvents<T>[K]> = (event) => {
+      try {
+        handler(event);
+      } catch (err) {
+        this.#handlerFailed(type, err);
+      }
+    };
+    byHandler.set(handler, safe);
+    this.#mitt.on(type, safe);
+  }
+
+  off<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T>[K]>): void {
+    const safe = this.#wrapped.get(type)?.get(handler);
+    if (!safe) return;
+    this.#wrapped.get(type)!.delete(handler);
+    this.#mitt.off(type, safe as Handler<GossipEvents<T>[K]>);
+  }
+
+  /** Removes `handler` from every event type. */
+  offAll(handler: Handler<never>): void {
+    for (const type of this.#wrapped.keys()) this.off(type, handler as Handler<GossipEvents<T>[typeof type]>);
+  }
+
+  has(type: GossipEventType): boolean {
+    return (this.#wrapped.get(type)?.size ?? 0) > 0;
+  }
+
+  emit<K extends GossipEventType>(type: K, event: GossipEvents<T>[K]): void {
+    this.#queue.push({ type, event } as Queued<T>);
+    if (this.mode === 'sync' || (this.mode === 'auto' && this.#queue.length > AUTO_SYNC_THRESHOLD)) {
+      this.#drain();
+    } else if (!this.#scheduled) {
+      this.#scheduled = true;
+      setImmediate(() => this.#drain());
+    }
+  }
+
+  /** Delivers every queued event, in order. */
+  #drain(): void {
+    this.#scheduled = false;
+    while (this.#queue.length > 0) {
+      const next = this.#queue.shift()!;
+      this.#deliver(next);
+    }
+  }
+
+  #deliver(q: Queued<T>): void {
+    if (q.type === 'error' && !this.has('error')) {
+      this.logger.warn('simple-gossip:', q.event);
+      return;
+    }
+    this.#mitt.emit(q.type, q.event as never);
+  }
+
+  #handlerFailed(type: GossipEventType, err: unknown): void {
+    if (type === 'error') {
+      this.logger.error('simple-gossip: an error handler threw', err);
+      return;
+    }
+    this.emit('error', new SubscriberError(type, err));
+  }
+}

@@ -1,0 +1,25 @@
+export { Gossip } from './gossip.js';
+export type { StatusResult, SetSyncOptions, StopOptions, Updater, UpdateResult } from './gossip.js';
+export { DEFAULT_OPTIONS } from './options.js';
+export type { GossipOptions, EventMode, Logger } from './options.js';
+export type { GossipEvents, GossipEventType, Handler } from './events.js';
+export type { Rumor, Head } from './model/rumor.js';
+export type { VClock, ClockEntry } from './model/vclock.js';
+export type { MetricsSnapshot, TrafficCounters } from './metrics.js';
+export {
+  GossipError,
+  CouldNotConnectError,
+  PropagationTimeoutError,
+  ConflictError,
+  RequestTimeoutError,
+  NoListenerError,
+  NoLeaderError,
+  NodeIdInUseError,
+  StoppedError,
+  InvalidOptionError,
+  MessageTooLargeError,
+  BadMessageError,
+  SubscriberError,
+  PersistenceError,
+} from './errors.js';
+export type { DropReason } from './errors.js';

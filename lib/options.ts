@@ -1,0 +1,99 @@
+import { hostname } from 'node:os';
+import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import { DEFAULT_MAX_MESSAGE_BYTES } from './constants.js';
+import { InvalidOptionError } from './errors.js';
+
+export type EventMode = 'auto' | 'sync' | 'async';
+
+/** Anything with the usual four log methods: console, pino, winston… */
+export interface Logger {
+  debug(...args: unknown[]): void;
+  info(...args: unknown[]): void;
+  warn(...args: unknown[]): void;
+  error(...args: unknown[]): void;
+}
+
+export interface GossipOptions {
+  /**
+   * Where the cluster meets: a URL, ioredis options, or a client (which is
+   * duplicated, never closed).
+   * @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
+   */
+  redis?: string | RedisOptions | Redis | Cluster;
+  /** Stable, unique per process. @default os.hostname() */
+  nodeId?: string;
+  /** Separates clusters on one Redis. @default 'simple_gossip' */
+  namespace?: string;
+  /** How events reach subscribers. @default 'auto' */
+  eventMode?: EventMode;
+  /** Neighbours a change is pushed to, for a node that starts a new cluster. @default 2 */
+  fanout?: number;
+  /** Anti-entropy period, for a node that starts a new cluster. @default 15000 */
+  gossipIntervalMs?: number;
+  /** Timeout of a request to another node. @default 3000 */
+  rpcTimeoutMs?: number;
+  /** How long `status()` waits for members. @default 1024 */
+  statusTimeoutMs?: number;
+  /** Largest message sent or accepted, in bytes. @default 8 MiB */
+  maxMessageBytes?: number;
+  /** Where diagnostics go. @default a logger that prints nothing */
+  logger?: Logger;
+}
+
+export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis'>> {
+  readonly redis: NonNullable<GossipOptions['redis']>;
+}
+
+const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
+
+/** The defaults of every option but `redis` and `nodeId`, which come from the environment. */
+export const DEFAULT_OPTIONS = {
+  namespace: 'simple_gossip',
+  eventMode: 'auto',
+  fanout: 2,
+  gossipIntervalMs: 15_000,
+  rpcTimeoutMs: 3_000,
+  statusTimeoutMs: 1_024,
+  maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+  logger: silent,
+} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId'>;
+
+/** Fills in defaults and checks every option; throws {@link InvalidOptionError}. */
+export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
+  const o: ResolvedOptions = {
+    ...DEFAULT_OPTIONS,
+    ...withoutUndefined(opts),
+    redis: opts.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    nodeId: opts.nodeId ?? hostname(),
+  };
+  checkName('nodeId', o.nodeId);
+  checkName('namespace', o.namespace);
+  if (!['auto', 'sync', 'async'].includes(o.eventMode)) {
+    throw new InvalidOptionError('eventMode', `must be 'auto', 'sync' or 'async', not ${String(o.eventMode)}`);
+  }
+  checkInt('fanout', o.fanout, 1);
+  checkInt('gossipIntervalMs', o.gossipIntervalMs, 1);
+  checkInt('rpcTimeoutMs', o.rpcTimeoutMs, 1);
+  checkInt('statusTimeoutMs', o.statusTimeoutMs, 1);
+  checkInt('maxMessageBytes', o.maxMessageBytes, 1024);
+  for (const level of ['debug', 'info', 'warn', 'error'] as const) {
+    if (typeof o.logger[level] !== 'function') throw new InvalidOptionError('logger', `has no ${level}() method`);
+  }
+  return o;
+}
+
+function withoutUndefined<T extends object>(o: T): Partial<T> {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+function checkName(option: string, value: unknown): void {
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200 || /[\s*?[\]]/.test(value)) {
+    throw new InvalidOptionError(option, 'must be a non-empty string of at most 200 characters, without spaces or glob characters');
+  }
+}
+
+function checkInt(option: string, value: unknown, min: number): void {
+  if (!Number.isSafeInteger(value) || (value as number) < min) {
+    throw new InvalidOptionError(option, `must be an integer >= ${min}, not ${String(value)}`);
+  }
+}

@@ -1,0 +1,27 @@
+/**
+ * Every Redis key and channel name, built in one place. Names end in a
+ * delimiter-separated id so one namespace's pattern cannot match another's.
+ */
+export class Keys {
+  constructor(readonly namespace: string) {}
+
+  /** The channel a member listens on. */
+  node(id: string): string {
+    return `${this.namespace}:node:${id}`;
+  }
+
+  /** The channel a non-member client (CLI, probe) listens on. */
+  observer(id: string): string {
+    return `${this.namespace}:observer:${id}`;
+  }
+
+  /** Where a member keeps its latest rumor. */
+  snapshot(id: string): string {
+    return `${this.namespace}:snapshot:${id}`;
+  }
+
+  /** The channel to answer a sender on. */
+  replyTo(from: string, observer: boolean | undefined): string {
+    return observer ? this.observer(from) : this.node(from);
+  }
+}

@@ -1,0 +1,30 @@
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll } from 'vitest';
+import { findRedis, RedisServer } from '../../tools/redis-server.js';
+import type { RedisHandle } from '../../tools/redis-server.js';
+
+export { RedisServer };
+
+/**
+ * Gives the calling test file its own Redis (REDIS_URL, else a throwaway
+ * redis-server, else a container) for all its tests; returns a getter for
+ * its URL.
+ */
+export function useRedis(): () => string {
+  let handle: RedisHandle | undefined;
+  beforeAll(async () => {
+    handle = await findRedis();
+  }, 60_000);
+  afterAll(async () => {
+    await handle?.stop();
+  });
+  return () => {
+    if (!handle) throw new Error('useRedis(): the Redis is not started yet');
+    return handle.url;
+  };
+}
+
+/** A fresh namespace per test, so tests never see each other's nodes. */
+export function freshNamespace(label = 'test'): string {
+  return `sg-${label}-${randomBytes(4).toString('hex')}`;
+}
