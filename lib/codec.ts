@@ -97,6 +97,38 @@ export class Codec {
   }
 }
 
+/**
+ * Throws a TypeError naming the first part of `value` that would not arrive
+ * intact on another node: functions and symbols (which superjson silently
+ * drops) and class instances (which would lose their prototype).
+ */
+export function assertSerializable(value: unknown, path = 'value', seen = new Set<unknown>()): void {
+  if (typeof value === 'function') throw new TypeError(`${path} is a function, which cannot be sent to other nodes`);
+  if (typeof value === 'symbol') throw new TypeError(`${path} is a symbol, which cannot be sent to other nodes`);
+  if (typeof value !== 'object' || value === null || seen.has(value)) return;
+  seen.add(value);
+  if (Array.isArray(value)) {
+    value.forEach((v, i) => assertSerializable(v, `${path}[${i}]`, seen));
+  } else if (value instanceof Map) {
+    for (const [k, v] of value) {
+      assertSerializable(k, `${path} key`, seen);
+      assertSerializable(v, `${path}.get(${String(k)})`, seen);
+    }
+  } else if (value instanceof Set) {
+    for (const v of value) assertSerializable(v, `${path} member`, seen);
+  } else if (!CARRIED.some((type) => value instanceof type) && !ArrayBuffer.isView(value)) {
+    const proto: unknown = Object.getPrototypeOf(value);
+    if (proto !== Object.prototype && proto !== null) {
+      const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
+      throw new TypeError(`${path} is an instance of class ${name}, which would arrive as a plain object`);
+    }
+    for (const key of Object.keys(value)) assertSerializable((value as Record<string, unknown>)[key], `${path}.${key}`, seen);
+  }
+}
+
+/** Built-in classes superjson carries with their type. */
+const CARRIED: ReadonlyArray<abstract new (...args: never[]) => unknown> = [Date, RegExp, Error, URL];
+
 /** superjson text of a value; a clear TypeError for what it cannot carry. */
 export function serialize(value: unknown): string {
   try {

@@ -1,5 +1,5 @@
 import { isDeepStrictEqual } from 'node:util';
-import { Codec, isRumor, roundTrip, serialize } from './codec.js';
+import { assertSerializable, Codec, isRumor, roundTrip, serialize } from './codec.js';
 import type { AnyEnvelope, Bodies, Envelope, MessageType, WriteOp } from './codec.js';
 import {
   COLD_START_PULL_TIMEOUT_MS,
@@ -789,6 +789,7 @@ export class Gossip<T = unknown> {
   }
 
   #checkEncodable(value: unknown): void {
+    assertSerializable(value);
     const bytes = Buffer.byteLength(serialize(value));
     if (bytes > this.#o.maxMessageBytes) throw new MessageTooLargeError(bytes, this.#o.maxMessageBytes);
   }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { MessageTooLargeError } from '../../lib/index.js';
 import { useNodes, eventually } from '../support/cluster.js';
 import { useRedis } from '../support/redis.js';
 
@@ -6,7 +7,7 @@ const redis = useRedis();
 const { start, cluster } = useNodes(redis);
 
 describe('set and get', () => {
-  it('a lone node reads back what it set, frozen', async () => {
+  it('a lone node reads back what it set, deep-frozen', async () => {
     const a = await start('a');
     expect(a.get()).toBeUndefined();
     expect(a.version).toBe(1);
@@ -17,11 +18,128 @@ describe('set and get', () => {
     expect(a.version).toBe(2);
   });
 
-  it('a write on a non-leader reaches every member', async () => {
-    const [a, b, c] = await cluster(['a', 'b', 'c']);
-    const writer = [a!, b!, c!].find((n) => n.leader !== n.id)!;
+  it('set copies the value, so the caller keeps a mutable object of its own', async () => {
+    const a = await start('a');
+    const mine = { list: [1] };
+    await a.set(mine);
+    mine.list.push(2);
+    expect(Object.isFrozen(mine)).toBe(false);
+    expect(a.get()).toEqual({ list: [1] });
+  });
+
+  it('set(undefined) clears the data', async () => {
+    const a = await start('a');
+    await a.set(42);
+    await a.set(undefined);
+    expect(a.get()).toBeUndefined();
+  });
+
+  it('a write on a non-leader is readable at once on the writer and reaches every member', async () => {
+    const nodes = await cluster(['a', 'b', 'c']);
+    const writer = nodes.find((n) => n.leader !== n.id)!;
     await writer.set('from a follower');
     expect(writer.get()).toBe('from a follower');
-    await eventually(() => [a!, b!, c!].every((n) => n.get() === 'from a follower'));
+    await eventually(() => nodes.every((n) => n.get() === 'from a follower'));
+  });
+
+  it('a cyclic value is carried whole', async () => {
+    const [a, b] = await cluster(['a', 'b']);
+    const cyclic: Record<string, unknown> = { name: 'loop' };
+    cyclic.self = cyclic;
+    await a!.set(cyclic);
+    await eventually(() => (b!.get() as { name?: string } | undefined)?.name === 'loop');
+    const got = b!.get() as Record<string, unknown>;
+    expect(got.self).toBe(got);
+  });
+
+  it('a value too large to send is refused before anything is sent', async () => {
+    const a = await start('a', { maxMessageBytes: 2048 });
+    await expect(a.set('x'.repeat(4096))).rejects.toBeInstanceOf(MessageTooLargeError);
+    expect(a.version).toBe(1);
+  });
+
+  it('a value that cannot be serialised is refused with a TypeError', async () => {
+    const a = await start('a');
+    await expect(a.set({ f: () => 1 } as never)).rejects.toThrow(new TypeError('value.f is a function, which cannot be sent to other nodes'));
+    await expect(a.set({ list: [Symbol('x')] } as never)).rejects.toThrow(/value\.list\[0\] is a symbol/);
+    await expect(a.set({ at: new (class Point { x = 1 })() } as never)).rejects.toThrow(/class Point/);
+    expect(a.version).toBe(1);
+    expect(a.get()).toBeUndefined();
+  });
+});
+
+describe('set with an updater', () => {
+  it('applies a change computed from the current value', async () => {
+    const a = await start<{ text: string; n: number }>('a');
+    await a.set({ text: 'hello', n: 3 });
+    await a.set((cur) => ({ change: { text: cur!.text, n: cur!.n + (10 - (cur!.n % 10)) } }));
+    expect(a.get()).toEqual({ text: 'hello', n: 10 });
+  });
+
+  it('no_change keeps data and version', async () => {
+    const a = await start<number>('a');
+    await a.set(10);
+    const version = a.version;
+    await a.set(() => 'no_change');
+    expect(a.get()).toBe(10);
+    expect(a.version).toBe(version);
+  });
+
+  it('runs on a non-leader against the latest value and lands on every node', async () => {
+    const nodes = await cluster<number>(['a', 'b', 'c']);
+    const follower = nodes.find((n) => n.leader !== n.id)!;
+    await nodes[0]!.set(1);
+    await follower.set((cur) => ({ change: (cur ?? 0) + 1 }));
+    expect(follower.get()).toBe(2);
+    await eventually(() => nodes.every((n) => n.get() === 2));
+  });
+
+  it('an updater that throws rejects its own set and no other', async () => {
+    const a = await start<number>('a');
+    await a.set(1);
+    const bad = a.set(() => {
+      throw new Error('boom');
+    });
+    const good = a.set((cur) => ({ change: cur! + 1 }));
+    await expect(bad).rejects.toThrow('boom');
+    await good;
+    expect(a.get()).toBe(2);
+  });
+});
+
+describe('setSync', () => {
+  it('resolves once every member holds the written version', async () => {
+    const nodes = await cluster(['a', 'b', 'c']);
+    const follower = nodes.find((n) => n.leader !== n.id)!;
+    await follower.setSync({ v: 1 });
+    for (const n of nodes) expect(n.get()).toEqual({ v: 1 });
+  });
+});
+
+describe('config mode', () => {
+  it('getCfg returns the default for a missing key and the value once set', async () => {
+    const a = await start('a');
+    expect(a.getCfg('key', 'default_value')).toBe('default_value');
+    await a.setCfg('key', 'some_random_value');
+    expect(a.getCfg('key', 'default_value')).toBe('some_random_value');
+    expect(a.getCfg('other')).toBeUndefined();
+  });
+
+  it('setCfgSync lands on every member', async () => {
+    const nodes = await cluster(['a', 'b', 'c']);
+    await nodes[1]!.setCfgSync('flag', true);
+    await nodes[2]!.setCfgSync('limit', 10);
+    for (const n of nodes) {
+      expect(n.getCfg('flag', false)).toBe(true);
+      expect(n.getCfg('limit', 0)).toBe(10);
+    }
+  });
+
+  it('a data value that is not an object of keys is a TypeError', async () => {
+    const a = await start('a');
+    await a.set(5);
+    await expect(a.setCfg('k', 1)).rejects.toBeInstanceOf(TypeError);
+    expect(() => a.getCfg('k')).toThrow(TypeError);
+    expect(a.get()).toBe(5);
   });
 });
