@@ -654,6 +654,7 @@ export class Gossip<T = unknown> {
   #commit(next: Rumor<T>, from?: string, extra: readonly string[] = []): void {
     const prev = this.#rumor;
     const dataChanged = this.#install(next);
+    next = this.#rumor;
     this.#snapshot.save(next);
     const targets = new Set(this.#tree.neighbours(next.nodes, next.fanout, this.id));
     for (const n of extra) targets.add(n);
@@ -668,9 +669,13 @@ export class Gossip<T = unknown> {
   /** Sets the rumor and the frozen cache; true when the data changed. */
   #install(next: Rumor<T>): boolean {
     const prev = this.#rumor as Rumor<T> | undefined;
-    this.#rumor = Object.freeze(next);
-    if (prev !== undefined && (prev.data === next.data || isDeepStrictEqual(prev.data, next.data))) return false;
+    if (prev !== undefined && (prev.data === next.data || isDeepStrictEqual(prev.data, next.data))) {
+      // Same data: keep the frozen copy, so get() keeps returning the same object.
+      this.#rumor = Object.freeze({ ...next, data: prev.data });
+      return false;
+    }
     this.#frozen = deepFreeze(next.data);
+    this.#rumor = Object.freeze(next);
     return prev !== undefined;
   }
 
