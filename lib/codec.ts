@@ -4,6 +4,7 @@ import { BadMessageError, MessageTooLargeError } from './errors.js';
 import type { DropReason } from './errors.js';
 import type { Head, Rumor } from './model/rumor.js';
 import type { ClockEntry, VClock } from './model/vclock.js';
+import type { Signer } from './signing.js';
 
 /** A change a caller asks the leader to make. */
 export type WriteOp =
@@ -57,6 +58,8 @@ export type AnyEnvelope = { [K in MessageType]: Envelope<K> }[MessageType];
 export interface CodecOptions {
   readonly namespace: string;
   readonly maxMessageBytes: number;
+  /** Signs and checks every frame when given. */
+  readonly signer?: Signer | undefined;
 }
 
 /** Encodes and decodes envelopes; every inbound problem becomes a {@link BadMessageError}. */
@@ -64,7 +67,8 @@ export class Codec {
   constructor(private readonly opts: CodecOptions) {}
 
   encode(envelope: AnyEnvelope): string {
-    const text = serialize(envelope);
+    const payload = serialize(envelope);
+    const text = this.opts.signer ? this.opts.signer.sign(payload) : payload;
     const bytes = Buffer.byteLength(text);
     if (bytes > this.opts.maxMessageBytes) throw new MessageTooLargeError(bytes, this.opts.maxMessageBytes);
     return text;
@@ -73,9 +77,12 @@ export class Codec {
   decode(raw: string | Buffer): AnyEnvelope {
     const bytes = typeof raw === 'string' ? Buffer.byteLength(raw) : raw.length;
     if (bytes > this.opts.maxMessageBytes) throw drop('too_big', `message of ${bytes} bytes is over the limit`);
+    let text = raw.toString();
+    if (this.opts.signer) text = this.opts.signer.open(text);
+    else if (text[0] === '~') throw drop('bad_signature', 'signed message, but this node has no secret');
     let value: unknown;
     try {
-      value = superjson.parse(raw.toString());
+      value = superjson.parse(text);
     } catch (err) {
       throw drop('bad_json', `not a superjson document: ${(err as Error).message}`);
     }

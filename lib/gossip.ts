@@ -35,6 +35,7 @@ import { TreeCache } from './model/tree.js';
 import * as vc from './model/vclock.js';
 import { resolveOptions } from './options.js';
 import type { GossipOptions, ResolvedOptions } from './options.js';
+import { Signer } from './signing.js';
 import { SnapshotStore } from './snapshot.js';
 import { Connection } from './transport/connection.js';
 import { Keys } from './transport/keys.js';
@@ -110,7 +111,11 @@ export class Gossip<T = unknown> {
   private constructor(o: ResolvedOptions) {
     this.#o = o;
     this.#keys = new Keys(o.namespace);
-    this.#codec = new Codec({ namespace: o.namespace, maxMessageBytes: o.maxMessageBytes });
+    this.#codec = new Codec({
+      namespace: o.namespace,
+      maxMessageBytes: o.maxMessageBytes,
+      signer: o.secret === undefined ? undefined : new Signer(o.secret),
+    });
     this.#events = new EventBus<T>(o.eventMode, o.logger);
     this.#conn = new Connection(
       o.redis,

@@ -2,6 +2,7 @@ export { Gossip } from './gossip.js';
 export type { StatusResult, SetSyncOptions, StopOptions, Updater, UpdateResult } from './gossip.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export type { GossipOptions, EventMode, Logger } from './options.js';
+export type { Secret } from './signing.js';
 export type { GossipEvents, GossipEventType, Handler } from './events.js';
 export type { Rumor, Head } from './model/rumor.js';
 export type { VClock, ClockEntry } from './model/vclock.js';

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './constants.js';
 import { InvalidOptionError } from './errors.js';
+import type { Secret } from './signing.js';
 
 export type EventMode = 'auto' | 'sync' | 'async';
 
@@ -36,12 +37,19 @@ export interface GossipOptions {
   statusTimeoutMs?: number;
   /** Largest message sent or accepted, in bytes. @default 8 MiB */
   maxMessageBytes?: number;
+  /**
+   * Shared secret(s): every message is signed with the first (HMAC-SHA256),
+   * and one signed with any of them is accepted; unsigned or forged messages
+   * are dropped. A list allows rotation. @default none (messages unsigned)
+   */
+  secret?: Secret | readonly Secret[];
   /** Where diagnostics go. @default a logger that prints nothing */
   logger?: Logger;
 }
 
-export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis'>> {
+export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 'secret'>> {
   readonly redis: NonNullable<GossipOptions['redis']>;
+  readonly secret: GossipOptions['secret'];
 }
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
@@ -56,7 +64,7 @@ export const DEFAULT_OPTIONS = {
   statusTimeoutMs: 1_024,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   logger: silent,
-} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId'>;
+} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret'>;
 
 /** Fills in defaults and checks every option; throws {@link InvalidOptionError}. */
 export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
@@ -64,6 +72,7 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
     ...DEFAULT_OPTIONS,
     ...withoutUndefined(opts),
     redis: opts.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
+    secret: opts.secret,
     nodeId: opts.nodeId ?? hostname(),
   };
   checkName('nodeId', o.nodeId);
@@ -76,6 +85,12 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
   checkInt('rpcTimeoutMs', o.rpcTimeoutMs, 1);
   checkInt('statusTimeoutMs', o.statusTimeoutMs, 1);
   checkInt('maxMessageBytes', o.maxMessageBytes, 1024);
+  if (o.secret !== undefined) {
+    const list = Array.isArray(o.secret) ? o.secret : [o.secret];
+    if (list.length === 0 || list.some((s) => !(typeof s === 'string' || Buffer.isBuffer(s)) || s.length === 0)) {
+      throw new InvalidOptionError('secret', 'must be a non-empty string or Buffer, or a non-empty list of them');
+    }
+  }
   for (const level of ['debug', 'info', 'warn', 'error'] as const) {
     if (typeof o.logger[level] !== 'function') throw new InvalidOptionError('logger', `has no ${level}() method`);
   }
