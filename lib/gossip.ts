@@ -1,18 +1,9 @@
 import { isDeepStrictEqual } from 'node:util';
+import { deleteCfgUpdater, readCfg, setCfgUpdater } from './cfg.js';
 import { assertSerializable, Codec, isRumor, roundTrip, serialize } from './codec.js';
-import type { AnyEnvelope, Bodies, Envelope, MessageType, WriteOp } from './codec.js';
+import type { AnyEnvelope, Envelope, WriteOp } from './codec.js';
+import { COLD_START_PULL_TIMEOUT_MS, GOSSIP_JITTER_MS, MAX_ROUTE_ATTEMPTS, MAX_UPDATE_RETRIES } from './constants.js';
 import {
-  COLD_START_PULL_TIMEOUT_MS,
-  GOSSIP_JITTER_MS,
-  MAX_ROUTE_ATTEMPTS,
-  MAX_UPDATE_RETRIES,
-  PROTOCOL_VERSION,
-  REPLAY_WINDOW_MS,
-  SET_SYNC_INTERVAL_MS,
-  SET_SYNC_TRIES,
-} from './constants.js';
-import {
-  BadMessageError,
   ConflictError,
   CouldNotConnectError,
   GossipError,
@@ -20,7 +11,6 @@ import {
   NoLeaderError,
   NodeIdInUseError,
   NoListenerError,
-  PropagationTimeoutError,
   RequestTimeoutError,
   StoppedError,
 } from './errors.js';
@@ -28,6 +18,8 @@ import { EventBus } from './events.js';
 import type { GossipEvents, GossipEventType, Handler } from './events.js';
 import { deepFreeze } from './freeze.js';
 import { Mailbox } from './mailbox.js';
+import { Metrics } from './metrics.js';
+import type { MetricsSnapshot } from './metrics.js';
 import { chooseLeader } from './model/leader.js';
 import * as R from './model/rumor.js';
 import type { Rumor } from './model/rumor.js';
@@ -35,18 +27,15 @@ import { TreeCache } from './model/tree.js';
 import * as vc from './model/vclock.js';
 import { resolveOptions } from './options.js';
 import type { GossipOptions, ResolvedOptions } from './options.js';
+import { awaitVersion } from './propagation.js';
+import type { SetSyncOptions } from './propagation.js';
 import { Signer } from './signing.js';
 import { SnapshotStore } from './snapshot.js';
 import { Connection } from './transport/connection.js';
 import { Keys } from './transport/keys.js';
-import { Requests } from './transport/requests.js';
-import { ReplayGuard } from './transport/replay.js';
-import { Metrics } from './metrics.js';
-import type { MetricsSnapshot } from './metrics.js';
-
-/** What an updater returns: the next value, or that nothing changes. */
-export type UpdateResult<T> = { readonly change: T } | 'no_change';
-export type Updater<T> = (current: T | undefined) => UpdateResult<T>;
+import { Wire } from './transport/wire.js';
+import { applyUpdaters, UpdateQueue } from './updates.js';
+import type { PendingUpdate, Updater } from './updates.js';
 
 export type StatusResult =
   | { readonly ok: true; readonly version: number; readonly leader: string; readonly nodes: readonly string[] }
@@ -59,11 +48,6 @@ export type StatusResult =
       readonly nodes: readonly string[];
     };
 
-export interface SetSyncOptions {
-  /** How long to wait for every member to hold the written version. @default 2000 (10 polls, 200 ms apart) */
-  readonly timeoutMs?: number;
-}
-
 export interface StopOptions {
   /** Leave the cluster before stopping (otherwise membership is kept for a restart). @default false */
   readonly leave?: boolean;
@@ -75,12 +59,6 @@ type WriteReply =
   | { readonly status: 'conflict'; readonly rumor: Rumor }
   | { readonly status: 'redirect'; readonly leader: string; readonly rumor: Rumor };
 
-interface PendingUpdate<T> {
-  readonly fn: Updater<T>;
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
-}
-
 type State = 'starting' | 'running' | 'stopping' | 'stopped';
 
 /**
@@ -89,19 +67,18 @@ type State = 'starting' | 'running' | 'stopping' | 'stopped';
 export class Gossip<T = unknown> {
   readonly #o: ResolvedOptions;
   readonly #keys: Keys;
-  readonly #codec: Codec;
   readonly #conn: Connection;
+  readonly #wire: Wire;
   readonly #snapshot: SnapshotStore<T>;
   readonly #events: EventBus<T>;
   readonly #mailbox = new Mailbox();
-  readonly #requests = new Requests();
-  readonly #replays = new ReplayGuard(REPLAY_WINDOW_MS);
   readonly #tree = new TreeCache();
   readonly #metrics = new Metrics();
+  readonly #updates = new UpdateQueue<T>((batch) => this.#runBatch(batch));
   /** Members known to be gone (nobody listened, or no answer); cleared when they speak again. */
   readonly #down = new Set<string>();
-  readonly #updates: PendingUpdate<T>[] = [];
-  #updating = false;
+  /** False from a (re)connect until this node has compared its rumor with a live member's. */
+  #synced = false;
   #rumor!: Rumor<T>;
   #frozen: T | undefined;
   #state: State = 'starting';
@@ -111,18 +88,27 @@ export class Gossip<T = unknown> {
   private constructor(o: ResolvedOptions) {
     this.#o = o;
     this.#keys = new Keys(o.namespace);
-    this.#codec = new Codec({
-      namespace: o.namespace,
-      maxMessageBytes: o.maxMessageBytes,
-      signer: o.secret === undefined ? undefined : new Signer(o.secret),
-    });
     this.#events = new EventBus<T>(o.eventMode, o.logger);
     this.#conn = new Connection(
       o.redis,
-      (channel, message) => this.#onMessage(channel, message),
+      (channel, message) => this.#wire.receive(channel, message),
       () => this.#onReconnect(),
       (err) => o.logger.debug('simple-gossip: redis', err.message),
     );
+    this.#wire = new Wire({
+      self: o.nodeId,
+      namespace: o.namespace,
+      codec: new Codec({
+        namespace: o.namespace,
+        maxMessageBytes: o.maxMessageBytes,
+        signer: o.secret === undefined ? undefined : new Signer(o.secret),
+      }),
+      conn: this.#conn,
+      keys: this.#keys,
+      metrics: this.#metrics,
+      onEnvelope: (env) => this.#onEnvelope(env),
+      onDrop: (err) => this.#report(err),
+    });
     this.#snapshot = new SnapshotStore<T>(this.#conn.cmd, this.#keys.snapshot(o.nodeId), (err) => this.#report(err));
   }
 
@@ -138,7 +124,7 @@ export class Gossip<T = unknown> {
       return node;
     } catch (err) {
       node.#state = 'stopped';
-      node.#requests.close();
+      node.#wire.close();
       await node.#conn.close();
       throw err;
     }
@@ -173,11 +159,20 @@ export class Gossip<T = unknown> {
 
   /** Config mode: the value under `key` of the data object, or `dflt`. */
   getCfg<V = unknown>(key: string, dflt?: V): V | undefined {
-    const d = this.#frozen as unknown;
-    if (d === undefined) return dflt;
-    if (typeof d !== 'object' || d === null) throw notAnObject('getCfg', d);
-    if (d instanceof Map) return d.has(key) ? (d.get(key) as V) : dflt;
-    return Object.hasOwn(d, key) ? ((d as Record<string, V>)[key] as V) : dflt;
+    return readCfg(this.#frozen, key, dflt);
+  }
+
+  /** True while the node runs and its Redis connection is up: a cheap liveness probe. */
+  get ready(): boolean {
+    return this.#state === 'running' && this.#conn.cmd.status === 'ready' && this.#conn.sub.status === 'ready';
+  }
+
+  /**
+   * False from a start or reconnect until this node has compared its rumor
+   * with a live member's (always true for a one-node cluster): a readiness probe.
+   */
+  get synced(): boolean {
+    return this.ready && (this.#synced || this.#rumor.nodes.length === 1);
   }
 
   // ---- writes ---------------------------------------------------------
@@ -193,16 +188,28 @@ export class Gossip<T = unknown> {
 
   /** {@link set}, then waits until every member holds the written version. */
   async setSync(valueOrUpdater: T | undefined | Updater<T>, options: SetSyncOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
     const version = await this.#set(valueOrUpdater);
-    await this.#awaitVersion(version, options.timeoutMs ?? SET_SYNC_TRIES * SET_SYNC_INTERVAL_MS);
+    const poller = { nodes: () => this.#rumor.nodes, versions: (nodes: readonly string[], ms: number) => this.#wire.versions(nodes, ms, this.version) };
+    await awaitVersion(poller, version, options, this.#o.statusTimeoutMs);
   }
 
+  /** Config mode: sets `key` in the data object (copied; `{}` when the data is undefined). */
   async setCfg(key: string, value: unknown): Promise<void> {
-    await this.set(cfgUpdater<T>(key, value));
+    await this.set(setCfgUpdater<T>(key, value));
   }
 
   async setCfgSync(key: string, value: unknown, options?: SetSyncOptions): Promise<void> {
-    await this.setSync(cfgUpdater<T>(key, value), options);
+    await this.setSync(setCfgUpdater<T>(key, value), options);
+  }
+
+  /** Config mode: removes `key`; `getCfg(key, dflt)` returns `dflt` afterwards, everywhere. */
+  async deleteCfg(key: string): Promise<void> {
+    await this.set(deleteCfgUpdater<T>(key));
+  }
+
+  async deleteCfgSync(key: string, options?: SetSyncOptions): Promise<void> {
+    await this.setSync(deleteCfgUpdater<T>(key), options);
   }
 
   // ---- membership and settings ----------------------------------------
@@ -238,7 +245,7 @@ export class Gossip<T = unknown> {
   async status(): Promise<StatusResult> {
     this.#assertRunning();
     const { version, leader, nodes } = this.#rumor;
-    const answers = await this.#versions(nodes, this.#o.statusTimeoutMs);
+    const answers = await this.#wire.versions(nodes, this.#o.statusTimeoutMs, version);
     const unresponsive = nodes.filter((_, i) => answers[i] === undefined);
     if (unresponsive.length > 0) return { ok: false, error: 'timeout', unresponsive, leader, nodes };
     if (answers.some((v) => v !== version)) return { ok: false, error: 'gossip_vsn_mismatch', leader, nodes };
@@ -294,7 +301,7 @@ export class Gossip<T = unknown> {
 
   async #boot(): Promise<void> {
     await this.#conn.ready();
-    const channel = this.#keys.node(this.id);
+    const channel = this.#wire.channel;
     if ((await this.#conn.listeners(channel)) > 0) throw new NodeIdInUseError(this.id, this.namespace);
     await this.#conn.subscribe(channel);
     if ((await this.#conn.listeners(channel)) > 1) throw new NodeIdInUseError(this.id, this.namespace);
@@ -316,7 +323,7 @@ export class Gossip<T = unknown> {
     for (const peer of shuffle(stored.nodes.filter((n) => n !== this.id))) {
       let theirs: Rumor<T>;
       try {
-        theirs = (await this.#request(peer, 'pull', {}, Math.min(COLD_START_PULL_TIMEOUT_MS, this.#o.rpcTimeoutMs * 2))) as Rumor<T>;
+        theirs = (await this.#wire.request(peer, 'pull', {}, Math.min(COLD_START_PULL_TIMEOUT_MS, this.#o.rpcTimeoutMs * 2))) as Rumor<T>;
       } catch {
         continue;
       }
@@ -324,6 +331,7 @@ export class Gossip<T = unknown> {
       const verdict = R.compare(this.#rumor, theirs);
       if (verdict === 'older') continue;
       this.#consider(theirs, peer);
+      this.#synced = true;
       break;
     }
     this.#snapshot.save(this.#rumor);
@@ -338,8 +346,8 @@ export class Gossip<T = unknown> {
     clearTimeout(this.#timer);
     await this.#mailbox.run(() => this.#handOver()).catch((err: unknown) => this.#o.logger.warn('simple-gossip: hand-over failed', err));
     await this.#snapshot.flush().catch(() => undefined);
-    this.#requests.close();
-    for (const u of this.#updates.splice(0)) u.reject(new StoppedError());
+    this.#wire.close();
+    this.#updates.rejectAll(new StoppedError());
     await this.#conn.close();
     this.#state = 'stopped';
   }
@@ -349,7 +357,7 @@ export class Gossip<T = unknown> {
     const r = this.#rumor;
     if (r.leader !== this.id || r.nodes.length < 2) return;
     let next = chooseLeader(r.nodes, this.id, this.#down, this.id);
-    while (next !== this.id && (await this.#conn.listeners(this.#keys.node(next))) === 0) {
+    while (next !== this.id && !(await this.#wire.listening(next))) {
       this.#down.add(next);
       next = chooseLeader(r.nodes, this.id, this.#down, this.id);
     }
@@ -365,10 +373,7 @@ export class Gossip<T = unknown> {
   async #set(valueOrUpdater: T | undefined | Updater<T>): Promise<number> {
     this.#assertRunning();
     if (typeof valueOrUpdater === 'function') {
-      await new Promise<void>((resolve, reject) => {
-        this.#updates.push({ fn: valueOrUpdater as Updater<T>, resolve, reject });
-        if (!this.#updating) void this.#drainUpdates();
-      });
+      await this.#updates.add(valueOrUpdater as Updater<T>);
       return this.version;
     }
     this.#checkEncodable(valueOrUpdater);
@@ -377,38 +382,15 @@ export class Gossip<T = unknown> {
   }
 
   /**
-   * Updaters wait here and run in batches: every updater queued meanwhile is
-   * applied in order to the latest data and sent as one compare-and-set, so
-   * many concurrent updaters from one node cost one round trip, not a storm
-   * of conflicts.
+   * One batch of updaters: applied in order to the latest data here, then sent
+   * to the leader as a compare-and-set on the version they were computed
+   * from; run again (with jitter) while the leader has moved on.
    */
-  async #drainUpdates(): Promise<void> {
-    this.#updating = true;
-    try {
-      while (this.#updates.length > 0) {
-        const batch = this.#updates.splice(0);
-        try {
-          await this.#runBatch(batch);
-          for (const u of batch) u.resolve();
-        } catch (err) {
-          for (const u of batch) u.reject(err);
-        }
-      }
-    } finally {
-      this.#updating = false;
-    }
-  }
-
   async #runBatch(batch: PendingUpdate<T>[]): Promise<void> {
     for (let attempt = 0; attempt < MAX_UPDATE_RETRIES; attempt++) {
       const base = this.#rumor;
       const result = applyUpdaters(batch, base.data);
-      if (result.failed.length > 0) {
-        for (const [u, err] of result.failed) u.reject(err);
-        batch.splice(0, batch.length, ...batch.filter((u) => !result.failed.some(([f]) => f === u)));
-        if (batch.length === 0) return;
-        continue;
-      }
+      if (batch.length === 0) return;
       if (result.changed) this.#checkEncodable(result.data);
       const op: WriteOp = result.changed
         ? { kind: 'cas', data: result.data, base: base.version }
@@ -436,7 +418,7 @@ export class Gossip<T = unknown> {
         reply = await this.#mailbox.run(() => this.#serveWrite(op, this.id));
       } else {
         try {
-          reply = (await this.#request(target, 'write', { op }, this.#o.rpcTimeoutMs)) as WriteReply;
+          reply = (await this.#wire.request(target, 'write', { op }, this.#o.rpcTimeoutMs)) as WriteReply;
         } catch (err) {
           if (!(err instanceof NoListenerError || err instanceof RequestTimeoutError)) throw err;
           this.#o.logger.debug(`simple-gossip: leader ${target} is unreachable (${(err as GossipError).code})`);
@@ -458,7 +440,7 @@ export class Gossip<T = unknown> {
   async #serveWrite(op: WriteOp, from: string): Promise<WriteReply> {
     if (this.#rumor.leader !== this.id) {
       const leader = this.#rumor.leader;
-      if ((await this.#conn.listeners(this.#keys.node(leader))) > 0) {
+      if (await this.#wire.listening(leader)) {
         this.#down.delete(leader);
         return { status: 'redirect', leader, rumor: this.#rumor };
       }
@@ -479,7 +461,7 @@ export class Gossip<T = unknown> {
   async #takeLeadership(dead: string): Promise<void> {
     const peers = this.#rumor.nodes.filter((n) => n !== this.id && n !== dead && !this.#down.has(n));
     const timeout = Math.min(this.#o.rpcTimeoutMs, 1_500);
-    const answers = await Promise.allSettled(peers.map((p) => this.#request(p, 'pull', {}, timeout)));
+    const answers = await Promise.allSettled(peers.map((p) => this.#wire.request(p, 'pull', {}, timeout)));
     answers.forEach((a, i) => {
       if (a.status === 'fulfilled' && isRumor(a.value)) this.#consider(a.value as Rumor<T>, peers[i]!);
     });
@@ -527,11 +509,11 @@ export class Gossip<T = unknown> {
   /** The leader adds `id`: it must be listening; the side with the higher version keeps its data. */
   async #admit(id: string): Promise<void> {
     if (id === this.id || this.#rumor.nodes.includes(id)) return;
-    if ((await this.#conn.listeners(this.#keys.node(id))) === 0) throw new CouldNotConnectError(id);
+    if (!(await this.#wire.listening(id))) throw new CouldNotConnectError(id);
     const proposed = R.addNode(this.#rumor, id, this.id, Date.now());
     let answer: unknown;
     try {
-      answer = await this.#request(id, 'join', { rumor: proposed }, this.#o.rpcTimeoutMs);
+      answer = await this.#wire.request(id, 'join', { rumor: proposed }, this.#o.rpcTimeoutMs);
     } catch (err) {
       throw new CouldNotConnectError(id, { cause: err });
     }
@@ -553,29 +535,15 @@ export class Gossip<T = unknown> {
 
   // ---- inbound --------------------------------------------------------
 
-  #onMessage(channel: string, raw: string): void {
+  #onEnvelope(env: Exclude<AnyEnvelope, Envelope<'reply'>>): void {
     if (this.#state === 'stopped') return;
-    let env: AnyEnvelope;
-    try {
-      env = this.#codec.decode(raw);
-      if (env.type !== 'reply' && env.type !== 'push' && env.type !== 'head' && !this.#replays.accept(env.from, env.cid!, env.ts)) {
-        throw new BadMessageError('replay', `replayed or stale ${env.type} request from ${env.from}`);
-      }
-    } catch (err) {
-      this.#dropped(err, channel);
-      return;
-    }
-    this.#metrics.received(env.type, raw.length);
     if (!env.observer) this.#down.delete(env.from);
     switch (env.type) {
-      case 'reply':
-        this.#settleReply(env);
-        return;
       case 'pull':
-        this.#answer(env, () => this.#rumor);
+        this.#wire.answer(env, () => this.#rumor);
         return;
       case 'vsn':
-        this.#answer(env, () => this.#rumor.version);
+        this.#wire.answer(env, () => this.#rumor.version);
         return;
       case 'push':
         this.#enqueue(() => this.#consider(env.body.rumor as Rumor<T>, env.from));
@@ -584,10 +552,10 @@ export class Gossip<T = unknown> {
         this.#enqueue(() => this.#onHead(env.body, env.from));
         return;
       case 'write':
-        this.#answer(env, () => this.#mailbox.run(() => this.#serveWrite(env.body.op, env.from)));
+        this.#wire.answer(env, () => this.#mailbox.run(() => this.#serveWrite(env.body.op, env.from)));
         return;
       case 'join':
-        this.#answer(env, () => this.#mailbox.run(() => this.#onJoin(env.body.rumor as Rumor<T>, env.from)));
+        this.#wire.answer(env, () => this.#mailbox.run(() => this.#onJoin(env.body.rumor as Rumor<T>, env.from)));
         return;
     }
   }
@@ -597,7 +565,7 @@ export class Gossip<T = unknown> {
     switch (R.compare(this.#rumor, head)) {
       case 'newer':
       case 'concurrent':
-        this.#request(from, 'pull', {}, this.#o.rpcTimeoutMs).then(
+        this.#wire.request(from, 'pull', {}, this.#o.rpcTimeoutMs).then(
           (theirs) => {
             if (isRumor(theirs)) this.#enqueue(() => this.#consider(theirs as Rumor<T>, from));
           },
@@ -605,9 +573,11 @@ export class Gossip<T = unknown> {
         );
         return;
       case 'older':
-        if (this.#rumor.nodes.includes(from)) this.#push(this.#rumor, [from]);
+        if (this.#rumor.nodes.includes(from)) this.#wire.push(this.#rumor, [from]);
+        this.#synced ||= this.#rumor.nodes.includes(from);
         return;
       case 'same':
+        this.#synced ||= this.#rumor.nodes.includes(from);
         return;
     }
   }
@@ -632,6 +602,7 @@ export class Gossip<T = unknown> {
 
   /** The accept rule, applied (see {@link R.reconcile}). */
   #consider(incoming: Rumor<T>, from: string): void {
+    if (incoming.nodes.includes(this.id) && this.#rumor.nodes.includes(from)) this.#synced = true;
     const outcome = R.reconcile(this.#rumor, incoming, this.id, Date.now());
     switch (outcome.kind) {
       case 'keep':
@@ -665,7 +636,7 @@ export class Gossip<T = unknown> {
     for (const n of extra) targets.add(n);
     targets.delete(this.id);
     if (from !== undefined) targets.delete(from);
-    this.#push(next, targets);
+    this.#wire.push(next, targets);
     if (next.gossipIntervalMs !== prev.gossipIntervalMs) this.#schedule();
     this.#events.emit('rumor', next);
     if (dataChanged) this.#events.emit('data', { data: this.#frozen, version: next.version });
@@ -682,53 +653,6 @@ export class Gossip<T = unknown> {
     this.#frozen = deepFreeze(next.data);
     this.#rumor = Object.freeze(next);
     return prev !== undefined;
-  }
-
-  // ---- outbound -------------------------------------------------------
-
-  #push(rumor: Rumor<T>, targets: Iterable<string>): void {
-    for (const to of targets) {
-      this.#metrics.count('pushes');
-      this.#send(to, 'push', { rumor }).catch((err: unknown) => this.#o.logger.debug('simple-gossip: push failed', err));
-    }
-  }
-
-  /** Publishes an envelope to a member's channel; resolves to how many listeners got it. */
-  #send<K extends MessageType>(to: string, type: K, body: Bodies[K], extra: Partial<Envelope<K>> = {}, channel = this.#keys.node(to)): Promise<number> {
-    const text = this.#codec.encode({ v: PROTOCOL_VERSION, ns: this.namespace, type, from: this.id, ts: Date.now(), body, ...extra } as AnyEnvelope);
-    this.#metrics.sent(type, text.length);
-    return this.#conn.publish(channel, text);
-  }
-
-  /** One request/response: rejects at once with {@link NoListenerError} when nobody listens. */
-  #request<K extends MessageType>(to: string, type: K, body: Bodies[K], timeoutMs: number): Promise<unknown> {
-    return this.#requests.request(to, type, timeoutMs, async (cid) => {
-      const got = await this.#send(to, type, body, { cid } as Partial<Envelope<K>>);
-      if (got === 0) throw new NoListenerError(to);
-    });
-  }
-
-  /** Runs a request's handler and sends its answer (or its error) back to the sender. */
-  #answer(env: AnyEnvelope, serve: () => unknown): void {
-    const reply = async () => {
-      try {
-        return { ok: true as const, value: await serve() };
-      } catch (err) {
-        const e = err as Partial<GossipError>;
-        return { ok: false as const, code: typeof e.code === 'string' ? e.code : 'error', message: String(e.message ?? err) };
-      }
-    };
-    void reply().then((body) => {
-      if (this.#state === 'stopped') return;
-      const channel = this.#keys.replyTo(env.from, env.observer);
-      this.#send(env.from, 'reply', body, { re: env.cid }, channel).catch(() => undefined);
-    });
-  }
-
-  #settleReply(env: Envelope<'reply'>): void {
-    const body = env.body;
-    if (body.ok) this.#requests.resolve(env.re!, body.value);
-    else this.#requests.reject(env.re!, remoteError(body.code, body.message, env.from));
   }
 
   // ---- background -----------------------------------------------------
@@ -751,48 +675,19 @@ export class Gossip<T = unknown> {
     const peer = others[Math.floor(Math.random() * others.length)];
     if (peer === undefined) return;
     this.#metrics.count('antiEntropyRounds');
-    this.#send(peer, 'head', R.headOf(this.#rumor)).catch(() => undefined);
+    this.#wire.send(peer, 'head', R.headOf(this.#rumor)).catch(() => undefined);
   }
 
   /** After Redis comes back: the snapshot may be gone and pushes were missed. */
   #onReconnect(): void {
     if (this.#state !== 'running') return;
     this.#o.logger.info(`simple-gossip: ${this.id} reconnected; rewriting its snapshot and gossiping at once`);
+    this.#synced = false;
     this.#snapshot.save(this.#rumor);
     this.#gossip();
   }
 
   // ---- helpers --------------------------------------------------------
-
-  async #awaitVersion(version: number, timeoutMs: number): Promise<void> {
-    const deadline = Date.now() + timeoutMs;
-    let laggards: Array<{ nodeId: string; version: number | undefined }> = [];
-    for (let poll = 0; ; poll++) {
-      const nodes = this.#rumor.nodes;
-      const answers = await this.#versions(nodes, Math.min(this.#o.statusTimeoutMs, Math.max(1, deadline - Date.now())));
-      laggards = nodes
-        .map((nodeId, i) => ({ nodeId, version: answers[i] }))
-        .filter((a) => a.version === undefined || a.version < version);
-      if (laggards.length === 0) return;
-      const wait = Math.min(SET_SYNC_INTERVAL_MS, 5 * 2 ** poll);
-      if (Date.now() + wait > deadline) break;
-      await sleep(wait);
-    }
-    throw new PropagationTimeoutError(version, laggards);
-  }
-
-  /** Each member's version, or undefined where it did not answer in time. */
-  #versions(nodes: readonly string[], timeoutMs: number): Promise<Array<number | undefined>> {
-    return Promise.all(nodes.map(async (n) => {
-      if (n === this.id) return this.#rumor.version;
-      try {
-        const v = await this.#request(n, 'vsn', {}, timeoutMs);
-        return typeof v === 'number' ? v : undefined;
-      } catch {
-        return undefined;
-      }
-    }));
-  }
 
   #enqueue(task: () => void): void {
     this.#mailbox.run(task).catch((err: unknown) => this.#report(err));
@@ -804,13 +699,6 @@ export class Gossip<T = unknown> {
     if (bytes > this.#o.maxMessageBytes) throw new MessageTooLargeError(bytes, this.#o.maxMessageBytes);
   }
 
-  #dropped(err: unknown, channel: string): void {
-    const reason = err instanceof BadMessageError ? err.reason : 'bad_shape';
-    if (this.#metrics.drop(reason, Date.now())) {
-      this.#report(err instanceof BadMessageError ? err : new BadMessageError('bad_shape', String(err), channel));
-    }
-  }
-
   #report(err: unknown): void {
     this.#events.emit('error', err instanceof Error ? err : new Error(String(err)));
   }
@@ -818,55 +706,6 @@ export class Gossip<T = unknown> {
   #assertRunning(): void {
     if (this.#state !== 'running') throw new StoppedError();
   }
-}
-
-function applyUpdaters<T>(
-  batch: readonly PendingUpdate<T>[],
-  start: T | undefined,
-): { data: T | undefined; changed: boolean; failed: Array<[PendingUpdate<T>, unknown]> } {
-  let data = start;
-  let changed = false;
-  const failed: Array<[PendingUpdate<T>, unknown]> = [];
-  for (const u of batch) {
-    try {
-      const result = u.fn(data);
-      if (result === 'no_change') continue;
-      if (typeof result !== 'object' || result === null || !('change' in result)) {
-        throw new TypeError(`an updater must return { change: value } or 'no_change', not ${String(result)}`);
-      }
-      data = result.change;
-      changed = true;
-    } catch (err) {
-      failed.push([u, err]);
-    }
-  }
-  return { data, changed, failed };
-}
-
-function cfgUpdater<T>(key: string, value: unknown): Updater<T> {
-  return (cur) => {
-    const d = cur as unknown;
-    if (d !== undefined && (typeof d !== 'object' || d === null || Array.isArray(d))) throw notAnObject('setCfg', d);
-    if (d instanceof Map) {
-      const next = new Map(d);
-      next.set(key, value);
-      return { change: next as T };
-    }
-    return { change: { ...(d as object | undefined), [key]: value } as T };
-  };
-}
-
-function notAnObject(call: string, d: unknown): TypeError {
-  const kind = d === null ? 'null' : Array.isArray(d) ? 'an array' : typeof d;
-  return new TypeError(`${call} needs the data to be an object of keys (or undefined), but it is ${kind}`);
-}
-
-function remoteError(code: string, message: string, from: string): GossipError {
-  if (code === 'could_not_connect_to_node') {
-    const id = /node "(.*)"/.exec(message)?.[1] ?? from;
-    return new CouldNotConnectError(id);
-  }
-  return new GossipError(code, message);
 }
 
 function shuffle<X>(xs: X[]): X[] {

@@ -1,5 +1,7 @@
 export { Gossip } from './gossip.js';
-export type { StatusResult, SetSyncOptions, StopOptions, Updater, UpdateResult } from './gossip.js';
+export type { StatusResult, StopOptions } from './gossip.js';
+export type { Updater, UpdateResult } from './updates.js';
+export type { SetSyncOptions, WaitFor } from './propagation.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export type { GossipOptions, EventMode, Logger } from './options.js';
 export type { Secret } from './signing.js';

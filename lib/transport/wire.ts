@@ -1,0 +1,141 @@
+import type { AnyEnvelope, Bodies, Codec, Envelope, MessageType } from '../codec.js';
+import { PROTOCOL_VERSION, REPLAY_WINDOW_MS } from '../constants.js';
+import { BadMessageError, CouldNotConnectError, GossipError, NoListenerError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
+import type { Rumor } from '../model/rumor.js';
+import type { Connection } from './connection.js';
+import type { Keys } from './keys.js';
+import { ReplayGuard } from './replay.js';
+import { Requests } from './requests.js';
+
+/** Message types that ask for an answer, and so carry a correlation id. */
+const REQUESTS: ReadonlySet<MessageType> = new Set<MessageType>(['pull', 'vsn', 'write', 'join']);
+
+export interface WireOptions {
+  /** This client's id, and whether it is an observer (CLI, probe) rather than a member. */
+  readonly self: string;
+  readonly observer?: boolean;
+  readonly namespace: string;
+  readonly codec: Codec;
+  readonly conn: Connection;
+  readonly keys: Keys;
+  readonly metrics: Metrics;
+  /** Every valid message that is not a reply. */
+  readonly onEnvelope: (env: Exclude<AnyEnvelope, Envelope<'reply'>>) => void;
+  /** A message that was dropped and should be reported (rate-limited by the metrics). */
+  readonly onDrop: (err: BadMessageError) => void;
+}
+
+/**
+ * Messages on Redis pub/sub, both ways: envelopes out to a node's channel,
+ * frames in through the codec (bad ones dropped and counted, replayed
+ * requests refused), replies matched to their requests here.
+ */
+export class Wire {
+  readonly #o: WireOptions;
+  readonly #requests = new Requests();
+  readonly #replays = new ReplayGuard(REPLAY_WINDOW_MS);
+  #closed = false;
+
+  constructor(options: WireOptions) {
+    this.#o = options;
+  }
+
+  /** The channel this client listens on. */
+  get channel(): string {
+    return this.#o.observer ? this.#o.keys.observer(this.#o.self) : this.#o.keys.node(this.#o.self);
+  }
+
+  receive(channel: string, raw: string): void {
+    if (this.#closed) return;
+    let env: AnyEnvelope;
+    try {
+      env = this.#o.codec.decode(raw);
+      if (REQUESTS.has(env.type) && !this.#replays.accept(env.from, env.cid!, env.ts)) {
+        throw new BadMessageError('replay', `replayed or stale ${env.type} request from ${env.from}`, channel);
+      }
+    } catch (err) {
+      const bad = err instanceof BadMessageError ? err : new BadMessageError('bad_shape', String(err), channel);
+      if (this.#o.metrics.drop(bad.reason, Date.now())) this.#o.onDrop(bad);
+      return;
+    }
+    this.#o.metrics.received(env.type, raw.length);
+    if (env.type === 'reply') {
+      const body = env.body;
+      if (body.ok) this.#requests.resolve(env.re!, body.value);
+      else this.#requests.reject(env.re!, remoteError(body.code, body.message, env.from));
+      return;
+    }
+    this.#o.onEnvelope(env);
+  }
+
+  /** Publishes an envelope to a member's channel; resolves to how many listeners got it. */
+  send<K extends MessageType>(to: string, type: K, body: Bodies[K], extra: Partial<Envelope<K>> = {}, channel = this.#o.keys.node(to)): Promise<number> {
+    const envelope = { v: PROTOCOL_VERSION, ns: this.#o.namespace, type, from: this.#o.self, ts: Date.now(), body, ...extra };
+    if (this.#o.observer) Object.assign(envelope, { observer: true });
+    const text = this.#o.codec.encode(envelope as AnyEnvelope);
+    this.#o.metrics.sent(type, text.length);
+    return this.#o.conn.publish(channel, text);
+  }
+
+  /** One request/response: rejects at once with {@link NoListenerError} when nobody listens. */
+  request<K extends MessageType>(to: string, type: K, body: Bodies[K], timeoutMs: number): Promise<unknown> {
+    return this.#requests.request(to, type, timeoutMs, async (cid) => {
+      const got = await this.send(to, type, body, { cid } as Partial<Envelope<K>>);
+      if (got === 0) throw new NoListenerError(to);
+    });
+  }
+
+  /** Runs a request's handler and sends its answer, or its error, back to the sender. */
+  answer(env: AnyEnvelope, serve: () => unknown): void {
+    const reply = async (): Promise<Bodies['reply']> => {
+      try {
+        return { ok: true, value: await serve() };
+      } catch (err) {
+        const e = err as Partial<GossipError>;
+        return { ok: false, code: typeof e.code === 'string' ? e.code : 'error', message: String(e.message ?? err) };
+      }
+    };
+    void reply().then((body) => {
+      if (this.#closed) return;
+      this.send(env.from, 'reply', body, { re: env.cid }, this.#o.keys.replyTo(env.from, env.observer)).catch(() => undefined);
+    });
+  }
+
+  /** Sends `rumor` to each of `targets`, without waiting. */
+  push(rumor: Rumor<unknown>, targets: Iterable<string>): void {
+    for (const to of targets) {
+      this.#o.metrics.count('pushes');
+      this.send(to, 'push', { rumor }).catch(() => undefined);
+    }
+  }
+
+  /** Exactly whether some client listens on `id`'s node channel (PUBSUB NUMSUB, patterns not counted). */
+  async listening(id: string): Promise<boolean> {
+    return (await this.#o.conn.listeners(this.#o.keys.node(id))) > 0;
+  }
+
+  /** Each node's version, or undefined where it did not answer within `timeoutMs`. */
+  versions(nodes: readonly string[], timeoutMs: number, own?: number): Promise<Array<number | undefined>> {
+    return Promise.all(nodes.map(async (n) => {
+      if (n === this.#o.self && own !== undefined) return own;
+      try {
+        const v = await this.request(n, 'vsn', {}, timeoutMs);
+        return typeof v === 'number' ? v : undefined;
+      } catch {
+        return undefined;
+      }
+    }));
+  }
+
+  /** Rejects every pending request and ignores whatever arrives later. */
+  close(err?: Error): void {
+    this.#closed = true;
+    this.#requests.close(err);
+  }
+}
+
+function remoteError(code: string, message: string, from: string): GossipError {
+  if (code === 'could_not_connect_to_node') return new CouldNotConnectError(/node "(.*)"/.exec(message)?.[1] ?? from);
+  return new GossipError(code, message);
+}
