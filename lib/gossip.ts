@@ -440,7 +440,7 @@ export class Gossip<T = unknown> {
   async #serveWrite(op: WriteOp, from: string): Promise<WriteReply> {
     if (this.#rumor.leader !== this.id) {
       const leader = this.#rumor.leader;
-      if (await this.#wire.listening(leader)) {
+      if (await this.#answers(leader)) {
         this.#down.delete(leader);
         return { status: 'redirect', leader, rumor: this.#rumor };
       }
@@ -460,7 +460,7 @@ export class Gossip<T = unknown> {
    */
   async #takeLeadership(dead: string): Promise<void> {
     const peers = this.#rumor.nodes.filter((n) => n !== this.id && n !== dead && !this.#down.has(n));
-    const timeout = Math.min(this.#o.rpcTimeoutMs, 1_500);
+    const timeout = Math.min(this.#o.rpcTimeoutMs / 2, 1_500);
     const answers = await Promise.allSettled(peers.map((p) => this.#wire.request(p, 'pull', {}, timeout)));
     answers.forEach((a, i) => {
       if (a.status === 'fulfilled' && isRumor(a.value)) this.#consider(a.value as Rumor<T>, peers[i]!);
@@ -469,6 +469,21 @@ export class Gossip<T = unknown> {
     if (leader !== this.id && leader !== dead && !this.#down.has(leader)) return;
     this.#o.logger.info(`simple-gossip: ${this.id} takes over as leader from ${dead}`);
     this.#commit(R.change(this.#rumor, this.id, Date.now(), { leader: this.id }));
+  }
+
+  /**
+   * Whether `id` is there and answering: a listener on its channel is not
+   * enough (a frozen process keeps its subscription), so it must also answer
+   * a version request within half the RPC timeout.
+   */
+  async #answers(id: string): Promise<boolean> {
+    if (!(await this.#wire.listening(id))) return false;
+    try {
+      await this.#wire.request(id, 'vsn', {}, Math.max(50, this.#o.rpcTimeoutMs / 2));
+      return true;
+    } catch {
+      return false;
+    }
   }
 
   async #applyAsLeader(op: WriteOp, from: string): Promise<WriteReply> {
