@@ -160,3 +160,23 @@ export function reconcile<T>(local: Rumor<T>, incoming: Rumor<T>, self: string, 
 function sharesMembers(a: Rumor<unknown>, b: Rumor<unknown>, self: string): boolean {
   return a.nodes.some((n) => n !== self && b.nodes.includes(n));
 }
+
+/**
+ * A leader adds this node with `incoming`. The side with the higher version
+ * wins: when ours is not higher we take the incoming rumor as it is;
+ * otherwise we keep ours, add the joining cluster's members (new ones first)
+ * and its clock, and bump our entry — the "upgrade" the leader then adopts.
+ */
+export function acceptJoin<T>(mine: Rumor<T>, incoming: Rumor<T>, self: string, now: number): { next: Rumor<T>; upgraded: boolean } {
+  if (mine.version <= incoming.version) return { next: incoming, upgraded: false };
+  const newcomers = incoming.nodes.filter((n) => !mine.nodes.includes(n));
+  return {
+    next: {
+      ...mine,
+      version: mine.version + 1,
+      vclock: vc.increment(vc.merge(mine.vclock, incoming.vclock), self, now),
+      nodes: [...newcomers, ...mine.nodes],
+    },
+    upgraded: true,
+  };
+}

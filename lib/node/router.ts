@@ -1,0 +1,112 @@
+import { assertSerializable, isRumor, serialize } from '../codec.js';
+import type { WriteOp } from '../codec.js';
+import { MAX_ROUTE_ATTEMPTS, MAX_UPDATE_RETRIES } from '../constants.js';
+import { ConflictError, MessageTooLargeError, NoLeaderError, NoListenerError, RequestTimeoutError } from '../errors.js';
+import type { GossipError } from '../errors.js';
+import type { Mailbox } from '../mailbox.js';
+import { chooseLeader } from '../model/leader.js';
+import type { Rumor } from '../model/rumor.js';
+import type { ResolvedOptions } from '../options.js';
+import type { Wire } from '../transport/wire.js';
+import { applyUpdaters, UpdateQueue } from '../updates.js';
+import type { PendingUpdate, Updater } from '../updates.js';
+import type { LeaderRole, WriteReply } from './leader.js';
+import type { NodeState } from './state.js';
+
+/**
+ * The caller's side of a write: values and updater batches go to whoever
+ * leads, following redirects; a leader nobody listens for, or that does not
+ * answer, is marked down and the next one chosen — which may be this node.
+ * The reply's rumor is adopted before the call resolves (read-your-writes).
+ */
+export class WriteRouter<T> {
+  readonly #updates = new UpdateQueue<T>((batch) => this.#runBatch(batch));
+
+  constructor(
+    private readonly self: string,
+    private readonly state: NodeState<T>,
+    private readonly leader: LeaderRole<T>,
+    private readonly wire: Wire,
+    private readonly mailbox: Mailbox,
+    private readonly o: ResolvedOptions,
+    private readonly assertRunning: () => void,
+  ) {}
+
+  /** Writes a value or runs an updater; resolves to a version that holds the write. */
+  async set(valueOrUpdater: T | undefined | Updater<T>): Promise<number> {
+    if (typeof valueOrUpdater === 'function') {
+      await this.#updates.add(valueOrUpdater as Updater<T>);
+      return this.state.rumor.version;
+    }
+    this.#checkEncodable(valueOrUpdater);
+    const reply = await this.route({ kind: 'set', data: valueOrUpdater });
+    return reply.rumor.version;
+  }
+
+  /** Rejects every updater still waiting. */
+  close(err: Error): void {
+    this.#updates.rejectAll(err);
+  }
+
+  async route(op: WriteOp): Promise<Exclude<WriteReply, { status: 'redirect' }>> {
+    const { state } = this;
+    let target = state.rumor.leader;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < MAX_ROUTE_ATTEMPTS; attempt++) {
+      this.assertRunning();
+      if (state.down.has(target)) target = chooseLeader(state.rumor.nodes, target, state.down, this.self);
+      let reply: WriteReply;
+      if (target === this.self) {
+        reply = await this.mailbox.run(() => this.leader.serve(op, this.self));
+      } else {
+        try {
+          reply = (await this.wire.request(target, 'write', { op }, this.o.rpcTimeoutMs)) as WriteReply;
+        } catch (err) {
+          if (!(err instanceof NoListenerError || err instanceof RequestTimeoutError)) throw err;
+          this.o.logger.debug(`simple-gossip: leader ${target} is unreachable (${(err as GossipError).code})`);
+          state.down.add(target);
+          lastError = err;
+          target = state.rumor.leader;
+          continue;
+        }
+        const from = target;
+        if (isRumor(reply.rumor)) await this.mailbox.run(() => state.consider(reply.rumor as Rumor<T>, from));
+      }
+      if (reply.status !== 'redirect') return reply;
+      target = reply.leader;
+      if (attempt > 1) await sleep(Math.random() * 5 * attempt);
+    }
+    throw new NoLeaderError(`no leader took the write after ${MAX_ROUTE_ATTEMPTS} attempts`, { cause: lastError });
+  }
+
+  /**
+   * One batch of updaters: applied in order to the latest data here, then sent
+   * to the leader as a compare-and-set on the version they were computed
+   * from; run again (with jitter) while the leader has moved on.
+   */
+  async #runBatch(batch: PendingUpdate<T>[]): Promise<void> {
+    for (let attempt = 0; attempt < MAX_UPDATE_RETRIES; attempt++) {
+      const base = this.state.rumor;
+      const result = applyUpdaters(batch, base.data);
+      if (batch.length === 0) return;
+      if (result.changed) this.#checkEncodable(result.data);
+      const op: WriteOp = result.changed
+        ? { kind: 'cas', data: result.data, base: base.version }
+        : { kind: 'check', base: base.version };
+      const reply = await this.route(op);
+      if (reply.status === 'ok') return;
+      await sleep(Math.random() * 2 * (attempt + 1));
+    }
+    throw new ConflictError(MAX_UPDATE_RETRIES);
+  }
+
+  #checkEncodable(value: unknown): void {
+    assertSerializable(value);
+    const bytes = Buffer.byteLength(serialize(value));
+    if (bytes > this.o.maxMessageBytes) throw new MessageTooLargeError(bytes, this.o.maxMessageBytes);
+  }
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms));
+}

@@ -1,0 +1,120 @@
+import { isDeepStrictEqual } from 'node:util';
+import type { EventBus } from '../events.js';
+import { deepFreeze } from '../freeze.js';
+import type { Metrics } from '../metrics.js';
+import * as R from '../model/rumor.js';
+import type { Rumor } from '../model/rumor.js';
+import { TreeCache } from '../model/tree.js';
+import type { Logger } from '../options.js';
+import type { SnapshotStore } from '../snapshot.js';
+import type { Wire } from '../transport/wire.js';
+
+export interface StateDeps<T> {
+  readonly self: string;
+  readonly wire: Wire;
+  readonly snapshot: SnapshotStore<T>;
+  readonly events: EventBus<T>;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Called when a change alters the anti-entropy period. */
+  readonly onIntervalChange: () => void;
+}
+
+/**
+ * What a node knows, and everything that follows a change of it: the frozen
+ * read cache, the events, the snapshot, and the push down the epidemic tree.
+ * Only the node's mailbox calls the mutating methods.
+ */
+export class NodeState<T> {
+  readonly #d: StateDeps<T>;
+  readonly #tree = new TreeCache();
+  #rumor!: Rumor<T>;
+  #frozen: T | undefined;
+  /** Members known to be gone (nobody listened, or no answer); cleared when they speak again. */
+  readonly down = new Set<string>();
+  /** False from a (re)connect until this node has compared its rumor with a live member's. */
+  synced = false;
+
+  constructor(deps: StateDeps<T>) {
+    this.#d = deps;
+  }
+
+  get rumor(): Rumor<T> {
+    return this.#rumor;
+  }
+
+  /** The data, deep-frozen. */
+  get data(): T | undefined {
+    return this.#frozen;
+  }
+
+  isLeader(): boolean {
+    return this.#rumor.leader === this.#d.self;
+  }
+
+  /** This node's neighbours in the epidemic tree of `rumor`. */
+  neighbours(rumor: Rumor<T> = this.#rumor): readonly string[] {
+    return this.#tree.neighbours(rumor.nodes, rumor.fanout, this.#d.self);
+  }
+
+  /**
+   * Makes `next` this node's rumor: the frozen cache, events, the snapshot,
+   * and a push down the epidemic tree (not back to `from`; also to `extra`).
+   */
+  commit(next: Rumor<T>, from?: string, extra: readonly string[] = []): void {
+    const prev = this.#rumor;
+    const dataChanged = this.install(next);
+    next = this.#rumor;
+    this.#d.snapshot.save(next);
+    const targets = new Set(this.neighbours(next));
+    for (const n of extra) targets.add(n);
+    targets.delete(this.#d.self);
+    if (from !== undefined) targets.delete(from);
+    this.#d.wire.push(next, targets);
+    if (next.gossipIntervalMs !== prev.gossipIntervalMs) this.#d.onIntervalChange();
+    this.#d.events.emit('rumor', next);
+    if (dataChanged) this.#d.events.emit('data', { data: this.#frozen, version: next.version });
+  }
+
+  /** Sets the rumor and the frozen cache, nothing else; true when the data changed. */
+  install(next: Rumor<T>): boolean {
+    const prev = this.#rumor as Rumor<T> | undefined;
+    if (prev !== undefined && (prev.data === next.data || isDeepStrictEqual(prev.data, next.data))) {
+      // Same data: keep the frozen copy, so get() keeps returning the same object.
+      this.#rumor = Object.freeze({ ...next, data: prev.data });
+      return false;
+    }
+    this.#frozen = deepFreeze(next.data);
+    this.#rumor = Object.freeze(next);
+    return prev !== undefined;
+  }
+
+  /** The accept rule, applied (see {@link R.reconcile}). */
+  consider(incoming: Rumor<T>, from: string): void {
+    const self = this.#d.self;
+    if (incoming.nodes.includes(self) && this.#rumor.nodes.includes(from)) this.synced = true;
+    const outcome = R.reconcile(this.#rumor, incoming, self, Date.now());
+    switch (outcome.kind) {
+      case 'keep':
+        return;
+      case 'adopt':
+        this.commit(outcome.next, from);
+        return;
+      case 'merge':
+        this.#d.metrics.count('merges');
+        this.commit(outcome.next);
+        return;
+      case 'removed':
+        this.#d.logger.info(`simple-gossip: ${self} was removed from the cluster; it goes on alone`);
+        this.commit(outcome.next);
+        return;
+    }
+  }
+
+  /** A leader adds this node: the side with the higher version wins (see {@link R.acceptJoin}). */
+  acceptJoin(incoming: Rumor<T>, leader: string): { rumor?: Rumor<T> } {
+    const { next, upgraded } = R.acceptJoin(this.#rumor, incoming, this.#d.self, Date.now());
+    this.commit(next, leader);
+    return upgraded ? { rumor: next } : {};
+  }
+}
