@@ -86,6 +86,9 @@ export class Codec {
     } catch (err) {
       throw drop('bad_json', `not a superjson document: ${(err as Error).message}`);
     }
+    if (FORBIDDEN_TEXT.test(text) && hasForbiddenKey(value)) {
+      throw drop('bad_shape', 'message has a __proto__, constructor or prototype key');
+    }
     return this.check(value);
   }
 
@@ -107,7 +110,8 @@ export class Codec {
 /**
  * Throws a TypeError naming the first part of `value` that would not arrive
  * intact on another node: functions and symbols (which superjson silently
- * drops) and class instances (which would lose their prototype).
+ * drops), class instances (which would lose their prototype), and the keys
+ * `__proto__`, `constructor` and `prototype` (which superjson refuses).
  */
 export function assertSerializable(value: unknown, path = 'value', seen = new Set<unknown>()): void {
   if (typeof value === 'function') throw new TypeError(`${path} is a function, which cannot be sent to other nodes`);
@@ -129,8 +133,32 @@ export function assertSerializable(value: unknown, path = 'value', seen = new Se
       const name = (value as { constructor?: { name?: string } }).constructor?.name ?? 'unknown';
       throw new TypeError(`${path} is an instance of class ${name}, which would arrive as a plain object`);
     }
-    for (const key of Object.keys(value)) assertSerializable((value as Record<string, unknown>)[key], `${path}.${key}`, seen);
+    for (const key of Object.keys(value)) {
+      if (FORBIDDEN_KEYS.has(key)) throw new TypeError(`${path} has a key named "${key}", which cannot be sent to other nodes`);
+      assertSerializable((value as Record<string, unknown>)[key], `${path}.${key}`, seen);
+    }
   }
+}
+
+/** Keys superjson refuses to write (a prototype-pollution guard), so no node may hold them. */
+const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+const FORBIDDEN_TEXT = /"(__proto__|constructor|prototype)"/;
+
+function hasForbiddenKey(value: unknown, seen = new Set<unknown>()): boolean {
+  if (typeof value !== 'object' || value === null || seen.has(value)) return false;
+  seen.add(value);
+  if (value instanceof Map) {
+    for (const [k, v] of value) if (hasForbiddenKey(k, seen) || hasForbiddenKey(v, seen)) return true;
+    return false;
+  }
+  if (value instanceof Set) {
+    for (const v of value) if (hasForbiddenKey(v, seen)) return true;
+    return false;
+  }
+  for (const key of Object.keys(value)) {
+    if (FORBIDDEN_KEYS.has(key) || hasForbiddenKey((value as Record<string, unknown>)[key], seen)) return true;
+  }
+  return false;
 }
 
 /** Built-in classes superjson carries with their type. */

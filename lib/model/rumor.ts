@@ -1,3 +1,4 @@
+import superjson from 'superjson';
 import { chooseLeader } from './leader.js';
 import * as vc from './vclock.js';
 import type { VClock } from './vclock.js';
@@ -98,12 +99,21 @@ export function resolveConcurrent<T>(a: Rumor<T>, b: Rumor<T>): Rumor<T> {
   };
 }
 
+const serialize = (x: unknown): string => superjson.stringify(x);
+
 function rank(a: Rumor<unknown>, b: Rumor<unknown>): number {
   if (a.version !== b.version) return a.version - b.version;
   const ta = a.vclock[a.leader]?.ts ?? 0;
   const tb = b.vclock[b.leader]?.ts ?? 0;
   if (ta !== tb) return ta - tb;
-  return a.leader < b.leader ? -1 : a.leader > b.leader ? 1 : 0;
+  if (a.leader !== b.leader) return a.leader < b.leader ? -1 : 1;
+  // Last resort, so that the result never depends on the order of the arguments.
+  const da = serialize(a.data);
+  const db = serialize(b.data);
+  if (da !== db) return da < db ? -1 : 1;
+  const na = a.nodes.join('\u0000');
+  const nb = b.nodes.join('\u0000');
+  return na < nb ? -1 : na > nb ? 1 : a.fanout - b.fanout || a.gossipIntervalMs - b.gossipIntervalMs;
 }
 
 /**

@@ -81,7 +81,8 @@ function mergeEntry(x: ClockEntry, y: ClockEntry): ClockEntry {
     const top = { counter: x.counter + 1, ts: Math.max(x.ts, y.ts) };
     return both ? { ...top, deletedAt: Math.max(x.deletedAt!, y.deletedAt!) } : top;
   }
-  // Same counter and ts: the removal came after, so a tombstone wins.
+  // Same counter and ts: the removal came after, so a tombstone wins (the later one, if both are).
+  if (x.deletedAt !== undefined && y.deletedAt !== undefined) return x.deletedAt >= y.deletedAt ? x : y;
   return x.deletedAt !== undefined ? x : y;
 }
 
