@@ -224,6 +224,7 @@ function isWriteOp(op: unknown): op is WriteOp {
 
 export function isRumor(r: unknown): r is Rumor {
   return isObject(r)
+    && isId(r.cluster)
     && isHead(r)
     && isId(r.leader)
     && Array.isArray(r.nodes)

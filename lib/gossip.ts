@@ -11,6 +11,7 @@ import type { MetricsSnapshot } from './metrics.js';
 import * as R from './model/rumor.js';
 import type { Rumor } from './model/rumor.js';
 import { LeaderRole } from './node/leader.js';
+import { Lease } from './node/lease.js';
 import { WriteRouter } from './node/router.js';
 import { NodeState } from './node/state.js';
 import { resolveOptions } from './options.js';
@@ -56,6 +57,7 @@ export class Gossip<T = unknown> {
   readonly #metrics = new Metrics();
   readonly #state: NodeState<T>;
   readonly #leader: LeaderRole<T>;
+  readonly #lease: Lease | undefined;
   readonly #router: WriteRouter<T>;
   #phase: Phase = 'starting';
   #timer: NodeJS.Timeout | undefined;
@@ -94,8 +96,20 @@ export class Gossip<T = unknown> {
       metrics: this.#metrics,
       logger: o.logger,
       onIntervalChange: () => this.#schedule(),
+      onLeadershipLost: () => this.#leader.resign(),
     });
-    this.#leader = new LeaderRole<T>(o.nodeId, this.#state, this.#wire, o);
+    this.#lease = o.fencing ? new Lease(this.#conn.cmd, this.#keys, o.nodeId, o.leaseMs) : undefined;
+    this.#leader = new LeaderRole<T>({
+      self: o.nodeId,
+      state: this.#state,
+      wire: this.#wire,
+      mailbox: this.#mailbox,
+      snapshot: this.#snapshot,
+      lease: this.#lease,
+      redis: this.#conn.cmd,
+      keys: this.#keys,
+      o,
+    });
     this.#router = new WriteRouter<T>(o.nodeId, this.#state, this.#leader, this.#wire, this.#mailbox, o, () => this.#assertRunning());
   }
 
@@ -330,6 +344,7 @@ export class Gossip<T = unknown> {
     await this.#mailbox.run(() => this.#leader.handOver()).catch((err: unknown) => this.#o.logger.warn('simple-gossip: hand-over failed', err));
     await this.#conn.cmd.ping().catch(() => undefined); // every PUBLISH queued before it has left
     await this.#snapshot.flush().catch(() => undefined);
+    this.#lease?.close();
     this.#wire.close();
     this.#router.close(new StoppedError());
     await this.#conn.close();
@@ -356,7 +371,7 @@ export class Gossip<T = unknown> {
         this.#enqueue(() => this.#onHead(env.body, env.from));
         return;
       case 'write':
-        this.#wire.answer(env, () => this.#mailbox.run(() => this.#leader.serve(env.body.op, env.from)));
+        this.#wire.answer(env, () => this.#leader.submit(env.body.op, env.from));
         return;
       case 'join':
         this.#wire.answer(env, () => this.#mailbox.run(() => state.acceptJoin(env.body.rumor as Rumor<T>, env.from)));

@@ -35,6 +35,15 @@ export interface GossipOptions {
   rpcTimeoutMs?: number;
   /** How long `status()` waits for members. @default 1024 */
   statusTimeoutMs?: number;
+  /**
+   * Fenced leadership: the leader holds a lease in Redis and every commit is
+   * checked against it, so a leader that was frozen or cut off cannot commit
+   * after another took over. Costs one Redis round trip per batch of writes.
+   * @default true
+   */
+  fencing?: boolean;
+  /** How long the leader's lease lasts without renewal (renewed every third of it). @default rpcTimeoutMs */
+  leaseMs?: number;
   /** Largest message sent or accepted, in bytes. @default 8 MiB */
   maxMessageBytes?: number;
   /**
@@ -52,6 +61,8 @@ export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 
   readonly secret: GossipOptions['secret'];
 }
 
+const DEFAULT_RPC_TIMEOUT_MS = 3_000;
+
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** The defaults of every option but `redis` and `nodeId`, which come from the environment. */
@@ -60,11 +71,12 @@ export const DEFAULT_OPTIONS = {
   eventMode: 'auto',
   fanout: 2,
   gossipIntervalMs: 15_000,
-  rpcTimeoutMs: 3_000,
+  rpcTimeoutMs: DEFAULT_RPC_TIMEOUT_MS,
   statusTimeoutMs: 1_024,
+  fencing: true,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   logger: silent,
-} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret'>;
+} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'leaseMs'>;
 
 /** Fills in defaults and checks every option; throws {@link InvalidOptionError}. */
 export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
@@ -74,6 +86,7 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
     redis: opts.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     secret: opts.secret,
     nodeId: opts.nodeId ?? hostname(),
+    leaseMs: opts.leaseMs ?? opts.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS,
   };
   checkName('nodeId', o.nodeId);
   checkName('namespace', o.namespace);
@@ -84,6 +97,8 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
   checkInt('gossipIntervalMs', o.gossipIntervalMs, 1);
   checkInt('rpcTimeoutMs', o.rpcTimeoutMs, 1);
   checkInt('statusTimeoutMs', o.statusTimeoutMs, 1);
+  checkInt('leaseMs', o.leaseMs, 30);
+  if (typeof o.fencing !== 'boolean') throw new InvalidOptionError('fencing', `must be true or false, not ${String(o.fencing)}`);
   checkInt('maxMessageBytes', o.maxMessageBytes, 1024);
   if (o.secret !== undefined) {
     const list = Array.isArray(o.secret) ? o.secret : [o.secret];

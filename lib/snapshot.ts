@@ -4,42 +4,85 @@ import { isRumor, serialize } from './codec.js';
 import { PersistenceError } from './errors.js';
 import type { Rumor } from './model/rumor.js';
 
+/** Reads a node's snapshot; undefined when there is none, or it is not a valid rumor. */
+export async function readSnapshot<T>(redis: Redis, key: string): Promise<Rumor<T> | undefined> {
+  const text = await redis.get(key);
+  if (text === null) return undefined;
+  try {
+    const rumor = superjson.parse<unknown>(text);
+    if (isRumor(rumor)) return rumor as Rumor<T>;
+  } catch {
+    // not a rumor
+  }
+  throw new PersistenceError(`the snapshot at ${key} is not a valid rumor`);
+}
+
 /**
- * A node's latest rumor in Redis. Writes are coalesced: one in flight at a
- * time, and only the newest of those that arrive meanwhile goes next.
+ * A node's latest rumor in Redis. Writes go one at a time, in order. Plain
+ * saves are coalesced: while one waits, a newer one replaces it. A guarded
+ * write (the leader's commit, checked against its lease) waits its turn and
+ * cancels any older plain save still waiting.
  */
 export class SnapshotStore<T> {
-  #pending: Rumor<T> | undefined;
-  #inFlight: Promise<void> | undefined;
+  #tail: Promise<unknown> = Promise.resolve();
+  #waiting: { rumor: Rumor<T>; cancelled: boolean } | undefined;
   #writes = 0;
 
   constructor(
     private readonly redis: Redis,
-    private readonly key: string,
+    readonly key: string,
     private readonly onError: (err: Error) => void,
   ) {}
 
   async read(): Promise<Rumor<T> | undefined> {
-    const text = await this.redis.get(this.key);
-    if (text === null) return undefined;
     try {
-      const rumor = superjson.parse<unknown>(text);
-      if (isRumor(rumor)) return rumor as Rumor<T>;
-    } catch {
-      // reported below
+      return await readSnapshot<T>(this.redis, this.key);
+    } catch (err) {
+      if (!(err instanceof PersistenceError)) throw err;
+      this.onError(new PersistenceError(`${err.message}; starting without it`));
+      return undefined;
     }
-    this.onError(new PersistenceError(`the snapshot at ${this.key} is not a valid rumor; starting without it`));
-    return undefined;
   }
 
   save(rumor: Rumor<T>): void {
-    this.#pending = rumor;
-    this.#inFlight ??= this.#writeLoop();
+    if (this.#waiting) {
+      this.#waiting.rumor = rumor;
+      return;
+    }
+    const slot = { rumor, cancelled: false };
+    this.#waiting = slot;
+    this.#enqueue(async () => {
+      if (this.#waiting === slot) this.#waiting = undefined;
+      if (slot.cancelled) return;
+      try {
+        this.#writes++;
+        await this.redis.set(this.key, serialize(slot.rumor));
+      } catch (err) {
+        this.onError(new PersistenceError(`writing the snapshot of version ${slot.rumor.version} failed`, { cause: err }));
+      }
+    });
   }
 
-  /** Resolves once every save so far is in Redis (or has failed). */
+  /** Writes `rumor` through `write` (which may refuse) after the writes before it; resolves to its answer. */
+  guarded(rumor: Rumor<T>, write: (key: string, text: string) => Promise<boolean>): Promise<boolean> {
+    if (this.#waiting) {
+      this.#waiting.cancelled = true;
+      this.#waiting = undefined;
+    }
+    const text = serialize(rumor);
+    return this.#enqueue(() => {
+      this.#writes++;
+      return write(this.key, text);
+    });
+  }
+
+  /** Resolves once every write so far is done (or has failed). */
   async flush(): Promise<void> {
-    while (this.#inFlight) await this.#inFlight;
+    let tail;
+    do {
+      tail = this.#tail;
+      await tail;
+    } while (tail !== this.#tail);
   }
 
   /** Snapshot writes sent to Redis so far. */
@@ -47,20 +90,9 @@ export class SnapshotStore<T> {
     return this.#writes;
   }
 
-  async #writeLoop(): Promise<void> {
-    try {
-      while (this.#pending) {
-        const rumor = this.#pending;
-        this.#pending = undefined;
-        try {
-          this.#writes++;
-          await this.redis.set(this.key, serialize(rumor));
-        } catch (err) {
-          this.onError(new PersistenceError(`writing the snapshot of version ${rumor.version} failed`, { cause: err }));
-        }
-      }
-    } finally {
-      this.#inFlight = undefined;
-    }
+  #enqueue<R>(task: () => Promise<R>): Promise<R> {
+    const result = this.#tail.then(task);
+    this.#tail = result.catch(() => undefined);
+    return result;
   }
 }

@@ -5,6 +5,12 @@ import type { VClock } from './vclock.js';
 
 /** What every node holds: the shared value and the cluster's view of itself. */
 export interface Rumor<T = unknown> {
+  /**
+   * Which cluster this is: set when a node starts a cluster of its own (see
+   * {@link clusterIdOf}) and carried by every change; the leader's lease is
+   * per cluster.
+   */
+  readonly cluster: string;
   /** Cluster-wide version: +1 on every change. */
   readonly version: number;
   readonly vclock: VClock;
@@ -30,6 +36,7 @@ export type Verdict = 'newer' | 'same' | 'older' | 'concurrent';
 /** A one-node cluster led by `self`. */
 export function initialRumor<T>(self: string, data: T | undefined, settings: Settings, now: number): Rumor<T> {
   return {
+    cluster: clusterIdOf(self, now),
     version: 1,
     vclock: vc.increment(vc.newClock(), self, now),
     data,
@@ -126,11 +133,17 @@ export function restartAlone<T>(seen: Rumor<T>, self: string, now: number): Rumo
   const base: VClock = own ? { [self]: { counter: own.counter, ts: own.ts } } : {};
   return {
     ...seen,
+    cluster: clusterIdOf(self, now),
     version: 1,
     vclock: vc.increment(base, self, now),
     leader: self,
     nodes: [self],
   };
+}
+
+/** The id of a cluster that `self` starts at `now`: unique, as node ids are unique and a node starts one cluster at a time. */
+export function clusterIdOf(self: string, now: number): string {
+  return `${self}@${now.toString(36)}`;
 }
 
 export function headOf(r: Rumor<unknown>): Head {

@@ -1,11 +1,17 @@
+import type { Redis } from 'ioredis';
 import { isRumor, roundTrip } from '../codec.js';
 import type { WriteOp } from '../codec.js';
 import { CouldNotConnectError } from '../errors.js';
+import type { Mailbox } from '../mailbox.js';
 import { chooseLeader } from '../model/leader.js';
 import * as R from '../model/rumor.js';
 import type { Rumor } from '../model/rumor.js';
 import type { ResolvedOptions } from '../options.js';
+import { readSnapshot } from '../snapshot.js';
+import type { SnapshotStore } from '../snapshot.js';
+import type { Keys } from '../transport/keys.js';
 import type { Wire } from '../transport/wire.js';
+import type { Lease } from './lease.js';
 import type { NodeState } from './state.js';
 
 /** The answer a node gives to a write. */
@@ -14,23 +20,162 @@ export type WriteReply =
   | { readonly status: 'conflict'; readonly rumor: Rumor }
   | { readonly status: 'redirect'; readonly leader: string; readonly rumor: Rumor };
 
+interface Waiting {
+  readonly op: WriteOp;
+  readonly from: string;
+  readonly resolve: (reply: WriteReply) => void;
+  readonly reject: (err: unknown) => void;
+}
+
+export interface LeaderDeps<T> {
+  readonly self: string;
+  readonly state: NodeState<T>;
+  readonly wire: Wire;
+  readonly mailbox: Mailbox;
+  readonly snapshot: SnapshotStore<T>;
+  /** Undefined when fencing is off. */
+  readonly lease: Lease | undefined;
+  readonly redis: Redis;
+  readonly keys: Keys;
+  readonly o: ResolvedOptions;
+}
+
 /**
- * The leader's duties: applying writes one at a time, taking over from a dead
- * leader (after pulling the newest rumor among the live members), adding and
- * removing members, and handing leadership over on a graceful stop. Every
- * method runs inside the node's mailbox.
+ * The leader's duties: applying writes, taking over from a dead leader,
+ * adding and removing members, and handing leadership over on a graceful
+ * stop. Writes that arrive together are applied together (group commit): one
+ * lease-checked snapshot write and one push for the whole batch.
  */
 export class LeaderRole<T> {
-  constructor(
-    private readonly self: string,
-    private readonly state: NodeState<T>,
-    private readonly wire: Wire,
-    private readonly o: ResolvedOptions,
-  ) {}
+  readonly #d: LeaderDeps<T>;
+  readonly #queue: Waiting[] = [];
+  #scheduled = false;
 
-  /** Serves a write: as the leader, by taking over from a dead one, or by redirecting. */
-  async serve(op: WriteOp, from: string): Promise<WriteReply> {
-    const { state } = this;
+  constructor(deps: LeaderDeps<T>) {
+    this.#d = deps;
+  }
+
+  /** Queues a write for the mailbox; resolves to the answer for its sender. */
+  submit(op: WriteOp, from: string): Promise<WriteReply> {
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ op, from, resolve, reject });
+      this.#schedule();
+    });
+  }
+
+  /** A leader that stops chooses the next one and tells it, and its neighbours, before it goes. */
+  async handOver(): Promise<void> {
+    const { state, wire, self, lease } = this.#d;
+    const r = state.rumor;
+    if (!state.isLeader() || r.nodes.length < 2) return;
+    let next = chooseLeader(r.nodes, self, state.down, self);
+    while (next !== self && !(await wire.listening(next))) {
+      state.down.add(next);
+      next = chooseLeader(r.nodes, self, state.down, self);
+    }
+    if (next === self) return;
+    if (lease && !lease.holds(r.cluster) && !(await lease.acquire(r.cluster, 0))) return;
+    await this.#commit(R.change(r, self, Date.now(), { leader: next }), undefined, [next]);
+    await lease?.release();
+  }
+
+  /** This node no longer leads its cluster: let the next leader have the lease at once. */
+  resign(): void {
+    this.#d.lease?.release().catch(() => undefined);
+  }
+
+  #schedule(): void {
+    if (this.#scheduled || this.#queue.length === 0) return;
+    this.#scheduled = true;
+    // One batch per turn of the mailbox, so pushes and anti-entropy are not starved under load.
+    void this.#d.mailbox.run(async () => {
+      const batch = this.#queue.splice(0);
+      try {
+        await this.#serve(batch);
+      } catch (err) {
+        for (const w of batch) w.reject(err);
+      } finally {
+        this.#scheduled = false;
+        this.#schedule();
+      }
+    });
+  }
+
+  async #serve(batch: Waiting[]): Promise<void> {
+    const elsewhere = await this.#ensureLeadership();
+    if (elsewhere) {
+      for (const w of batch) w.resolve(elsewhere);
+      return;
+    }
+    const { state } = this.#d;
+    let draft = state.rumor;
+    let done: Array<[Waiting, 'ok' | 'conflict']> = [];
+    const flush = async (): Promise<boolean> => {
+      const answered = done;
+      done = [];
+      if (draft !== state.rumor && !(await this.#commit(draft, answered.length === 1 ? answered[0]![0].from : undefined))) {
+        const reply = this.#elsewhere();
+        for (const [w] of answered) w.resolve(reply);
+        return false;
+      }
+      for (const [w, status] of answered) w.resolve({ status, rumor: state.rumor });
+      draft = state.rumor;
+      return true;
+    };
+    for (const [i, w] of batch.entries()) {
+      try {
+        if (w.op.kind === 'join' || w.op.kind === 'leave') {
+          if (!(await flush())) {
+            for (const rest of batch.slice(i)) rest.resolve(this.#elsewhere());
+            return;
+          }
+          if (w.op.kind === 'join') await this.#admit(w.op.id);
+          else await this.#remove(w.op.id);
+          w.resolve({ status: 'ok', rumor: state.rumor });
+          draft = state.rumor;
+          continue;
+        }
+        const { next, status } = this.#applyData(draft, w.op, w.from);
+        draft = next;
+        done.push([w, status]);
+      } catch (err) {
+        w.reject(err);
+      }
+    }
+    await flush();
+  }
+
+  /** Applies a data or settings write to the draft; each one is its own version. */
+  #applyData(draft: Rumor<T>, op: WriteOp, from: string): { next: Rumor<T>; status: 'ok' | 'conflict' } {
+    const { self } = this.#d;
+    const now = Date.now();
+    switch (op.kind) {
+      case 'set':
+        return { next: R.change(draft, self, now, { data: this.#own(op.data, from) }), status: 'ok' };
+      case 'cas':
+        if (op.base !== draft.version) return { next: draft, status: 'conflict' };
+        return { next: R.change(draft, self, now, { data: this.#own(op.data, from) }), status: 'ok' };
+      case 'check':
+        return { next: draft, status: op.base === draft.version ? 'ok' : 'conflict' };
+      case 'settings':
+        return {
+          next: R.change(draft, self, now, {
+            fanout: op.fanout ?? draft.fanout,
+            gossipIntervalMs: op.gossipIntervalMs ?? draft.gossipIntervalMs,
+          }),
+          status: 'ok',
+        };
+      default:
+        throw new TypeError(`not a data write: ${op.kind}`);
+    }
+  }
+
+  /**
+   * Makes sure this node may take writes: it leads and holds the lease, or it
+   * takes over from a leader that is gone. Otherwise, where to go instead.
+   */
+  async #ensureLeadership(): Promise<WriteReply | undefined> {
+    const { state, self, lease } = this.#d;
     if (!state.isLeader()) {
       const leader = state.rumor.leader;
       if (await this.#answers(leader)) {
@@ -38,26 +183,30 @@ export class LeaderRole<T> {
         return { status: 'redirect', leader, rumor: state.rumor };
       }
       state.down.add(leader);
-      const next = chooseLeader(state.rumor.nodes, leader, state.down, this.self);
-      if (next !== this.self) return { status: 'redirect', leader: next, rumor: state.rumor };
-      await this.#takeOver(leader);
-      if (!state.isLeader()) return { status: 'redirect', leader: state.rumor.leader, rumor: state.rumor };
+      const next = chooseLeader(state.rumor.nodes, leader, state.down, self);
+      if (next !== self) return { status: 'redirect', leader: next, rumor: state.rumor };
+      if (!(await this.#takeOver(leader))) return this.#elsewhere();
+      return undefined;
     }
-    return this.#apply(op, from);
+    if (lease && !lease.holds(state.rumor.cluster) && !(await lease.acquire(state.rumor.cluster, this.#leaseWait))) {
+      return this.#elsewhere();
+    }
+    return undefined;
   }
 
-  /** A leader that stops chooses the next one and tells it, and its neighbours, before it goes. */
-  async handOver(): Promise<void> {
-    const { state } = this;
-    const r = state.rumor;
-    if (!state.isLeader() || r.nodes.length < 2) return;
-    let next = chooseLeader(r.nodes, this.self, state.down, this.self);
-    while (next !== this.self && !(await this.wire.listening(next))) {
-      state.down.add(next);
-      next = chooseLeader(r.nodes, this.self, state.down, this.self);
-    }
-    if (next === this.self) return;
-    state.commit(R.change(r, this.self, Date.now(), { leader: next }), undefined, [next]);
+  /** Where to send writes when this node may not commit: whoever holds the lease, else the next choice. */
+  #elsewhere(): WriteReply {
+    const { state, self, lease } = this.#d;
+    const holder = lease?.holder;
+    const leader = holder !== undefined && holder !== self && state.rumor.nodes.includes(holder)
+      ? holder
+      : chooseLeader(state.rumor.nodes, self, state.down, self);
+    this.#d.o.logger.warn(`simple-gossip: ${self} may not commit (its lease is gone); sending writes to ${leader}`);
+    return { status: 'redirect', leader, rumor: state.rumor };
+  }
+
+  get #leaseWait(): number {
+    return this.#d.o.leaseMs + 200;
   }
 
   /**
@@ -66,9 +215,10 @@ export class LeaderRole<T> {
    * a version request within half the RPC timeout.
    */
   async #answers(id: string): Promise<boolean> {
-    if (!(await this.wire.listening(id))) return false;
+    const { wire, o } = this.#d;
+    if (!(await wire.listening(id))) return false;
     try {
-      await this.wire.request(id, 'vsn', {}, Math.max(50, this.o.rpcTimeoutMs / 2));
+      await wire.request(id, 'vsn', {}, Math.max(50, o.rpcTimeoutMs / 2));
       return true;
     } catch {
       return false;
@@ -76,85 +226,77 @@ export class LeaderRole<T> {
   }
 
   /**
-   * Before taking writes, a new leader pulls the newest rumor among the live
-   * members, so a write the dead leader pushed to only some of them is kept
-   * and the cluster cannot split on it.
+   * Takes over from a dead leader. First the lease (after which the old
+   * leader can commit nothing more), then everything it may have committed:
+   * its snapshot, and the newest rumor among the live members — so a write it
+   * acknowledged but pushed to only some of them, or to none, is kept.
    */
-  async #takeOver(dead: string): Promise<void> {
-    const { state } = this;
-    const peers = state.rumor.nodes.filter((n) => n !== this.self && n !== dead && !state.down.has(n));
-    const timeout = Math.min(this.o.rpcTimeoutMs / 2, 1_500);
-    const answers = await Promise.allSettled(peers.map((p) => this.wire.request(p, 'pull', {}, timeout)));
+  async #takeOver(dead: string): Promise<boolean> {
+    const { state, wire, self, lease, redis, keys, o } = this.#d;
+    if (lease && !(await lease.acquire(state.rumor.cluster, this.#leaseWait))) return false;
+    const peers = state.rumor.nodes.filter((n) => n !== self && n !== dead && !state.down.has(n));
+    const timeout = Math.min(o.rpcTimeoutMs / 2, 1_500);
+    const [stored, ...answers] = await Promise.allSettled([
+      readSnapshot<T>(redis, keys.snapshot(dead)),
+      ...peers.map((p) => wire.request(p, 'pull', {}, timeout)),
+    ]);
+    if (stored?.status === 'fulfilled' && stored.value) state.consider(stored.value, dead);
     answers.forEach((a, i) => {
       if (a.status === 'fulfilled' && isRumor(a.value)) state.consider(a.value as Rumor<T>, peers[i]!);
     });
     const leader = state.rumor.leader;
-    if (leader !== this.self && leader !== dead && !state.down.has(leader)) return;
-    this.o.logger.info(`simple-gossip: ${this.self} takes over as leader from ${dead}`);
-    state.commit(R.change(state.rumor, this.self, Date.now(), { leader: this.self }));
+    if (leader !== self && leader !== dead && !state.down.has(leader)) return false;
+    o.logger.info(`simple-gossip: ${self} takes over as leader from ${dead}`);
+    return this.#commit(R.change(state.rumor, self, Date.now(), { leader: self }));
   }
 
-  async #apply(op: WriteOp, from: string): Promise<WriteReply> {
-    const { state } = this;
-    const r = state.rumor;
-    const now = Date.now();
-    switch (op.kind) {
-      case 'set':
-        state.commit(R.change(r, this.self, now, { data: this.#own(op.data, from) }), from);
-        break;
-      case 'cas':
-        if (op.base !== r.version) return { status: 'conflict', rumor: r };
-        state.commit(R.change(r, this.self, now, { data: this.#own(op.data, from) }), from);
-        break;
-      case 'check':
-        if (op.base !== r.version) return { status: 'conflict', rumor: r };
-        break;
-      case 'settings':
-        state.commit(R.change(r, this.self, now, {
-          fanout: op.fanout ?? r.fanout,
-          gossipIntervalMs: op.gossipIntervalMs ?? r.gossipIntervalMs,
-        }), from);
-        break;
-      case 'join':
-        await this.#admit(op.id);
-        break;
-      case 'leave':
-        this.#remove(op.id);
-        break;
+  /** A leader's commit: the snapshot written under the lease (when fencing), then the change spread. */
+  async #commit(next: Rumor<T>, from?: string, extra: readonly string[] = []): Promise<boolean> {
+    const { state, snapshot, lease, o, self } = this.#d;
+    if (!lease) {
+      state.commit(next, from, extra);
+      return true;
     }
-    return { status: 'ok', rumor: state.rumor };
+    const ok = await snapshot.guarded(next, (key, text) => lease.commit(next.cluster, key, text));
+    if (!ok) {
+      o.logger.warn(`simple-gossip: ${self} lost its lease; it commits nothing more as leader`);
+      return false;
+    }
+    state.commit(next, from, extra, { persisted: true });
+    return true;
   }
 
   /** A value that came from this process is copied first, so freezing it never touches the caller's object. */
   #own(data: unknown, from: string): T | undefined {
-    return (from === this.self ? roundTrip(data) : data) as T | undefined;
+    return (from === this.#d.self ? roundTrip(data) : data) as T | undefined;
   }
 
   /** Adds `id`: it must be listening; the side with the higher version keeps its data. */
   async #admit(id: string): Promise<void> {
-    const { state } = this;
-    if (id === this.self || state.rumor.nodes.includes(id)) return;
-    if (!(await this.wire.listening(id))) throw new CouldNotConnectError(id);
-    const proposed = R.addNode(state.rumor, id, this.self, Date.now());
+    const { state, wire, self, o } = this.#d;
+    if (id === self || state.rumor.nodes.includes(id)) return;
+    if (!(await wire.listening(id))) throw new CouldNotConnectError(id);
+    const proposed = R.addNode(state.rumor, id, self, Date.now());
     let answer: unknown;
     try {
-      answer = await this.wire.request(id, 'join', { rumor: proposed }, this.o.rpcTimeoutMs);
+      answer = await wire.request(id, 'join', { rumor: proposed }, o.rpcTimeoutMs);
     } catch (err) {
       throw new CouldNotConnectError(id, { cause: err });
     }
     const upgrade = (answer as { rumor?: unknown } | null)?.rumor;
+    // The joined side's rumor won: it is not ours to commit, we adopt it.
     if (isRumor(upgrade)) state.commit(upgrade as Rumor<T>, id);
-    else state.commit(proposed, id, [id]);
+    else await this.#commit(proposed, id, [id]);
   }
 
   /** Removes `id` and tells the old neighbours and `id` itself. */
-  #remove(id: string): void {
-    const { state } = this;
+  async #remove(id: string): Promise<void> {
+    const { state, self } = this.#d;
     const before = state.rumor;
     if (!before.nodes.includes(id)) return;
-    const after = R.removeNode(before, id, this.self, Date.now(), state.down);
-    const extra = [...state.neighbours(before), id, after.leader].filter((n) => n !== this.self);
-    state.commit(after, undefined, extra);
-    if (id === this.self) state.commit(R.restartAlone(after, this.self, Date.now()));
+    const after = R.removeNode(before, id, self, Date.now(), state.down);
+    const extra = [...state.neighbours(before), id, after.leader].filter((n) => n !== self);
+    if (!(await this.#commit(after, undefined, extra))) return;
+    if (id === self) state.commit(R.restartAlone(after, self, Date.now()));
   }
 }

@@ -57,10 +57,12 @@ export class WriteRouter<T> {
       if (state.down.has(target)) target = chooseLeader(state.rumor.nodes, target, state.down, this.self);
       let reply: WriteReply;
       if (target === this.self) {
-        reply = await this.mailbox.run(() => this.leader.serve(op, this.self));
+        reply = await this.leader.submit(op, this.self);
       } else {
+        // A node that is not the leader yet may first have to wait out the old leader's lease.
+        const timeout = target === state.rumor.leader ? this.o.rpcTimeoutMs : this.o.rpcTimeoutMs + this.o.leaseMs;
         try {
-          reply = (await this.wire.request(target, 'write', { op }, this.o.rpcTimeoutMs)) as WriteReply;
+          reply = (await this.wire.request(target, 'write', { op }, timeout)) as WriteReply;
         } catch (err) {
           if (!(err instanceof NoListenerError || err instanceof RequestTimeoutError)) throw err;
           this.o.logger.debug(`simple-gossip: leader ${target} is unreachable (${(err as GossipError).code})`);
@@ -95,7 +97,9 @@ export class WriteRouter<T> {
         : { kind: 'check', base: base.version };
       const reply = await this.route(op);
       if (reply.status === 'ok') return;
-      await sleep(Math.random() * 2 * (attempt + 1));
+      // The reply brought the newest rumor: retry at once, so a busy leader cannot starve us;
+      // back off with jitter only when that keeps failing (other nodes' updaters compete).
+      if (attempt >= 3) await sleep(Math.random() * (attempt - 2));
     }
     throw new ConflictError(MAX_UPDATE_RETRIES);
   }

@@ -18,6 +18,8 @@ export interface StateDeps<T> {
   readonly logger: Logger;
   /** Called when a change alters the anti-entropy period. */
   readonly onIntervalChange: () => void;
+  /** Called when a change means this node no longer leads the cluster it led. */
+  readonly onLeadershipLost: () => void;
 }
 
 /**
@@ -61,14 +63,16 @@ export class NodeState<T> {
    * Makes `next` this node's rumor: the frozen cache, events, the snapshot,
    * and a push down the epidemic tree (not back to `from`; also to `extra`).
    */
-  commit(next: Rumor<T>, from?: string, extra: readonly string[] = []): void {
+  commit(next: Rumor<T>, from?: string, extra: readonly string[] = [], options: { persisted?: boolean } = {}): void {
     const prev = this.#rumor;
     const dataChanged = this.install(next);
     next = this.#rumor;
-    this.#d.snapshot.save(next);
+    if (!options.persisted) this.#d.snapshot.save(next);
+    const self = this.#d.self;
+    if (prev.leader === self && (next.leader !== self || next.cluster !== prev.cluster)) this.#d.onLeadershipLost();
     const targets = new Set(this.neighbours(next));
     for (const n of extra) targets.add(n);
-    targets.delete(this.#d.self);
+    targets.delete(self);
     if (from !== undefined) targets.delete(from);
     this.#d.wire.push(next, targets);
     if (next.gossipIntervalMs !== prev.gossipIntervalMs) this.#d.onIntervalChange();

@@ -20,6 +20,11 @@ export class Keys {
     return `${this.namespace}:snapshot:${id}`;
   }
 
+  /** The leader's lease of one cluster: who may commit writes. */
+  lease(cluster: string): string {
+    return `${this.namespace}:lease:${cluster}`;
+  }
+
   /** The channel to answer a sender on. */
   replyTo(from: string, observer: boolean | undefined): string {
     return observer ? this.observer(from) : this.node(from);

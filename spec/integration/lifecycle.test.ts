@@ -97,7 +97,7 @@ describe('start', () => {
     const store = new SnapshotStore<number>(c, key, (err) => {
       throw err;
     });
-    const base: Rumor<number> = { version: 1, vclock: {}, data: 0, leader: 'x', nodes: ['x'], fanout: 2, gossipIntervalMs: 1000 };
+    const base: Rumor<number> = { cluster: 'x@1', version: 1, vclock: {}, data: 0, leader: 'x', nodes: ['x'], fanout: 2, gossipIntervalMs: 1000 };
     for (let v = 1; v <= 50; v++) store.save({ ...base, version: v, data: v });
     await store.flush();
     const stored = superjson.parse<Rumor<number>>((await c.get(key))!);

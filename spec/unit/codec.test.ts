@@ -12,6 +12,7 @@ const NS = 'unit_ns';
 const codec = new Codec({ namespace: NS, maxMessageBytes: 4096 });
 
 const rumor: Rumor = {
+  cluster: 'a@1',
   version: 7,
   vclock: { a: { counter: 3, ts: 1_700_000_000_000 }, gone: { counter: 1, ts: 5, deletedAt: 9 } },
   data: { when: new Date(0), tags: new Set(['x']), byId: new Map([[1, 'one']]), big: 10n, nothing: undefined },

@@ -35,6 +35,7 @@ function nextOf<T>(o: Outcome<T>): Rumor<T> {
 describe('initialRumor', () => {
   it('is a one-node cluster at version 1, led by itself, its clock entry at 1', () => {
     expect(initialRumor('a', { x: 1 }, S, 500)).toEqual({
+      cluster: 'a@dw',
       version: 1,
       vclock: { a: { counter: 1, ts: 500 } },
       data: { x: 1 },
@@ -256,6 +257,7 @@ describe('resolveConcurrent', () => {
       return out;
     });
   const rumor: fc.Arbitrary<Rumor<number>> = fc.record({
+    cluster: fc.constant('l@1'),
     version: fc.integer({ min: 1, max: 4 }),
     vclock: clock,
     data: fc.integer({ min: 0, max: 3 }),
@@ -286,6 +288,7 @@ describe('restartAlone', () => {
     const seen = change(cluster(), 'a', 7_000, { data: 'last seen' });
     const alone = restartAlone(seen, 'a', 8_000);
     expect(alone).toEqual({
+      cluster: 'a@668',
       version: 1,
       vclock: { a: { counter: seen.vclock.a!.counter + 1, ts: 8_000 } },
       data: 'last seen',

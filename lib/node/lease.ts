@@ -1,0 +1,134 @@
+import { randomBytes } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import type { Keys } from '../transport/keys.js';
+
+/** Takes the lease when it is free, already ours, or held by an earlier process of this node id. */
+const ACQUIRE = `
+local cur = redis.call('GET', KEYS[1])
+if cur == false or cur == ARGV[1] or string.sub(cur, 1, string.len(ARGV[3])) == ARGV[3] then
+  redis.call('SET', KEYS[1], ARGV[1], 'PX', ARGV[2])
+  return {1, '', 0}
+end
+return {0, cur, redis.call('PTTL', KEYS[1])}`;
+
+/** Renews the lease and, when KEYS[2] is given, writes the snapshot — only while the lease is ours. */
+const COMMIT = `
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+redis.call('PEXPIRE', KEYS[1], ARGV[2])
+if KEYS[2] then redis.call('SET', KEYS[2], ARGV[3]) end
+return 1`;
+
+const RELEASE = `
+if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
+return 0`;
+
+type Scripted = Redis & {
+  sgAcquire(key: string, token: string, ms: number, prefix: string): Promise<[number, string, number]>;
+  sgCommit(numKeys: number, ...args: Array<string | number>): Promise<number>;
+  sgRelease(key: string, token: string): Promise<number>;
+};
+
+/**
+ * The leader's lease in Redis, one per cluster: `SET NX PX` with a token,
+ * renewed well before it runs out, and checked atomically with every commit
+ * (one Lua round trip that also writes the leader's snapshot). A leader whose
+ * lease is gone — it was frozen, or cut off, for longer than the lease — can
+ * commit nothing more, so a new leader can take over without losing a write.
+ */
+export class Lease {
+  readonly #redis: Scripted;
+  readonly #token: string;
+  /** The cluster whose lease we believe we hold, and until when (monotonic clock). */
+  #cluster: string | undefined;
+  #validUntil = 0;
+  #renewer: NodeJS.Timeout | undefined;
+  /** Who held it when we last failed to take it. */
+  holder: string | undefined;
+
+  constructor(
+    redis: Redis,
+    private readonly keys: Keys,
+    private readonly self: string,
+    private readonly ms: number,
+  ) {
+    this.#redis = redis as Scripted;
+    if (typeof this.#redis.sgCommit !== 'function') {
+      redis.defineCommand('sgAcquire', { numberOfKeys: 1, lua: ACQUIRE });
+      redis.defineCommand('sgCommit', { lua: COMMIT });
+      redis.defineCommand('sgRelease', { numberOfKeys: 1, lua: RELEASE });
+    }
+    this.#token = `${self}\u0000${randomBytes(8).toString('base64url')}`;
+  }
+
+  /** Whether we hold the lease of `cluster`, as far as this process can tell without asking. */
+  holds(cluster: string): boolean {
+    return this.#cluster === cluster && performance.now() < this.#validUntil;
+  }
+
+  /**
+   * Takes the lease of `cluster`, waiting up to `waitMs` for another holder's
+   * lease to run out. Resolves to whether we hold it.
+   */
+  async acquire(cluster: string, waitMs: number): Promise<boolean> {
+    const deadline = performance.now() + waitMs;
+    for (;;) {
+      const started = performance.now();
+      const [ok, cur, pttl] = await this.#redis.sgAcquire(this.keys.lease(cluster), this.#token, this.ms, `${this.self}\u0000`);
+      if (ok === 1) {
+        this.#held(cluster, started);
+        return true;
+      }
+      this.holder = cur.split('\u0000')[0];
+      const wait = Math.max(5, Number(pttl) + 5);
+      if (performance.now() + wait > deadline) return false;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+
+  /**
+   * Checks that the lease of `cluster` is still ours, renews it, and writes
+   * `snapshot` to `snapshotKey` — atomically. False: the lease is lost, and
+   * nothing was written.
+   */
+  async commit(cluster: string, snapshotKey?: string, snapshot?: string): Promise<boolean> {
+    const started = performance.now();
+    const args = snapshotKey === undefined
+      ? [1, this.keys.lease(cluster), this.#token, this.ms]
+      : [2, this.keys.lease(cluster), snapshotKey, this.#token, this.ms, snapshot ?? ''];
+    const ok = (await this.#redis.sgCommit(...(args as [number, ...Array<string | number>]))) === 1;
+    if (ok) this.#held(cluster, started);
+    else this.#lost();
+    return ok;
+  }
+
+  /** Gives the lease up (on hand-over or stop), so the next leader need not wait for it. */
+  async release(): Promise<void> {
+    const cluster = this.#cluster;
+    this.#lost();
+    if (cluster !== undefined) await this.#redis.sgRelease(this.keys.lease(cluster), this.#token);
+  }
+
+  /** Stops renewing (the lease then runs out by itself). */
+  close(): void {
+    this.#lost();
+  }
+
+  #held(cluster: string, since: number): void {
+    // Counted from before the request was sent: the lease cannot have started earlier.
+    this.#cluster = cluster;
+    this.#validUntil = since + this.ms;
+    if (this.#renewer) return;
+    this.#renewer = setInterval(() => {
+      const c = this.#cluster;
+      if (c !== undefined) this.commit(c).catch(() => this.#lost());
+    }, Math.max(10, Math.floor(this.ms / 3)));
+    this.#renewer.unref();
+  }
+
+  #lost(): void {
+    this.#cluster = undefined;
+    this.#validUntil = 0;
+    clearInterval(this.#renewer);
+    this.#renewer = undefined;
+  }
+}
