@@ -10,6 +10,7 @@ import { Metrics } from './metrics.js';
 import type { MetricsSnapshot } from './metrics.js';
 import * as R from './model/rumor.js';
 import type { Rumor } from './model/rumor.js';
+import { Healer } from './node/healer.js';
 import { LeaderRole } from './node/leader.js';
 import { Lease } from './node/lease.js';
 import { WriteRouter } from './node/router.js';
@@ -58,9 +59,11 @@ export class Gossip<T = unknown> {
   readonly #state: NodeState<T>;
   readonly #leader: LeaderRole<T>;
   readonly #lease: Lease | undefined;
+  readonly #healer: Healer<T>;
   readonly #router: WriteRouter<T>;
   #phase: Phase = 'starting';
   #timer: NodeJS.Timeout | undefined;
+  #healTimer: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
 
   private constructor(o: ResolvedOptions) {
@@ -111,6 +114,15 @@ export class Gossip<T = unknown> {
       o,
     });
     this.#router = new WriteRouter<T>(o.nodeId, this.#state, this.#leader, this.#wire, this.#mailbox, o, () => this.#assertRunning());
+    this.#healer = new Healer<T>({
+      self: o.nodeId,
+      state: this.#state,
+      conn: this.#conn,
+      keys: this.#keys,
+      router: this.#router,
+      leader: this.#leader,
+      o,
+    });
   }
 
   /**
@@ -219,12 +231,15 @@ export class Gossip<T = unknown> {
   async join(nodeId: string): Promise<void> {
     this.#assertRunning();
     if (nodeId === this.id) return;
+    this.#healer.paused = false;
     await this.#router.route({ kind: 'join', id: nodeId });
   }
 
   /** Removes `nodeId` (this node or another) from the cluster. */
   async leave(nodeId: string): Promise<void> {
     this.#assertRunning();
+    // A node that leaves on purpose stays out: discovery would take it back in.
+    if (nodeId === this.id) this.#healer.paused = true;
     await this.#router.route({ kind: 'leave', id: nodeId });
   }
 
@@ -310,6 +325,10 @@ export class Gossip<T = unknown> {
     await this.#mailbox.run(() => this.#recover());
     this.#phase = 'running';
     this.#schedule();
+    if (this.#o.join === 'auto' || this.#o.evictAfterMs > 0) {
+      await this.#heal();
+      this.#scheduleHealing();
+    }
   }
 
   /** Cold start: the stored rumor, checked against one live member; or a new cluster. */
@@ -341,6 +360,7 @@ export class Gossip<T = unknown> {
     }
     this.#phase = 'stopping';
     clearTimeout(this.#timer);
+    clearTimeout(this.#healTimer);
     await this.#mailbox.run(() => this.#leader.handOver()).catch((err: unknown) => this.#o.logger.warn('simple-gossip: hand-over failed', err));
     await this.#conn.cmd.ping().catch(() => undefined); // every PUBLISH queued before it has left
     await this.#snapshot.flush().catch(() => undefined);
@@ -415,6 +435,26 @@ export class Gossip<T = unknown> {
       this.#schedule();
     }, delay);
     this.#timer.unref();
+  }
+
+  /** Discovery and eviction, about once a second (or each gossip period, when shorter). */
+  #scheduleHealing(): void {
+    clearTimeout(this.#healTimer);
+    if (this.#phase !== 'running') return;
+    const delay = Math.min(this.#state.rumor.gossipIntervalMs, 1_000) + Math.random() * GOSSIP_JITTER_MS;
+    this.#healTimer = setTimeout(() => {
+      void this.#heal().finally(() => this.#scheduleHealing());
+    }, delay);
+    this.#healTimer.unref();
+  }
+
+  async #heal(): Promise<void> {
+    try {
+      await this.#healer.discover();
+      await this.#healer.evict();
+    } catch (err) {
+      if (this.#phase === 'running') this.#o.logger.debug('simple-gossip: healing round failed', err);
+    }
   }
 
   /** Sends this node's head to one random member. */

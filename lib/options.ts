@@ -44,6 +44,21 @@ export interface GossipOptions {
   fencing?: boolean;
   /** How long the leader's lease lasts without renewal (renewed every third of it). @default rpcTimeoutMs */
   leaseMs?: number;
+  /**
+   * `'auto'`: a node finds the live members of its namespace through Redis
+   * and joins them by itself, so nodes that start anywhere end as one
+   * cluster, and a node that was removed comes back. `'manual'`: nodes join
+   * only when `join()` is called, as in the original.
+   * @default 'manual' (faithful to the original: `join`/`leave` mean what they say)
+   */
+  join?: 'manual' | 'auto';
+  /**
+   * The leader removes a member whose channel has had no listener for this
+   * long, as if `leave` had been called. 0 turns eviction off. A slow member
+   * (listening, answering late) is never evicted.
+   * @default 30000 with join 'auto', 0 with join 'manual'
+   */
+  evictAfterMs?: number;
   /** Largest message sent or accepted, in bytes. @default 8 MiB */
   maxMessageBytes?: number;
   /**
@@ -62,6 +77,7 @@ export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 
 }
 
 const DEFAULT_RPC_TIMEOUT_MS = 3_000;
+const DEFAULT_EVICT_AFTER_MS = 30_000;
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -74,9 +90,10 @@ export const DEFAULT_OPTIONS = {
   rpcTimeoutMs: DEFAULT_RPC_TIMEOUT_MS,
   statusTimeoutMs: 1_024,
   fencing: true,
+  join: 'manual',
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   logger: silent,
-} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'leaseMs'>;
+} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'leaseMs' | 'evictAfterMs'>;
 
 /** Fills in defaults and checks every option; throws {@link InvalidOptionError}. */
 export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
@@ -87,6 +104,7 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
     secret: opts.secret,
     nodeId: opts.nodeId ?? hostname(),
     leaseMs: opts.leaseMs ?? opts.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS,
+    evictAfterMs: opts.evictAfterMs ?? (opts.join === 'auto' ? DEFAULT_EVICT_AFTER_MS : 0),
   };
   checkName('nodeId', o.nodeId);
   checkName('namespace', o.namespace);
@@ -98,6 +116,8 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
   checkInt('rpcTimeoutMs', o.rpcTimeoutMs, 1);
   checkInt('statusTimeoutMs', o.statusTimeoutMs, 1);
   checkInt('leaseMs', o.leaseMs, 30);
+  checkInt('evictAfterMs', o.evictAfterMs, 0);
+  if (o.join !== 'manual' && o.join !== 'auto') throw new InvalidOptionError('join', `must be 'manual' or 'auto', not ${String(o.join)}`);
   if (typeof o.fencing !== 'boolean') throw new InvalidOptionError('fencing', `must be true or false, not ${String(o.fencing)}`);
   checkInt('maxMessageBytes', o.maxMessageBytes, 1024);
   if (o.secret !== undefined) {

@@ -48,9 +48,10 @@ export class WriteRouter<T> {
     this.#updates.rejectAll(err);
   }
 
-  async route(op: WriteOp): Promise<Exclude<WriteReply, { status: 'redirect' }>> {
+  /** Sends `op` to the leader (or first to `via`, a node of another cluster that should take it). */
+  async route(op: WriteOp, via?: string): Promise<Exclude<WriteReply, { status: 'redirect' }>> {
     const { state } = this;
-    let target = state.rumor.leader;
+    let target = via ?? state.rumor.leader;
     let lastError: unknown;
     for (let attempt = 0; attempt < MAX_ROUTE_ATTEMPTS; attempt++) {
       this.assertRunning();

@@ -40,8 +40,19 @@ export class Connection {
 
   /** Exactly how many clients subscribe to `channel` (pattern subscribers not counted). */
   async listeners(channel: string): Promise<number> {
-    const reply = (await this.cmd.call('PUBSUB', 'NUMSUB', channel)) as [string, number | string];
-    return Number(reply[1] ?? 0);
+    return (await this.listenersOf([channel]))[0] ?? 0;
+  }
+
+  /** {@link listeners} of several channels in one round trip. */
+  async listenersOf(channels: readonly string[]): Promise<number[]> {
+    if (channels.length === 0) return [];
+    const reply = (await this.cmd.call('PUBSUB', 'NUMSUB', ...channels)) as Array<string | number>;
+    return channels.map((_, i) => Number(reply[2 * i + 1] ?? 0));
+  }
+
+  /** The channels matching `pattern` that have a subscriber (PUBSUB CHANNELS: no KEYS, no scan of the keyspace). */
+  async channels(pattern: string): Promise<string[]> {
+    return (await this.cmd.call('PUBSUB', 'CHANNELS', pattern)) as string[];
   }
 
   async close(): Promise<void> {

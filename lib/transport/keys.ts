@@ -10,6 +10,17 @@ export class Keys {
     return `${this.namespace}:node:${id}`;
   }
 
+  /** A PUBSUB CHANNELS pattern for every member channel of the namespace. */
+  get nodePattern(): string {
+    return `${this.namespace}:node:*`;
+  }
+
+  /** The node id of a member channel (see {@link node}). */
+  nodeOf(channel: string): string | undefined {
+    const prefix = `${this.namespace}:node:`;
+    return channel.startsWith(prefix) ? channel.slice(prefix.length) : undefined;
+  }
+
   /** The channel a non-member client (CLI, probe) listens on. */
   observer(id: string): string {
     return `${this.namespace}:observer:${id}`;
