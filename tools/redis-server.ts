@@ -7,10 +7,9 @@
 import { spawn, spawnSync } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
+import { connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
 
 export interface RedisHandle {
   readonly url: string;
@@ -106,21 +105,28 @@ export class RedisServer {
   }
 }
 
+/** Waits until the server answers a PING (any answer, NOAUTH included, means it is up). */
 async function waitForPing(url: string, proc: ChildProcess): Promise<void> {
+  const { port } = new URL(url);
   const deadline = Date.now() + 10_000;
   for (;;) {
     if (proc.exitCode !== null) throw new Error(`redis-server exited with code ${proc.exitCode}`);
-    const client = new Redis(url, { lazyConnect: true, maxRetriesPerRequest: 0, retryStrategy: () => null });
-    client.on('error', () => undefined);
-    try {
-      await client.connect();
-      await client.ping();
-      return;
-    } catch {
-      if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not answer within 10 s`);
-      await new Promise((r) => setTimeout(r, 25));
-    } finally {
-      client.disconnect();
-    }
+    if (await answersPing(Number(port))) return;
+    if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not answer within 10 s`);
+    await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+function answersPing(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect(port, '127.0.0.1');
+    const done = (ok: boolean) => {
+      socket.destroy();
+      resolve(ok);
+    };
+    socket.setTimeout(1_000, () => done(false));
+    socket.once('error', () => done(false));
+    socket.once('data', (chunk) => done(/^[+-]/.test(chunk.toString())));
+    socket.once('connect', () => socket.write('PING\r\n'));
+  });
 }
