@@ -11,6 +11,8 @@ export type WriteOp =
   | { readonly kind: 'set'; readonly data: unknown }
   | { readonly kind: 'cas'; readonly data: unknown; readonly base: number }
   | { readonly kind: 'check'; readonly base: number }
+  /** Config mode, applied by the leader itself: never conflicts. */
+  | { readonly kind: 'cfg'; readonly key: string; readonly value?: unknown; readonly remove?: boolean }
   | { readonly kind: 'join'; readonly id: string }
   | { readonly kind: 'leave'; readonly id: string }
   | { readonly kind: 'settings'; readonly fanout?: number; readonly gossipIntervalMs?: number };
@@ -211,6 +213,8 @@ function isWriteOp(op: unknown): op is WriteOp {
       return 'data' in op && isVersion(op.base);
     case 'check':
       return isVersion(op.base);
+    case 'cfg':
+      return typeof op.key === 'string' && (op.remove === undefined || typeof op.remove === 'boolean');
     case 'join':
     case 'leave':
       return isId(op.id);

@@ -1,6 +1,6 @@
-import { deleteCfgUpdater, readCfg, setCfgUpdater } from './cfg.js';
+import { readCfg } from './cfg.js';
 import { Codec, isRumor } from './codec.js';
-import type { AnyEnvelope, Envelope } from './codec.js';
+import type { AnyEnvelope, Envelope, WriteOp } from './codec.js';
 import { COLD_START_PULL_TIMEOUT_MS, GOSSIP_JITTER_MS } from './constants.js';
 import { NodeIdInUseError, StoppedError } from './errors.js';
 import { EventBus } from './events.js';
@@ -202,27 +202,29 @@ export class Gossip<T = unknown> {
   /** {@link set}, then waits until every member holds the written version. */
   async setSync(valueOrUpdater: T | undefined | Updater<T>, options: SetSyncOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
-    const version = await this.#set(valueOrUpdater);
-    const poller = { nodes: () => this.nodes, versions: (nodes: readonly string[], ms: number) => this.#wire.versions(nodes, ms, this.version) };
-    await awaitVersion(poller, version, options, this.#o.statusTimeoutMs);
+    await this.#awaitVersion(await this.#set(valueOrUpdater), options);
   }
 
-  /** Config mode: sets `key` in the data object (copied; `{}` when the data is undefined). */
+  /**
+   * Config mode: sets `key` in the data object (copied; `{}` when the data is
+   * undefined). The leader applies it to its latest data, so concurrent
+   * config writes from many nodes never conflict.
+   */
   async setCfg(key: string, value: unknown): Promise<void> {
-    await this.set(setCfgUpdater<T>(key, value));
+    await this.#cfg({ kind: 'cfg', key, value });
   }
 
-  async setCfgSync(key: string, value: unknown, options?: SetSyncOptions): Promise<void> {
-    await this.setSync(setCfgUpdater<T>(key, value), options);
+  async setCfgSync(key: string, value: unknown, options: SetSyncOptions = {}): Promise<void> {
+    await this.#awaitVersion(await this.#cfg({ kind: 'cfg', key, value }, options), options);
   }
 
   /** Config mode: removes `key`; `getCfg(key, dflt)` returns `dflt` afterwards, everywhere. */
   async deleteCfg(key: string): Promise<void> {
-    await this.set(deleteCfgUpdater<T>(key));
+    await this.#cfg({ kind: 'cfg', key, remove: true });
   }
 
-  async deleteCfgSync(key: string, options?: SetSyncOptions): Promise<void> {
-    await this.setSync(deleteCfgUpdater<T>(key), options);
+  async deleteCfgSync(key: string, options: SetSyncOptions = {}): Promise<void> {
+    await this.#awaitVersion(await this.#cfg({ kind: 'cfg', key, remove: true }, options), options);
   }
 
   // ---- membership and settings ----------------------------------------
@@ -480,6 +482,19 @@ export class Gossip<T = unknown> {
   #set(valueOrUpdater: T | undefined | Updater<T>): Promise<number> {
     this.#assertRunning();
     return this.#router.set(valueOrUpdater);
+  }
+
+  #cfg(op: Extract<WriteOp, { kind: 'cfg' }>, options: SetSyncOptions = {}): Promise<number> {
+    this.#assertRunning();
+    options.signal?.throwIfAborted();
+    if (typeof op.key !== 'string') throw new TypeError(`a config key must be a string, not ${typeof op.key}`);
+    return this.#router.write(op);
+  }
+
+  /** Waits until enough members hold `version` (see {@link awaitVersion}). */
+  async #awaitVersion(version: number, options: SetSyncOptions): Promise<void> {
+    const poller = { nodes: () => this.nodes, versions: (nodes: readonly string[], ms: number) => this.#wire.versions(nodes, ms, this.version) };
+    await awaitVersion(poller, version, options, this.#o.statusTimeoutMs);
   }
 
   #enqueue(task: () => void): void {

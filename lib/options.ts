@@ -42,7 +42,7 @@ export interface GossipOptions {
    * @default true
    */
   fencing?: boolean;
-  /** How long the leader's lease lasts without renewal (renewed every third of it). @default rpcTimeoutMs */
+  /** How long the leader's lease lasts without renewal (renewed every third of it). @default rpcTimeoutMs (at least 100) */
   leaseMs?: number;
   /**
    * `'auto'`: a node finds the live members of its namespace through Redis
@@ -78,6 +78,8 @@ export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 
 
 const DEFAULT_RPC_TIMEOUT_MS = 3_000;
 const DEFAULT_EVICT_AFTER_MS = 30_000;
+/** Shorter leases would expire between two renewals on a busy event loop. */
+const MIN_LEASE_MS = 100;
 
 const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
@@ -103,7 +105,7 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
     redis: opts.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     secret: opts.secret,
     nodeId: opts.nodeId ?? hostname(),
-    leaseMs: opts.leaseMs ?? opts.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS,
+    leaseMs: opts.leaseMs ?? Math.max(MIN_LEASE_MS, opts.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS),
     evictAfterMs: opts.evictAfterMs ?? (opts.join === 'auto' ? DEFAULT_EVICT_AFTER_MS : 0),
   };
   checkName('nodeId', o.nodeId);
@@ -115,7 +117,7 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
   checkInt('gossipIntervalMs', o.gossipIntervalMs, 1);
   checkInt('rpcTimeoutMs', o.rpcTimeoutMs, 1);
   checkInt('statusTimeoutMs', o.statusTimeoutMs, 1);
-  checkInt('leaseMs', o.leaseMs, 30);
+  checkInt('leaseMs', o.leaseMs, MIN_LEASE_MS);
   checkInt('evictAfterMs', o.evictAfterMs, 0);
   if (o.join !== 'manual' && o.join !== 'auto') throw new InvalidOptionError('join', `must be 'manual' or 'auto', not ${String(o.join)}`);
   if (typeof o.fencing !== 'boolean') throw new InvalidOptionError('fencing', `must be true or false, not ${String(o.fencing)}`);

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import { deleteCfgUpdater, setCfgUpdater } from '../cfg.js';
 import { isRumor, roundTrip } from '../codec.js';
 import type { WriteOp } from '../codec.js';
 import { CouldNotConnectError } from '../errors.js';
@@ -157,6 +158,12 @@ export class LeaderRole<T> {
         return { next: R.change(draft, self, now, { data: this.#own(op.data, from) }), status: 'ok' };
       case 'check':
         return { next: draft, status: op.base === draft.version ? 'ok' : 'conflict' };
+      case 'cfg': {
+        const update = op.remove ? deleteCfgUpdater<T>(op.key) : setCfgUpdater<T>(op.key, op.value);
+        const result = update(draft.data);
+        if (result === 'no_change') return { next: draft, status: 'ok' };
+        return { next: R.change(draft, self, now, { data: this.#own(result.change, from) }), status: 'ok' };
+      }
       case 'settings':
         return {
           next: R.change(draft, self, now, {

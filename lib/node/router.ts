@@ -38,8 +38,13 @@ export class WriteRouter<T> {
       await this.#updates.add(valueOrUpdater as Updater<T>);
       return this.state.rumor.version;
     }
-    this.#checkEncodable(valueOrUpdater);
-    const reply = await this.route({ kind: 'set', data: valueOrUpdater });
+    return this.write({ kind: 'set', data: valueOrUpdater });
+  }
+
+  /** Sends a write the leader applies by itself (a value, a config key); resolves to a version that holds it. */
+  async write(op: Extract<WriteOp, { kind: 'set' | 'cfg' }>): Promise<number> {
+    this.#checkEncodable(op.kind === 'set' ? op.data : op.value);
+    const reply = await this.route(op);
     return reply.rumor.version;
   }
 

@@ -11,7 +11,6 @@ export type RedisInput = string | RedisOptions | Redis | Cluster;
 export class Connection {
   readonly cmd: Redis;
   readonly sub: Redis;
-  #readyCount = 0;
 
   constructor(input: RedisInput, onMessage: (channel: string, message: string) => void, onReconnect: () => void, onError: (err: Error) => void) {
     this.cmd = open(input, 'cmd');
@@ -20,10 +19,14 @@ export class Connection {
     for (const client of [this.cmd, this.sub]) {
       client.on('error', onError);
     }
-    // Both clients report 'ready' once at start; any later 'ready' is a reconnect.
-    this.cmd.on('ready', () => {
-      if (++this.#readyCount > 1) onReconnect();
-    });
+    // Each client reports 'ready' once at start; any later 'ready' is a reconnect (of either:
+    // pushes are missed while the subscriber is away, requests wait while the other is).
+    for (const client of [this.cmd, this.sub]) {
+      let readies = 0;
+      client.on('ready', () => {
+        if (++readies > 1) onReconnect();
+      });
+    }
   }
 
   async ready(): Promise<void> {

@@ -93,7 +93,8 @@ export class Wire {
         return { ok: true, value: await serve() };
       } catch (err) {
         const e = err as Partial<GossipError>;
-        return { ok: false, code: typeof e.code === 'string' ? e.code : 'error', message: String(e.message ?? err) };
+        const code = typeof e.code === 'string' ? e.code : err instanceof TypeError ? 'type_error' : 'error';
+        return { ok: false, code, message: String(e.message ?? err) };
       }
     };
     void reply().then((body) => {
@@ -135,7 +136,9 @@ export class Wire {
   }
 }
 
-function remoteError(code: string, message: string, from: string): GossipError {
+/** The error a remote node answered, as the class it was there where that matters to callers. */
+function remoteError(code: string, message: string, from: string): Error {
   if (code === 'could_not_connect_to_node') return new CouldNotConnectError(/node "(.*)"/.exec(message)?.[1] ?? from);
+  if (code === 'type_error') return new TypeError(message);
   return new GossipError(code, message);
 }
