@@ -7,9 +7,9 @@ import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
-import type { Command, NodeProcessOptions, Response } from './node-process.js';
+import type { Command, FailedLine, NodeProcessOptions, Response } from './node-process.js';
 
-export type { Command, NodeProcessOptions } from './node-process.js';
+export type { Command, NodeProcessOptions, WriteAck } from './node-process.js';
 
 const SCRIPT = fileURLToPath(new URL('./node-process.ts', import.meta.url));
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
@@ -19,12 +19,22 @@ export interface SpawnOptions extends NodeProcessOptions {
   readonly readyTimeoutMs?: number;
   /** How long a call waits for its answer before it rejects. @default 15000 */
   readonly callTimeoutMs?: number;
+  /** Another script that speaks the same line protocol (benchmarks use one). @default node-process.ts */
+  readonly script?: string;
 }
 
 /** A command the child answered with an error (or could not answer). */
 export class ChildCallError extends Error {
   override readonly name = 'ChildCallError';
   constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}
+
+/** The child could not start its node; `code` is the node's error code (e.g. 'node_id_in_use'). */
+export class ChildStartError extends Error {
+  override readonly name = 'ChildStartError';
+  constructor(readonly code: string, message: string, readonly stderr: string) {
     super(message);
   }
 }
@@ -46,6 +56,7 @@ export class ChildNode {
   readonly exited: Promise<Exit>;
   readonly #proc: ChildProcess;
   readonly #pending = new Map<number, Pending>();
+  readonly #listeners = new Set<(line: { readonly event: string } & Record<string, unknown>) => void>();
   readonly #callTimeoutMs: number;
   #seq = 0;
   #exit: Exit | undefined;
@@ -76,22 +87,29 @@ export class ChildNode {
 
   /** Starts a node process; resolves once it reports that its node is running. */
   static spawn(opts: SpawnOptions): Promise<ChildNode> {
-    const { readyTimeoutMs = 15_000, callTimeoutMs = 15_000, ...nodeOptions } = opts;
-    const proc = spawn(process.execPath, ['--import', 'tsx', SCRIPT, JSON.stringify(nodeOptions)], {
+    const { readyTimeoutMs = 15_000, callTimeoutMs = 15_000, script = SCRIPT, ...nodeOptions } = opts;
+    const proc = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(nodeOptions)], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, NODE_OPTIONS: '' },
     });
     const child = new ChildNode(opts.nodeId, proc, callTimeoutMs);
     return new Promise((resolve, reject) => {
+      let failed: FailedLine['error'] | undefined;
       const fail = (why: string) => {
         clearTimeout(timer);
         proc.kill('SIGKILL');
-        reject(new Error(`child ${opts.nodeId} ${why}${child.#stderr ? `\n--- its stderr ---\n${child.#stderr}` : ''}`));
+        const message = `child ${opts.nodeId} ${why}${child.#stderr ? `\n--- its stderr ---\n${child.#stderr}` : ''}`;
+        reject(failed ? new ChildStartError(failed.code, message, child.#stderr) : new Error(message));
       };
       const timer = setTimeout(() => fail(`was not ready within ${readyTimeoutMs} ms`), readyTimeoutMs);
-      void child.exited.then((e) => fail(`exited (${e.signal ?? e.code}) before it was ready`));
       const lines = createInterface({ input: proc.stdout!, crlfDelay: Infinity });
+      // 'exit' can come before the last stdout lines: read them first, for the reason it failed.
+      const drained = new Promise<void>((done) => lines.once('close', done));
+      void child.exited.then(async (e) => {
+        await Promise.race([drained, new Promise((r) => setTimeout(r, 1_000))]);
+        fail(failed ? `could not start: ${failed.code}: ${failed.message}` : `exited (${e.signal ?? e.code}) before it was ready`);
+      });
       lines.on('line', (line) => {
         let msg: unknown;
         try {
@@ -102,6 +120,14 @@ export class ChildNode {
         if ((msg as { event?: unknown }).event === 'ready') {
           clearTimeout(timer);
           resolve(child);
+          return;
+        }
+        if ((msg as { event?: unknown }).event === 'failed') {
+          failed = (msg as FailedLine).error;
+          return;
+        }
+        if (typeof (msg as { event?: unknown }).event === 'string') {
+          for (const l of child.#listeners) l(msg as { event: string });
           return;
         }
         child.#settle(msg as Response);
@@ -135,6 +161,12 @@ export class ChildNode {
       this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject, timer });
       this.#proc.stdin!.write(`${JSON.stringify({ id, cmd, args })}\n`);
     });
+  }
+
+  /** Calls `listener` with every event line after 'ready' (e.g. 'data' lines while `watch` is on); returns its removal. */
+  onEvent(listener: (line: { readonly event: string } & Record<string, unknown>) => void): () => void {
+    this.#listeners.add(listener);
+    return () => this.#listeners.delete(listener);
   }
 
   /** Sends a real signal to the process; false when it has already exited. */

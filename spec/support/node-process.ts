@@ -6,12 +6,18 @@
  *
  * Protocol, one JSON object per line:
  *   stdout, once started:  {"event":"ready","nodeId":…,"pid":…}
+ *   stdout, if it cannot:  {"event":"failed","error":{"code":…,"message":…}}, then exit code 1
  *   stdin:                 {"id":1,"cmd":"set","args":[…]}
  *   stdout:                {"id":1,"ok":true,"value":…} | {"id":1,"ok":false,"error":{"code":…,"message":…}}
- * Commands: set, setSync, get, join, leave, status, version, nodes, leader, stop.
+ * Commands: set, setSync, get, join, leave, status, version, nodes, leader, stop;
+ * setCfg (answers the writer's {version, leader} just after the write), getCfg, metrics;
+ * watch [key]: from then on prints {"event":"data","version":…,"mark":data[key]} on every
+ *   'data' event ([null] stops it); loop [LoopSpec]: runs writes inside this process
+ *   (for benchmarks) and answers a {@link LoopResult}.
  * The process stops its node and exits on `stop`, on SIGTERM/SIGINT, and when
  * stdin closes (its parent went away). Diagnostics go to stderr only.
  */
+import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Gossip } from '../../lib/index.js';
 import type { GossipOptions, Logger } from '../../lib/index.js';
@@ -27,7 +33,22 @@ export interface NodeProcessOptions {
   readonly verbose?: boolean;
 }
 
-export type Command = 'set' | 'setSync' | 'get' | 'join' | 'leave' | 'status' | 'version' | 'nodes' | 'leader' | 'stop';
+export type Command =
+  | 'set'
+  | 'setSync'
+  | 'get'
+  | 'join'
+  | 'leave'
+  | 'status'
+  | 'version'
+  | 'nodes'
+  | 'leader'
+  | 'stop'
+  | 'setCfg'
+  | 'getCfg'
+  | 'metrics'
+  | 'watch'
+  | 'loop';
 
 export interface Request {
   readonly id: number;
@@ -41,14 +62,83 @@ export type Response =
 
 export type ReadyLine = { readonly event: 'ready'; readonly nodeId: string; readonly pid: number };
 
+/** The node could not start (e.g. its id is live elsewhere: code 'node_id_in_use'). */
+export type FailedLine = { readonly event: 'failed'; readonly error: { readonly code: string; readonly message: string } };
+
+/** Printed on each 'data' event while `watch` is on: the version and `data[key]`. */
+export type DataLine = { readonly event: 'data'; readonly version: number; readonly mark: unknown };
+
+/** `loop`: writes `{ [key]: seq, ...payload }` until `count` are done or `maxMs` has passed. */
+export interface LoopSpec {
+  readonly op: 'set' | 'setSync';
+  readonly count: number;
+  /** Writes in flight at once. @default 1 */
+  readonly concurrency?: number;
+  /** @default 10000 */
+  readonly maxMs?: number;
+  /** @default 'seq' */
+  readonly key?: string;
+  readonly payload?: Record<string, unknown>;
+  /** First seq written (each write gets the next). @default 1 */
+  readonly from?: number;
+  /** Per-op timeout of setSync. */
+  readonly timeoutMs?: number;
+}
+
+export interface LoopResult {
+  readonly done: number;
+  readonly errors: number;
+  readonly firstError?: string;
+  /** Wall time of the whole loop. */
+  readonly ms: number;
+  /** Each write's latency, in ms (in completion order). */
+  readonly lat: number[];
+}
+
+async function runLoop(node: Gossip, spec: LoopSpec): Promise<LoopResult> {
+  const { op, count, concurrency = 1, maxMs = 10_000, key = 'seq', payload = {}, from = 1 } = spec;
+  const lat: number[] = [];
+  let next = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  const t0 = performance.now();
+  const worker = async (): Promise<void> => {
+    while (next < count && performance.now() - t0 < maxMs) {
+      const value = { ...payload, [key]: from + next++ };
+      const start = performance.now();
+      try {
+        if (op === 'setSync') await node.setSync(value, spec.timeoutMs === undefined ? {} : { timeoutMs: spec.timeoutMs });
+        else await node.set(value);
+        lat.push(performance.now() - start);
+      } catch (err) {
+        errors++;
+        firstError ??= errorBody(err).code;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
+  return { done: lat.length, errors, ms: performance.now() - t0, lat, ...(firstError ? { firstError } : {}) };
+}
+
+/** What `setCfg` answers: the writer's view right after the leader applied the write. */
+export interface WriteAck {
+  readonly version: number;
+  readonly leader: string;
+}
+
 function readOptions(): NodeProcessOptions {
   const raw = process.argv[2] ?? process.env.SG_NODE_OPTIONS;
   if (!raw) throw new Error('node-process: pass the node options as JSON in argv[2] or SG_NODE_OPTIONS');
   return JSON.parse(raw) as NodeProcessOptions;
 }
 
-function write(line: Response | ReadyLine): void {
-  process.stdout.write(`${JSON.stringify(line)}\n`);
+function write(line: Response | ReadyLine | FailedLine | DataLine, then?: () => void): void {
+  process.stdout.write(`${JSON.stringify(line)}\n`, then);
+}
+
+function errorBody(err: unknown): { code: string; message: string } {
+  const e = err as { code?: unknown; message?: unknown } | null;
+  return { code: typeof e?.code === 'string' ? e.code : 'error', message: String(e?.message ?? err) };
 }
 
 const stderrLogger: Logger = {
@@ -82,6 +172,7 @@ async function main(): Promise<void> {
       },
     ));
 
+  let watcher: ((e: { data: unknown; version: number }) => void) | undefined;
   const run = async (cmd: Command, args: readonly unknown[]): Promise<unknown> => {
     switch (cmd) {
       case 'set':
@@ -105,6 +196,26 @@ async function main(): Promise<void> {
       case 'stop':
         await node.stop();
         return undefined;
+      case 'setCfg': {
+        await node.setCfg(String(args[0]), args[1]);
+        const ack: WriteAck = { version: node.version, leader: node.leader };
+        return ack;
+      }
+      case 'getCfg':
+        return node.getCfg(String(args[0]), args[1]);
+      case 'metrics':
+        return node.metrics();
+      case 'watch': {
+        if (watcher) node.unsubscribe(watcher);
+        watcher = undefined;
+        if (args[0] === null || args[0] === undefined) return false;
+        const key = String(args[0]);
+        watcher = ({ data, version }) => write({ event: 'data', version, mark: (data as Record<string, unknown> | undefined)?.[key] ?? null });
+        node.subscribe(watcher);
+        return true;
+      }
+      case 'loop':
+        return runLoop(node, args[0] as LoopSpec);
       default:
         throw Object.assign(new Error(`unknown command ${JSON.stringify(cmd)}`), { code: 'unknown_command' });
     }
@@ -122,10 +233,7 @@ async function main(): Promise<void> {
     }
     void run(req.cmd, req.args ?? []).then(
       (value) => write({ id: req.id, ok: true, value }),
-      (err: unknown) => {
-        const e = err as { code?: unknown; message?: unknown };
-        write({ id: req.id, ok: false, error: { code: typeof e.code === 'string' ? e.code : 'error', message: String(e.message ?? err) } });
-      },
+      (err: unknown) => write({ id: req.id, ok: false, error: errorBody(err) }),
     ).then(() => {
       // The reply is written before the process goes.
       if (req.cmd === 'stop') void exit(0);
@@ -141,5 +249,6 @@ async function main(): Promise<void> {
 
 main().catch((err: unknown) => {
   console.error('node-process: could not start:', err);
-  process.exit(1);
+  // The parent reads the reason (its code) before it sees the exit.
+  write({ event: 'failed', error: errorBody(err) }, () => process.exit(1));
 });

@@ -1,0 +1,98 @@
+import { Redis } from 'ioredis';
+import superjson from 'superjson';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { converged, leaderOf, useChildren } from '../support/child.js';
+import { eventually } from '../support/cluster.js';
+import { freshNamespace, RedisServer } from '../support/redis.js';
+import { reportFault } from '../support/report.js';
+import { now, WriteLoop } from '../support/write-loop.js';
+
+// Fault injection: this file kills its Redis, so it always runs its own server.
+let server: RedisServer;
+beforeAll(async () => {
+  server = await RedisServer.start();
+}, 30_000);
+afterAll(async () => {
+  await server?.stop();
+});
+
+const children = useChildren();
+const RPC_TIMEOUT_MS = 1_000;
+
+describe('Redis killed (SIGKILL) and restarted empty while setSync writes flow', () => {
+  // How long Redis stays down (the injected fault): shorter, then longer than the RPC timeout.
+  it.each([500, 3_000])('down %i ms: every node reconnects and rewrites its snapshot, the cluster converges, and no acknowledged write is lost', async (outageMs) => {
+    const ns = freshNamespace('fault-redis');
+    const nodes = await children.cluster(['a', 'b', 'c'], {
+      redis: server.url,
+      namespace: ns,
+      rpcTimeoutMs: RPC_TIMEOUT_MS,
+      gossipIntervalMs: 500,
+    });
+    const { others } = await leaderOf(nodes);
+    // A non-leader writes, so every write crosses Redis to the leader and back.
+    const writer = others[0]!;
+    const loop = WriteLoop.start((n) => writer.call('setSync', n, { timeoutMs: 2_000 }));
+    const probe = new Redis(server.url, { retryStrategy: () => 50, maxRetriesPerRequest: null });
+    probe.on('error', () => undefined);
+    const snapshotKeys = nodes.map((n) => `${ns}:snapshot:${n.id}`);
+    try {
+      await loop.waitForAcks(10, 15_000);
+      // Nobody writes this key again: its absence proves the restarted Redis is empty.
+      await probe.set(`${ns}:sentinel`, '1');
+      expect(await probe.exists(...snapshotKeys)).toBe(3);
+
+      const killedAt = now();
+      const inFlightAtKill = loop.inFlight;
+      await server.kill();
+      await new Promise((r) => setTimeout(r, outageMs));
+      await server.restart();
+      const restartedAt = now();
+      expect(await probe.exists(`${ns}:sentinel`)).toBe(0);
+
+      // Every node rewrites its snapshot by itself.
+      await eventually(async () => (await probe.exists(...snapshotKeys)) === 3, 15_000, 'the three snapshots');
+      const snapshotsBackMs = now() - restartedAt;
+      // And resubscribes: one listener on each node's channel.
+      await eventually(async () => {
+        const reply = (await probe.call('PUBSUB', 'NUMSUB', ...nodes.map((n) => `${ns}:node:${n.id}`))) as Array<string | number>;
+        return nodes.every((_, i) => Number(reply[2 * i + 1]) === 1);
+      }, 15_000, 'every node subscribed again');
+      // Writes flow again: acknowledged ones, sent after the restart.
+      await loop.waitForAcks(5, 20_000, restartedAt);
+      const firstAckAfter = loop.acked.find((a) => a.sentAt > killedAt && a.ackedAt > restartedAt)!;
+      await loop.stop();
+
+      const lastAcked = loop.lastAcked!.seq;
+      const view = await converged(nodes, 15_000);
+      // The one writer wrote increasing values: the cluster holds the last acknowledged one, or a
+      // later write that was applied but not confirmed everywhere in time.
+      expect(view.data).toBeGreaterThanOrEqual(lastAcked);
+      expect(view.data).toBeLessThanOrEqual(loop.sent);
+      const ackedBeforeCrash = Math.max(...loop.acked.filter((a) => a.ackedAt < killedAt).map((a) => a.seq));
+      expect(view.data).toBeGreaterThanOrEqual(ackedBeforeCrash);
+      expect([...view.nodes].sort()).toEqual(['a', 'b', 'c']);
+
+      // Each snapshot catches up with the converged rumor.
+      await eventually(async () => {
+        const stored = await probe.mget(...snapshotKeys);
+        return stored.every((s) => s !== null && superjson.parse<{ version: number }>(s).version === view.version);
+      }, 10_000, 'every snapshot at the converged version');
+
+      reportFault('redis-killed', {
+        outageMs,
+        inFlightAtKill,
+        writesSent: loop.sent,
+        acknowledged: loop.acked.length,
+        failed: loop.failureCodes(),
+        snapshotsBackMsAfterRestart: Math.round(snapshotsBackMs),
+        firstAckMsAfterRestart: Math.round(firstAckAfter.ackedAt - restartedAt),
+        lastAcknowledged: lastAcked,
+        converged: { version: view.version, data: view.data, leader: view.leader },
+      });
+    } finally {
+      await loop.stop();
+      probe.disconnect();
+    }
+  }, 90_000);
+});
