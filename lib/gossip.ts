@@ -111,6 +111,7 @@ export class Gossip<T = unknown> {
       lease: this.#lease,
       redis: this.#conn.cmd,
       keys: this.#keys,
+      metrics: this.#metrics,
       o,
     });
     this.#router = new WriteRouter<T>(o.nodeId, this.#state, this.#leader, this.#wire, this.#mailbox, o, () => this.#assertRunning());
@@ -327,10 +328,7 @@ export class Gossip<T = unknown> {
     await this.#mailbox.run(() => this.#recover());
     this.#phase = 'running';
     this.#schedule();
-    if (this.#o.join === 'auto' || this.#o.evictAfterMs > 0) {
-      await this.#heal();
-      this.#scheduleHealing();
-    }
+    if (this.#o.join === 'auto' || this.#o.evictAfterMs > 0) this.#scheduleHealing(await this.#heal());
   }
 
   /** Cold start: the stored rumor, checked against one live member; or a new cluster. */
@@ -439,23 +437,27 @@ export class Gossip<T = unknown> {
     this.#timer.unref();
   }
 
-  /** Discovery and eviction, about once a second (or each gossip period, when shorter). */
-  #scheduleHealing(): void {
+  /**
+   * Discovery and eviction, twice a gossip period (at most once a second),
+   * and right when a silent member falls due for eviction.
+   */
+  #scheduleHealing(dueInMs?: number): void {
     clearTimeout(this.#healTimer);
     if (this.#phase !== 'running') return;
-    const delay = Math.min(this.#state.rumor.gossipIntervalMs, 1_000) + Math.random() * GOSSIP_JITTER_MS;
+    const period = Math.min(this.#state.rumor.gossipIntervalMs / 2, 1_000) + Math.random() * GOSSIP_JITTER_MS;
     this.#healTimer = setTimeout(() => {
-      void this.#heal().finally(() => this.#scheduleHealing());
-    }, delay);
+      void this.#heal().then((due) => this.#scheduleHealing(due));
+    }, Math.min(period, dueInMs ?? Infinity));
     this.#healTimer.unref();
   }
 
-  async #heal(): Promise<void> {
+  async #heal(): Promise<number | undefined> {
     try {
       await this.#healer.discover();
-      await this.#healer.evict();
+      return await this.#healer.evict();
     } catch (err) {
       if (this.#phase === 'running') this.#o.logger.debug('simple-gossip: healing round failed', err);
+      return undefined;
     }
   }
 

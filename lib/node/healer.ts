@@ -50,12 +50,16 @@ export class Healer<T> {
     }
   }
 
-  /** On the leader: removes members whose channel has had no listener for `evictAfterMs`. */
-  async evict(now = Date.now()): Promise<void> {
+  /**
+   * On the leader: removes members whose channel has had no listener for
+   * `evictAfterMs`. Resolves to when the next silent member falls due (ms
+   * from now), so the caller can look again right then.
+   */
+  async evict(now = Date.now()): Promise<number | undefined> {
     const { self, state, conn, keys, leader, o } = this.#d;
     if (o.evictAfterMs <= 0 || !state.isLeader()) {
       this.#silentSince.clear();
-      return;
+      return undefined;
     }
     const others = state.rumor.nodes.filter((n) => n !== self);
     const counts = await conn.listenersOf(others.map((n) => keys.node(n)));
@@ -72,5 +76,7 @@ export class Healer<T> {
       this.#silentSince.delete(id);
       await leader.submit({ kind: 'leave', id }, self);
     }
+    const due = [...this.#silentSince.values()].map((since) => since + o.evictAfterMs - Date.now());
+    return due.length > 0 ? Math.max(0, Math.min(...due)) : undefined;
   }
 }

@@ -4,6 +4,7 @@ import { isRumor, roundTrip } from '../codec.js';
 import type { WriteOp } from '../codec.js';
 import { CouldNotConnectError } from '../errors.js';
 import type { Mailbox } from '../mailbox.js';
+import type { Metrics } from '../metrics.js';
 import { chooseLeader } from '../model/leader.js';
 import * as R from '../model/rumor.js';
 import type { Rumor } from '../model/rumor.js';
@@ -38,6 +39,7 @@ export interface LeaderDeps<T> {
   readonly lease: Lease | undefined;
   readonly redis: Redis;
   readonly keys: Keys;
+  readonly metrics: Metrics;
   readonly o: ResolvedOptions;
 }
 
@@ -208,6 +210,7 @@ export class LeaderRole<T> {
     const leader = holder !== undefined && holder !== self && state.rumor.nodes.includes(holder)
       ? holder
       : chooseLeader(state.rumor.nodes, self, state.down, self);
+    this.#d.metrics.count('writesRefused');
     this.#d.o.logger.warn(`simple-gossip: ${self} may not commit (its lease is gone); sending writes to ${leader}`);
     return { status: 'redirect', leader, rumor: state.rumor };
   }
@@ -259,17 +262,20 @@ export class LeaderRole<T> {
 
   /** A leader's commit: the snapshot written under the lease (when fencing), then the change spread. */
   async #commit(next: Rumor<T>, from?: string, extra: readonly string[] = []): Promise<boolean> {
-    const { state, snapshot, lease, o, self } = this.#d;
+    const { state, snapshot, lease, metrics, o, self } = this.#d;
     if (!lease) {
       state.commit(next, from, extra);
+      metrics.count('leaderCommits');
       return true;
     }
     const ok = await snapshot.guarded(next, (key, text) => lease.commit(next.cluster, key, text));
     if (!ok) {
+      metrics.count('fencedCommits');
       o.logger.warn(`simple-gossip: ${self} lost its lease; it commits nothing more as leader`);
       return false;
     }
     state.commit(next, from, extra, { persisted: true });
+    metrics.count('leaderCommits');
     return true;
   }
 

@@ -29,6 +29,8 @@ export interface NodeProcessOptions {
   readonly rpcTimeoutMs?: number;
   readonly gossipIntervalMs?: number;
   readonly statusTimeoutMs?: number;
+  /** Any other Gossip options (JSON-serialisable: join, evictAfterMs, leaseMs, fencing, secret…). */
+  readonly options?: Omit<GossipOptions, 'redis' | 'namespace' | 'nodeId' | 'logger'>;
   /** Log the node's diagnostics to stderr. @default false */
   readonly verbose?: boolean;
 }
@@ -45,6 +47,7 @@ export type Command =
   | 'leader'
   | 'stop'
   | 'setCfg'
+  | 'setCfgSync'
   | 'getCfg'
   | 'metrics'
   | 'watch'
@@ -157,6 +160,7 @@ async function main(): Promise<void> {
     rpcTimeoutMs: o.rpcTimeoutMs,
     gossipIntervalMs: o.gossipIntervalMs,
     statusTimeoutMs: o.statusTimeoutMs,
+    ...o.options,
     ...(o.verbose ? { logger: stderrLogger } : {}),
   };
   const node = await Gossip.start(options);
@@ -201,6 +205,8 @@ async function main(): Promise<void> {
         const ack: WriteAck = { version: node.version, leader: node.leader };
         return ack;
       }
+      case 'setCfgSync':
+        return node.setCfgSync(String(args[0]), args[1], (args[2] ?? {}) as { timeoutMs?: number });
       case 'getCfg':
         return node.getCfg(String(args[0]), args[1]);
       case 'metrics':
