@@ -45,6 +45,8 @@ export interface Envelope<K extends MessageType = MessageType> {
   readonly type: K;
   /** Sender id; its reply channel is its node channel, or its observer channel when `observer`. */
   readonly from: string;
+  /** Addressee id: a copy published to another node's channel is not for it. */
+  readonly to: string;
   readonly observer?: boolean;
   /** Correlation id of a request. */
   readonly cid?: string;
@@ -100,6 +102,7 @@ export class Codec {
     if (value.ns !== this.opts.namespace) throw drop('wrong_namespace', `message for namespace ${String(value.ns)}`);
     if (typeof value.type !== 'string' || !TYPES.has(value.type)) throw drop('unknown_type', `unknown message type ${String(value.type)}`);
     if (!isId(value.from)) throw drop('bad_shape', 'missing sender');
+    if (!isId(value.to)) throw drop('bad_shape', 'missing addressee');
     if (typeof value.ts !== 'number' || !Number.isFinite(value.ts)) throw drop('bad_shape', 'missing timestamp');
     if (value.cid !== undefined && typeof value.cid !== 'string') throw drop('bad_shape', 'bad correlation id');
     if (value.re !== undefined && typeof value.re !== 'string') throw drop('bad_shape', 'bad reply id');

@@ -112,7 +112,8 @@ export type DropReason =
   | 'unknown_protocol'
   | 'unknown_type'
   | 'bad_signature'
-  | 'replay';
+  | 'replay'
+  | 'wrong_addressee';
 
 /** A user's event handler threw; reported on 'error'. */
 export class SubscriberError extends GossipError {

@@ -51,6 +51,9 @@ export class Wire {
     let env: AnyEnvelope;
     try {
       env = this.#o.codec.decode(raw);
+      if (env.to !== this.#o.self) {
+        throw new BadMessageError('wrong_addressee', `a ${env.type} for ${env.to} arrived on the channel of ${this.#o.self}`, channel);
+      }
       if (REQUESTS.has(env.type) && !this.#replays.accept(env.from, env.cid!, env.ts)) {
         throw new BadMessageError('replay', `replayed or stale ${env.type} request from ${env.from}`, channel);
       }
@@ -71,7 +74,7 @@ export class Wire {
 
   /** Publishes an envelope to a member's channel; resolves to how many listeners got it. */
   send<K extends MessageType>(to: string, type: K, body: Bodies[K], extra: Partial<Envelope<K>> = {}, channel = this.#o.keys.node(to)): Promise<number> {
-    const envelope = { v: PROTOCOL_VERSION, ns: this.#o.namespace, type, from: this.#o.self, ts: Date.now(), body, ...extra };
+    const envelope = { v: PROTOCOL_VERSION, ns: this.#o.namespace, type, from: this.#o.self, to, ts: Date.now(), body, ...extra };
     if (this.#o.observer) Object.assign(envelope, { observer: true });
     const text = this.#o.codec.encode(envelope as AnyEnvelope);
     this.#o.metrics.sent(type, text.length);

@@ -22,7 +22,7 @@ const rumor: Rumor = {
   gossipIntervalMs: 15_000,
 };
 
-const head = { v: PROTOCOL_VERSION, ns: NS, from: 'a', ts: 1_700_000_000_000 } as const;
+const head = { v: PROTOCOL_VERSION, ns: NS, from: 'a', to: 'b', ts: 1_700_000_000_000 } as const;
 
 const envelopes: Record<string, AnyEnvelope> = {
   push: { ...head, type: 'push', body: { rumor } },
