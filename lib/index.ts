@@ -26,3 +26,5 @@ export {
   PersistenceError,
 } from './errors.js';
 export type { DropReason } from './errors.js';
+export { Observer } from './observer.js';
+export type { ObserverOptions, MemberView } from './observer.js';
