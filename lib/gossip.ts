@@ -70,12 +70,11 @@ export class Gossip<T = unknown> {
     this.#o = o;
     this.#keys = new Keys(o.namespace);
     this.#events = new EventBus<T>(o.eventMode, o.logger);
-    this.#conn = new Connection(
-      o.redis,
-      (channel, message) => this.#wire.receive(channel, message),
-      () => this.#onReconnect(),
-      (err) => o.logger.debug('simple-gossip: redis', err.message),
-    );
+    this.#conn = Connection.open(o.redis, {
+      onMessage: (channel, message) => this.#wire.receive(channel, message),
+      onReconnect: () => this.#onReconnect(),
+      onError: (err) => o.logger.debug('simple-gossip: redis', err.message),
+    });
     this.#wire = new Wire({
       self: o.nodeId,
       namespace: o.namespace,
@@ -101,7 +100,7 @@ export class Gossip<T = unknown> {
       onIntervalChange: () => this.#schedule(),
       onLeadershipLost: () => this.#leader.resign(),
     });
-    this.#lease = o.fencing ? new Lease(this.#conn.cmd, this.#keys, o.nodeId, o.leaseMs) : undefined;
+    this.#lease = o.fencing ? new Lease(this.#conn.cmd, this.#keys, o.nodeId, o.leaseMs, this.#conn.multiKeyScripts) : undefined;
     this.#leader = new LeaderRole<T>({
       self: o.nodeId,
       state: this.#state,
@@ -178,7 +177,7 @@ export class Gossip<T = unknown> {
 
   /** True while the node runs and its Redis connection is up: a cheap liveness probe. */
   get ready(): boolean {
-    return this.#phase === 'running' && this.#conn.cmd.status === 'ready' && this.#conn.sub.status === 'ready';
+    return this.#phase === 'running' && this.#conn.isReady;
   }
 
   /**
@@ -362,7 +361,7 @@ export class Gossip<T = unknown> {
     clearTimeout(this.#timer);
     clearTimeout(this.#healTimer);
     await this.#mailbox.run(() => this.#leader.handOver()).catch((err: unknown) => this.#o.logger.warn('simple-gossip: hand-over failed', err));
-    await this.#conn.cmd.ping().catch(() => undefined); // every PUBLISH queued before it has left
+    await this.#conn.drain().catch(() => undefined); // every PUBLISH queued before it has left
     await this.#snapshot.flush().catch(() => undefined);
     this.#lease?.close();
     this.#wire.close();

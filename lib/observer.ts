@@ -45,7 +45,11 @@ export class Observer {
     this.id = options.id ?? `observer-${randomBytes(4).toString('hex')}`;
     this.#o = resolveOptions({ ...options, nodeId: this.id });
     this.#keys = new Keys(this.#o.namespace);
-    this.#conn = new Connection(this.#o.redis, (c, m) => this.#wire.receive(c, m), () => undefined, () => undefined);
+    this.#conn = Connection.open(this.#o.redis, {
+      onMessage: (c, m) => this.#wire.receive(c, m),
+      onReconnect: () => undefined,
+      onError: (err) => this.#o.logger.debug('simple-gossip observer: redis', err.message),
+    });
     this.#wire = new Wire({
       self: this.id,
       observer: true,

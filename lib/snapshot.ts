@@ -1,11 +1,11 @@
 import superjson from 'superjson';
-import type { Redis } from 'ioredis';
 import { isRumor, serialize } from './codec.js';
 import { PersistenceError } from './errors.js';
 import type { Rumor } from './model/rumor.js';
+import type { Commands } from './transport/connection.js';
 
 /** Reads a node's snapshot; undefined when there is none, or it is not a valid rumor. */
-export async function readSnapshot<T>(redis: Redis, key: string): Promise<Rumor<T> | undefined> {
+export async function readSnapshot<T>(redis: Commands, key: string): Promise<Rumor<T> | undefined> {
   const text = await redis.get(key);
   if (text === null) return undefined;
   try {
@@ -29,7 +29,7 @@ export class SnapshotStore<T> {
   #writes = 0;
 
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Commands,
     readonly key: string,
     private readonly onError: (err: Error) => void,
   ) {}

@@ -130,3 +130,54 @@ function answersPing(port: number): Promise<boolean> {
     socket.once('connect', () => socket.write('PING\r\n'));
   });
 }
+
+/**
+ * A local Redis Cluster of `masters` redis-server processes (no replicas),
+ * created with `redis-cli --cluster create`, for tests of cluster mode.
+ */
+export class RedisClusterServers {
+  private constructor(readonly servers: readonly RedisServer[]) {}
+
+  static async start(masters = 3): Promise<RedisClusterServers> {
+    const servers: RedisServer[] = [];
+    try {
+      for (let i = 0; i < masters; i++) {
+        const port = await freePort();
+        servers.push(await RedisServer.start({
+          port,
+          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000'],
+        }));
+      }
+      const create = spawnSync('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
+      if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);
+      const cluster = new RedisClusterServers(servers);
+      await cluster.#waitUntilOk();
+      return cluster;
+    } catch (err) {
+      await Promise.all(servers.map((s) => s.stop()));
+      throw err;
+    }
+  }
+
+  /** The startup nodes to give an ioredis Cluster. */
+  get nodes(): Array<{ host: string; port: number }> {
+    return this.servers.map((s) => ({ host: '127.0.0.1', port: s.port }));
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.servers.map((s) => s.stop()));
+  }
+
+  async #waitUntilOk(): Promise<void> {
+    const deadline = Date.now() + 20_000;
+    for (;;) {
+      const ok = this.servers.every((s) => {
+        const info = spawnSync('redis-cli', ['-p', String(s.port), 'cluster', 'info'], { encoding: 'utf8' });
+        return /cluster_state:ok/.test(info.stdout);
+      });
+      if (ok) return;
+      if (Date.now() > deadline) throw new Error('the Redis Cluster did not reach cluster_state:ok within 20 s');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+  }
+}

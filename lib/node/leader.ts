@@ -1,4 +1,3 @@
-import type { Redis } from 'ioredis';
 import { deleteCfgUpdater, setCfgUpdater } from '../cfg.js';
 import { isRumor, roundTrip } from '../codec.js';
 import type { WriteOp } from '../codec.js';
@@ -11,6 +10,7 @@ import type { Rumor } from '../model/rumor.js';
 import type { ResolvedOptions } from '../options.js';
 import { readSnapshot } from '../snapshot.js';
 import type { SnapshotStore } from '../snapshot.js';
+import type { Commands } from '../transport/connection.js';
 import type { Keys } from '../transport/keys.js';
 import type { Wire } from '../transport/wire.js';
 import type { Lease } from './lease.js';
@@ -37,7 +37,7 @@ export interface LeaderDeps<T> {
   readonly snapshot: SnapshotStore<T>;
   /** Undefined when fencing is off. */
   readonly lease: Lease | undefined;
-  readonly redis: Redis;
+  readonly redis: Commands;
   readonly keys: Keys;
   readonly metrics: Metrics;
   readonly o: ResolvedOptions;

@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Commands } from '../transport/connection.js';
 import type { Keys } from '../transport/keys.js';
 
 /** Takes the lease when it is free, already ours, or held by an earlier process of this node id. */
@@ -22,7 +22,7 @@ const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
 return 0`;
 
-type Scripted = Redis & {
+type Scripted = Commands & {
   sgAcquire(key: string, token: string, ms: number, prefix: string): Promise<[number, string, number]>;
   sgCommit(numKeys: number, ...args: Array<string | number>): Promise<number>;
   sgRelease(key: string, token: string): Promise<number>;
@@ -46,10 +46,12 @@ export class Lease {
   holder: string | undefined;
 
   constructor(
-    redis: Redis,
+    redis: Commands,
     private readonly keys: Keys,
     private readonly self: string,
     private readonly ms: number,
+    /** False on a Redis Cluster, where the lease and the snapshot live in different slots. */
+    private readonly multiKey = true,
   ) {
     this.#redis = redis as Scripted;
     if (typeof this.#redis.sgCommit !== 'function') {
@@ -92,13 +94,19 @@ export class Lease {
    */
   async commit(cluster: string, snapshotKey?: string, snapshot?: string): Promise<boolean> {
     const started = performance.now();
-    const args = snapshotKey === undefined
-      ? [1, this.keys.lease(cluster), this.#token, this.ms]
-      : [2, this.keys.lease(cluster), snapshotKey, this.#token, this.ms, snapshot ?? ''];
+    const together = snapshotKey !== undefined && this.multiKey;
+    const args = together
+      ? [2, this.keys.lease(cluster), snapshotKey, this.#token, this.ms, snapshot ?? '']
+      : [1, this.keys.lease(cluster), this.#token, this.ms];
     const ok = (await this.#redis.sgCommit(...(args as [number, ...Array<string | number>]))) === 1;
-    if (ok) this.#held(cluster, started);
-    else this.#lost();
-    return ok;
+    if (!ok) {
+      this.#lost();
+      return false;
+    }
+    this.#held(cluster, started);
+    // Across cluster slots: the snapshot is written after the lease check, and before the write is acknowledged.
+    if (snapshotKey !== undefined && !together) await this.#redis.set(snapshotKey, snapshot ?? '');
+    return true;
   }
 
   /** Gives the lease up (on hand-over or stop), so the next leader need not wait for it. */

@@ -1,80 +1,162 @@
-import { Redis } from 'ioredis';
-import type { Cluster, RedisOptions } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 
 export type RedisInput = string | RedisOptions | Redis | Cluster;
 
-/**
- * A node's two connections: one for commands and PUBLISH, one that only
- * subscribes. A client the user passed is duplicated and never closed;
- * ioredis reconnects both and replays the subscription after a drop.
- */
-export class Connection {
-  readonly cmd: Redis;
-  readonly sub: Redis;
+/** A client that runs commands: a standalone Redis or a Redis Cluster. */
+export type Commands = Redis | Cluster;
 
-  constructor(input: RedisInput, onMessage: (channel: string, message: string) => void, onReconnect: () => void, onError: (err: Error) => void) {
-    this.cmd = open(input, 'cmd');
-    this.sub = open(input, 'sub');
-    this.sub.on('message', onMessage);
-    for (const client of [this.cmd, this.sub]) {
-      client.on('error', onError);
-    }
-    // Each client reports 'ready' once at start; any later 'ready' is a reconnect (of either:
-    // pushes are missed while the subscriber is away, requests wait while the other is).
-    for (const client of [this.cmd, this.sub]) {
-      let readies = 0;
-      client.on('ready', () => {
-        if (++readies > 1) onReconnect();
-      });
-    }
+export interface ConnectionEvents {
+  readonly onMessage: (channel: string, message: string) => void;
+  /** Either connection came back after a drop: pushes were missed meanwhile. */
+  readonly onReconnect: () => void;
+  readonly onError: (err: Error) => void;
+}
+
+/**
+ * A node's two connections: one for commands and publishing, one that only
+ * subscribes. A client the user passed is duplicated and never closed;
+ * ioredis reconnects both and replays the subscriptions after a drop. The
+ * two flavours differ only in how they publish, subscribe and count.
+ */
+export abstract class Connection {
+  abstract readonly cmd: Commands;
+  abstract readonly sub: Commands;
+  /** Whether a commit may write two keys in one Lua script (not across Redis Cluster slots). */
+  abstract readonly multiKeyScripts: boolean;
+
+  static open(input: RedisInput, events: ConnectionEvents): Connection {
+    return isCluster(input) ? new ClusterConnection(input, events) : new StandaloneConnection(input, events);
+  }
+
+  abstract publish(channel: string, message: string): Promise<number>;
+  abstract subscribe(channel: string): Promise<void>;
+  /** How many clients subscribe to each channel, exactly (pattern subscribers not counted). */
+  abstract listenersOf(channels: readonly string[]): Promise<number[]>;
+  /** The channels matching `pattern` that have a subscriber (never KEYS, never a scan of the keyspace). */
+  abstract channels(pattern: string): Promise<string[]>;
+
+  async listeners(channel: string): Promise<number> {
+    return (await this.listenersOf([channel]))[0] ?? 0;
+  }
+
+  get isReady(): boolean {
+    return this.cmd.status === 'ready' && this.sub.status === 'ready';
   }
 
   async ready(): Promise<void> {
     await Promise.all([waitReady(this.cmd), waitReady(this.sub)]);
   }
 
-  async subscribe(channel: string): Promise<void> {
-    await this.sub.subscribe(channel);
+  /** Resolves once every command sent before it has been answered. */
+  async drain(): Promise<void> {
+    await this.cmd.ping();
+  }
+
+  async close(): Promise<void> {
+    await Promise.allSettled([quit(this.sub), quit(this.cmd)]);
+  }
+
+  protected watch(events: ConnectionEvents): void {
+    for (const client of [this.cmd, this.sub]) {
+      client.on('error', events.onError);
+      // Each client reports 'ready' once at start; any later 'ready' is a reconnect.
+      let readies = 0;
+      client.on('ready', () => {
+        if (++readies > 1) events.onReconnect();
+      });
+    }
+  }
+}
+
+/** One Redis: PUBLISH/SUBSCRIBE, PUBSUB NUMSUB and CHANNELS. */
+class StandaloneConnection extends Connection {
+  readonly cmd: Redis;
+  readonly sub: Redis;
+  readonly multiKeyScripts = true;
+
+  constructor(input: string | RedisOptions | Redis, events: ConnectionEvents) {
+    super();
+    this.cmd = openStandalone(input, 'cmd');
+    this.sub = openStandalone(input, 'sub');
+    this.sub.on('message', events.onMessage);
+    this.watch(events);
   }
 
   publish(channel: string, message: string): Promise<number> {
     return this.cmd.publish(channel, message);
   }
 
-  /** Exactly how many clients subscribe to `channel` (pattern subscribers not counted). */
-  async listeners(channel: string): Promise<number> {
-    return (await this.listenersOf([channel]))[0] ?? 0;
+  async subscribe(channel: string): Promise<void> {
+    await this.sub.subscribe(channel);
   }
 
-  /** {@link listeners} of several channels in one round trip. */
   async listenersOf(channels: readonly string[]): Promise<number[]> {
     if (channels.length === 0) return [];
     const reply = (await this.cmd.call('PUBSUB', 'NUMSUB', ...channels)) as Array<string | number>;
     return channels.map((_, i) => Number(reply[2 * i + 1] ?? 0));
   }
 
-  /** The channels matching `pattern` that have a subscriber (PUBSUB CHANNELS: no KEYS, no scan of the keyspace). */
   async channels(pattern: string): Promise<string[]> {
     return (await this.cmd.call('PUBSUB', 'CHANNELS', pattern)) as string[];
   }
+}
 
-  async close(): Promise<void> {
-    await Promise.allSettled([quit(this.sub), quit(this.cmd)]);
+/**
+ * A Redis Cluster: sharded pub/sub (SPUBLISH/SSUBSCRIBE), so each node's
+ * channel lives on the shard that owns its slot. A channel's subscribers
+ * are known only to its shard, so counts and channel lists ask every master.
+ */
+class ClusterConnection extends Connection {
+  readonly cmd: Cluster;
+  readonly sub: Cluster;
+  readonly multiKeyScripts = false;
+
+  constructor(input: Cluster, events: ConnectionEvents) {
+    super();
+    this.cmd = input.duplicate();
+    this.sub = input.duplicate(undefined, { shardedSubscribers: true });
+    this.sub.on('smessage', events.onMessage);
+    this.watch(events);
+  }
+
+  publish(channel: string, message: string): Promise<number> {
+    return this.cmd.spublish(channel, message) as Promise<number>;
+  }
+
+  async subscribe(channel: string): Promise<void> {
+    await this.sub.ssubscribe(channel);
+  }
+
+  async listenersOf(channels: readonly string[]): Promise<number[]> {
+    if (channels.length === 0) return [];
+    const replies = await Promise.all(
+      this.cmd.nodes('master').map((m) => m.call('PUBSUB', 'SHARDNUMSUB', ...channels) as Promise<Array<string | number>>),
+    );
+    return channels.map((_, i) => replies.reduce((sum, r) => sum + Number(r[2 * i + 1] ?? 0), 0));
+  }
+
+  async channels(pattern: string): Promise<string[]> {
+    const replies = await Promise.all(this.cmd.nodes('master').map((m) => m.call('PUBSUB', 'SHARDCHANNELS', pattern) as Promise<string[]>));
+    return [...new Set(replies.flat())];
+  }
+
+  override async drain(): Promise<void> {
+    await Promise.all(this.cmd.nodes('master').map((m) => m.ping()));
   }
 }
 
-function open(input: RedisInput, role: string): Redis {
+function openStandalone(input: string | RedisOptions | Redis, role: string): Redis {
   if (typeof input === 'string') return new Redis(input, { connectionName: `simple-gossip:${role}` });
   if (input instanceof Redis) return input.duplicate();
-  if (isCluster(input)) throw new TypeError('Redis Cluster clients are not supported yet');
   return new Redis({ connectionName: `simple-gossip:${role}`, ...input });
 }
 
 function isCluster(x: unknown): x is Cluster {
-  return typeof x === 'object' && x !== null && (x as { isCluster?: boolean }).isCluster === true;
+  return x instanceof Cluster || (typeof x === 'object' && x !== null && (x as { isCluster?: boolean }).isCluster === true);
 }
 
-function waitReady(client: Redis): Promise<void> {
+function waitReady(client: Commands): Promise<void> {
   if (client.status === 'ready') return Promise.resolve();
   return new Promise((resolve, reject) => {
     const onReady = () => {
@@ -90,7 +172,7 @@ function waitReady(client: Redis): Promise<void> {
   });
 }
 
-async function quit(client: Redis): Promise<void> {
+async function quit(client: Commands): Promise<void> {
   if (client.status === 'end') return;
   try {
     await client.quit();

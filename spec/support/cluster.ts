@@ -7,7 +7,7 @@ import { freshNamespace } from './redis.js';
  * Starts nodes for one test and stops them all after it, whatever happened.
  * Defaults keep tests quick: a short RPC timeout and a fast anti-entropy tick.
  */
-export function useNodes(redisUrl: () => string, defaults: GossipOptions = {}) {
+export function useNodes(redisUrl: () => NonNullable<GossipOptions['redis']>, defaults: GossipOptions = {}) {
   let live: Gossip<any>[] = [];
   let ns = freshNamespace();
   afterEach(async () => {
