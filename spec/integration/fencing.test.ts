@@ -107,7 +107,8 @@ describe('fenced leadership', () => {
     const took = now() - killedAt;
     console.log(`[evict] member evicted ${Math.round(took)} ms after SIGKILL (evictAfterMs 1000, gossip 500)`);
     expect(took).toBeLessThan(1_000 + 500 + 200);
-    expect(await leader.call('status')).toMatchObject({ ok: true });
+    // The change reaches the other member a moment later: until then status says gossip_vsn_mismatch.
+    await eventually(async () => expect(await leader.call('status')).toMatchObject({ ok: true }), 5_000);
     await leader.call('setCfgSync', 'written', 'while it was away');
 
     const back = await children.spawn({ ...spec, nodeId: victim.id });
