@@ -19,8 +19,8 @@ export type WriteOp =
 
 /** Every message type on the wire, with its body. */
 export interface Bodies {
-  /** A newer rumor, pushed down the epidemic tree. */
-  push: { readonly rumor: Rumor };
+  /** A newer rumor, pushed down the broadcast tree of the node that started the wave (`root`). */
+  push: { readonly rumor: Rumor; readonly root?: string };
   /** Anti-entropy: the sender's head. */
   head: Head;
   /** Request: send me your rumor. */
@@ -45,8 +45,12 @@ export interface Envelope<K extends MessageType = MessageType> {
   readonly type: K;
   /** Sender id; its reply channel is its node channel, or its observer channel when `observer`. */
   readonly from: string;
-  /** Addressee id: a copy published to another node's channel is not for it. */
-  readonly to: string;
+  /**
+   * Addressee id: a copy published to another node's channel is not for it.
+   * Pushes leave it out, so one encoding serves every neighbour (a push is
+   * harmless wherever it lands: only a newer rumor is taken).
+   */
+  readonly to?: string;
   readonly observer?: boolean;
   /** Correlation id of a request. */
   readonly cid?: string;
@@ -102,7 +106,7 @@ export class Codec {
     if (value.ns !== this.opts.namespace) throw drop('wrong_namespace', `message for namespace ${String(value.ns)}`);
     if (typeof value.type !== 'string' || !TYPES.has(value.type)) throw drop('unknown_type', `unknown message type ${String(value.type)}`);
     if (!isId(value.from)) throw drop('bad_shape', 'missing sender');
-    if (!isId(value.to)) throw drop('bad_shape', 'missing addressee');
+    if (value.to === undefined ? value.type !== 'push' : !isId(value.to)) throw drop('bad_shape', 'missing addressee');
     if (typeof value.ts !== 'number' || !Number.isFinite(value.ts)) throw drop('bad_shape', 'missing timestamp');
     if (value.cid !== undefined && typeof value.cid !== 'string') throw drop('bad_shape', 'bad correlation id');
     if (value.re !== undefined && typeof value.re !== 'string') throw drop('bad_shape', 'bad reply id');
@@ -191,8 +195,9 @@ function validBody(type: MessageType, body: unknown, env: Record<string, unknown
   if (!isObject(body)) return false;
   switch (type) {
     case 'push':
+      return isRumor(body.rumor) && (body.root === undefined || isId(body.root));
     case 'join':
-      return isRumor(body.rumor) && (type === 'push' || typeof env.cid === 'string');
+      return isRumor(body.rumor) && typeof env.cid === 'string';
     case 'head':
       return isHead(body);
     case 'pull':

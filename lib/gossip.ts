@@ -384,7 +384,7 @@ export class Gossip<T = unknown> {
         this.#wire.answer(env, () => state.rumor.version);
         return;
       case 'push':
-        this.#enqueue(() => state.consider(env.body.rumor as Rumor<T>, env.from));
+        this.#enqueue(() => state.consider(env.body.rumor as Rumor<T>, env.from, env.body.root));
         return;
       case 'head':
         this.#enqueue(() => this.#onHead(env.body, env.from));
@@ -413,7 +413,7 @@ export class Gossip<T = unknown> {
         );
         return;
       case 'older':
-        if (member) this.#wire.push(state.rumor, [from]);
+        if (member) void this.#wire.push(state.rumor, [from]);
         state.synced ||= member;
         return;
       case 'same':

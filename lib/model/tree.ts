@@ -44,3 +44,49 @@ export class TreeCache {
     return this.#tree.get(self) ?? [];
   }
 }
+
+/**
+ * The broadcast tree of a change that starts at `root`: a breadth-first walk
+ * of the epidemic tree from the root, each node reached once, by the first
+ * neighbour that reaches it. Forwarding only down this tree delivers a change
+ * to every member with n-1 messages and no duplicates, along edges of the
+ * epidemic tree, in about log_k(n) hops.
+ */
+export function broadcastTree(nodes: readonly string[], fanout: number, root: string): Tree {
+  const epidemic = buildTree(nodes, fanout);
+  const children = new Map<string, string[]>(nodes.map((n) => [n, []]));
+  if (!children.has(root)) return children;
+  const reached = new Set([root]);
+  const queue = [root];
+  for (let i = 0; i < queue.length; i++) {
+    const at = queue[i]!;
+    for (const next of epidemic.get(at) ?? []) {
+      if (reached.has(next)) continue;
+      reached.add(next);
+      children.get(at)!.push(next);
+      queue.push(next);
+    }
+  }
+  // Members the epidemic tree does not reach from the root (it is not always strongly connected): the root sends to them.
+  for (const n of nodes) {
+    if (!reached.has(n)) children.get(root)!.push(n);
+  }
+  return children;
+}
+
+/** Broadcast trees by root, rebuilt when the member list or fanout changes. */
+export class BroadcastCache {
+  #key = '';
+  readonly #trees = new Map<string, Tree>();
+
+  children(nodes: readonly string[], fanout: number, root: string, of: string): readonly string[] {
+    const key = `${fanout}\u0000${nodes.join('\u0000')}`;
+    if (key !== this.#key) {
+      this.#trees.clear();
+      this.#key = key;
+    }
+    let tree = this.#trees.get(root);
+    if (!tree) this.#trees.set(root, (tree = broadcastTree(nodes, fanout, root)));
+    return tree.get(of) ?? [];
+  }
+}

@@ -4,7 +4,7 @@ import { deepFreeze } from '../freeze.js';
 import type { Metrics } from '../metrics.js';
 import * as R from '../model/rumor.js';
 import type { Rumor } from '../model/rumor.js';
-import { TreeCache } from '../model/tree.js';
+import { BroadcastCache, TreeCache } from '../model/tree.js';
 import type { Logger } from '../options.js';
 import type { SnapshotStore } from '../snapshot.js';
 import type { Wire } from '../transport/wire.js';
@@ -30,6 +30,7 @@ export interface StateDeps<T> {
 export class NodeState<T> {
   readonly #d: StateDeps<T>;
   readonly #tree = new TreeCache();
+  readonly #broadcast = new BroadcastCache();
   #rumor!: Rumor<T>;
   #frozen: T | undefined;
   /** Members known to be gone (nobody listened, or no answer); cleared when they speak again. */
@@ -61,23 +62,42 @@ export class NodeState<T> {
 
   /**
    * Makes `next` this node's rumor: the frozen cache, events, the snapshot,
-   * and a push down the epidemic tree (not back to `from`; also to `extra`).
+   * and a push to this node's children in the broadcast tree of `root` (this
+   * node, unless it is passing on another's change; never back to `from`;
+   * also to `extra`).
    */
-  commit(next: Rumor<T>, from?: string, extra: readonly string[] = [], options: { persisted?: boolean } = {}): void {
+  commit(next: Rumor<T>, from?: string, extra: readonly string[] = [], options: { persisted?: boolean; root?: string } = {}): void {
     const prev = this.#rumor;
     const dataChanged = this.install(next);
     next = this.#rumor;
     if (!options.persisted) this.#d.snapshot.save(next);
     const self = this.#d.self;
     if (prev.leader === self && (next.leader !== self || next.cluster !== prev.cluster)) this.#d.onLeadershipLost();
-    const targets = new Set(this.neighbours(next));
+    const root = options.root !== undefined && next.nodes.includes(options.root) ? options.root : self;
+    const targets = new Set(this.#broadcast.children(next.nodes, next.fanout, root, self));
     for (const n of extra) targets.add(n);
     targets.delete(self);
     if (from !== undefined) targets.delete(from);
-    this.#d.wire.push(next, targets);
+    this.#spread(next, root, [...targets], new Set([self, ...targets]));
     if (next.gossipIntervalMs !== prev.gossipIntervalMs) this.#d.onIntervalChange();
     this.#d.events.emit('rumor', next);
     if (dataChanged) this.#d.events.emit('data', { data: this.#frozen, version: next.version });
+  }
+
+  /**
+   * Pushes down the broadcast tree; when nobody listens for a child (a
+   * PUBLISH that reached 0), its children get the push instead, so one dead
+   * member does not cut its subtree off until the next anti-entropy round.
+   */
+  #spread(rumor: Rumor<T>, root: string, targets: string[], sent: Set<string>): void {
+    this.#d.wire.push(rumor, targets, root).then((absent) => {
+      const next = absent
+        .filter((id) => rumor.nodes.includes(id))
+        .flatMap((id) => this.#broadcast.children(rumor.nodes, rumor.fanout, root, id))
+        .filter((id) => !sent.has(id));
+      for (const id of next) sent.add(id);
+      if (next.length > 0) this.#spread(rumor, root, next, sent);
+    }, () => undefined);
   }
 
   /** Sets the rumor and the frozen cache, nothing else; true when the data changed. */
@@ -93,8 +113,8 @@ export class NodeState<T> {
     return prev !== undefined;
   }
 
-  /** The accept rule, applied (see {@link R.reconcile}). */
-  consider(incoming: Rumor<T>, from: string): void {
+  /** The accept rule, applied (see {@link R.reconcile}); `root` started the wave that brought it. */
+  consider(incoming: Rumor<T>, from: string, root?: string): void {
     const self = this.#d.self;
     if (incoming.nodes.includes(self) && this.#rumor.nodes.includes(from)) this.synced = true;
     const outcome = R.reconcile(this.#rumor, incoming, self, Date.now());
@@ -102,7 +122,7 @@ export class NodeState<T> {
       case 'keep':
         return;
       case 'adopt':
-        this.commit(outcome.next, from);
+        this.commit(outcome.next, from, [], { root: root ?? from });
         return;
       case 'merge':
         this.#d.metrics.count('merges');

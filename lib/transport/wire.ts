@@ -51,7 +51,7 @@ export class Wire {
     let env: AnyEnvelope;
     try {
       env = this.#o.codec.decode(raw);
-      if (env.to !== this.#o.self) {
+      if (env.to !== undefined && env.to !== this.#o.self) {
         throw new BadMessageError('wrong_addressee', `a ${env.type} for ${env.to} arrived on the channel of ${this.#o.self}`, channel);
       }
       if (REQUESTS.has(env.type) && !this.#replays.accept(env.from, env.cid!, env.ts)) {
@@ -74,11 +74,15 @@ export class Wire {
 
   /** Publishes an envelope to a member's channel; resolves to how many listeners got it. */
   send<K extends MessageType>(to: string, type: K, body: Bodies[K], extra: Partial<Envelope<K>> = {}, channel = this.#o.keys.node(to)): Promise<number> {
-    const envelope = { v: PROTOCOL_VERSION, ns: this.#o.namespace, type, from: this.#o.self, to, ts: Date.now(), body, ...extra };
-    if (this.#o.observer) Object.assign(envelope, { observer: true });
-    const text = this.#o.codec.encode(envelope as AnyEnvelope);
+    const text = this.#encode(type, body, { to, ...extra });
     this.#o.metrics.sent(type, text.length);
     return this.#o.conn.publish(channel, text);
+  }
+
+  #encode<K extends MessageType>(type: K, body: Bodies[K], extra: Partial<Envelope<K>>): string {
+    const envelope = { v: PROTOCOL_VERSION, ns: this.#o.namespace, type, from: this.#o.self, ts: Date.now(), body, ...extra };
+    if (this.#o.observer) Object.assign(envelope, { observer: true });
+    return this.#o.codec.encode(envelope as AnyEnvelope);
   }
 
   /** One request/response: rejects at once with {@link NoListenerError} when nobody listens. */
@@ -106,12 +110,19 @@ export class Wire {
     });
   }
 
-  /** Sends `rumor` to each of `targets`, without waiting. */
-  push(rumor: Rumor<unknown>, targets: Iterable<string>): void {
-    for (const to of targets) {
+  /**
+   * Sends `rumor` to each of `targets` (encoded once for all of them);
+   * resolves to the targets nobody listened for.
+   */
+  async push(rumor: Rumor<unknown>, targets: readonly string[], root?: string): Promise<string[]> {
+    if (targets.length === 0) return [];
+    const text = this.#encode('push', root === undefined ? { rumor } : { rumor, root }, {});
+    const counts = await Promise.all(targets.map((to) => {
       this.#o.metrics.count('pushes');
-      this.send(to, 'push', { rumor }).catch(() => undefined);
-    }
+      this.#o.metrics.sent('push', text.length);
+      return this.#o.conn.publish(this.#o.keys.node(to), text).catch(() => -1);
+    }));
+    return targets.filter((_, i) => counts[i] === 0);
   }
 
   /** Exactly whether some client listens on `id`'s node channel (PUBSUB NUMSUB, patterns not counted). */
