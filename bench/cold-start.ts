@@ -1,0 +1,97 @@
+/**
+ * Cold start: from `Gossip.start()` until `get()` returns the data, in this
+ * process (connections to Redis included, the process's own boot not).
+ * Three cases: a new node with no snapshot; a node whose snapshot is in
+ * Redis while none of its peers is alive; and a node that restarts next to
+ * live peers (which hold the same version, or a newer one it must pull).
+ */
+import { randomBytes } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
+import { Gossip } from '../lib/index.js';
+import type { ChildNode } from '../spec/support/child-node.js';
+import { PAYLOAD } from './config.js';
+import type { Ctx } from './results.js';
+import { now, summarize, until } from './stats.js';
+
+type Data = typeof PAYLOAD & { seq: number };
+
+export async function coldStartAlone(ctx: Ctx): Promise<void> {
+  const runs = ctx.plan.coldStartRuns;
+  const redis = ctx.redisUrl;
+
+  const fresh: number[] = [];
+  const ns1 = `bench-cold-${randomBytes(4).toString('hex')}`;
+  for (let i = 0; i < runs; i++) {
+    const t0 = now();
+    const node = await Gossip.start<Data>({ redis, namespace: ns1, nodeId: `new-${i}` });
+    fresh.push(now() - t0);
+    await node.stop();
+  }
+  ctx.results.coldStart.push({ scenario: 'new node, no snapshot', n: 1, latencyMs: summarize(fresh), note: 'until start() resolves (no data to return)' });
+
+  // A three-node cluster writes, then every node stops: a whole-service restart.
+  const ns2 = `bench-cold-${randomBytes(4).toString('hex')}`;
+  const ids = ['a', 'b', 'c'];
+  const nodes = await Promise.all(ids.map((nodeId) => Gossip.start<Data>({ redis, namespace: ns2, nodeId })));
+  for (const n of nodes.slice(1)) await nodes[0]!.join(n.id);
+  const value = { ...PAYLOAD, seq: ctx.marks.next() };
+  await nodes[0]!.setSync(value);
+  for (const n of nodes.reverse()) await n.stop();
+  const alone: number[] = [];
+  for (let i = 0; i < runs; i++) {
+    const t0 = now();
+    const node = await Gossip.start<Data>({ redis, namespace: ns2, nodeId: ids[i % ids.length] });
+    const got = node.get();
+    alone.push(now() - t0);
+    await node.stop();
+    if (!isDeepStrictEqual(got, value)) throw new Error(`cold start without peers returned ${JSON.stringify(got)}`);
+  }
+  ctx.results.coldStart.push({ scenario: 'snapshot, no live peer', n: 3, latencyMs: summarize(alone), note: 'members listed in the snapshot are all down' });
+}
+
+/**
+ * A node of this process joins the child cluster, then is stopped and started
+ * again `runs` times, either with nothing changed meanwhile or after a write
+ * it missed; finally it leaves.
+ */
+export async function coldStartWithPeer(ctx: Ctx, namespace: string, children: readonly ChildNode[], leader: ChildNode, n: number): Promise<void> {
+  const redis = ctx.redisUrl;
+  const nodeId = `cold-${n}`;
+  const writer = children.find((c) => c !== leader) ?? leader;
+  const start = () => Gossip.start<Data>({ redis, namespace, nodeId });
+  let node = await start();
+  try {
+    await leader.call('join', nodeId);
+    const v = await leader.call<number>('version');
+    await until(() => node.version >= v, 10_000, `${nodeId} to join`);
+    await node.stop();
+    for (const scenario of ['same', 'newer'] as const) {
+      const lat: number[] = [];
+      for (let i = 0; i < ctx.plan.coldStartRuns; i++) {
+        let expected = (await leader.call<Data>('get')).seq;
+        if (scenario === 'newer') {
+          expected = ctx.marks.next();
+          await writer.call('set', { ...PAYLOAD, seq: expected });
+          // Every live member has it before the node comes back (whichever it asks).
+          const written = await writer.call<number>('version');
+          await until(async () => (await Promise.all(children.map((c) => c.call<number>('version')))).every((v) => v >= written), 30_000, 'the write to reach every member', 5);
+        }
+        const t0 = now();
+        node = await start();
+        if (node.get()?.seq !== expected) await until(() => node.get()?.seq === expected, 5_000, `${nodeId} to get seq ${expected}`, 1);
+        lat.push(now() - t0);
+        await node.stop();
+      }
+      ctx.results.coldStart.push({
+        scenario: scenario === 'same' ? 'snapshot + live peers, same version' : 'snapshot + live peers, newer version',
+        n,
+        latencyMs: summarize(lat),
+        note: scenario === 'same' ? 'one good answer is enough' : 'the data was written while the node was down; until get() returns it',
+      });
+    }
+  } finally {
+    if (!node.ready) node = await start();
+    await node.stop({ leave: true });
+    await until(async () => (await leader.call<string[]>('nodes')).length === n, 10_000, `${nodeId} to leave`, 20).catch(() => undefined);
+  }
+}

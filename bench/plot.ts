@@ -1,0 +1,89 @@
+/**
+ * Convergence p50/p95 against cluster size, as an SVG drawn by vega-lite from
+ * the results JSON: simple-gossip (one node per process, and all in one
+ * process), the naive SET + PUBLISH alternative, and the Erlang original.
+ * `npx tsx bench/plot.ts [results.json] [out.svg]` redraws it from a file.
+ */
+import { readFileSync, writeFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import * as vega from 'vega';
+import { compile } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
+import { ERLANG } from './reference.js';
+import type { Results } from './results.js';
+
+interface Point {
+  readonly n: number;
+  readonly ms: number;
+  readonly series: string;
+  readonly percentile: 'p50' | 'p95';
+}
+
+const SERIES = {
+  child: 'simple-gossip, process per node',
+  inproc: 'simple-gossip, one process',
+  naive: 'naive SET+PUBLISH',
+  erlang: 'Erlang original (ref.)',
+} as const;
+const COLORS = { child: '#1f5fa8', inproc: '#7fb2e5', naive: '#e6810f', erlang: '#888888' } as const;
+
+export function points(r: Results): Point[] {
+  const out: Point[] = [];
+  for (const c of r.convergence) {
+    if (c.latencyMs.samples === 0) continue;
+    const series = c.impl === 'naive' ? SERIES.naive : c.placement === 'in-process' ? SERIES.inproc : SERIES.child;
+    out.push({ n: c.n, ms: c.latencyMs.p50, series, percentile: 'p50' }, { n: c.n, ms: c.latencyMs.p95, series, percentile: 'p95' });
+  }
+  for (const e of ERLANG.rows) {
+    const mid = (x: readonly [number, number]) => (x[0] + x[1]) / 2;
+    out.push({ n: e.n, ms: mid(e.convergenceP50Ms), series: SERIES.erlang, percentile: 'p50' }, { n: e.n, ms: mid(e.convergenceP95Ms), series: SERIES.erlang, percentile: 'p95' });
+  }
+  return out;
+}
+
+export async function convergenceSvg(r: Results): Promise<string> {
+  const m = r.meta.machine;
+  const spec: TopLevelSpec = {
+    $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
+    title: {
+      text: 'Convergence: set() on a non-leader until every node has it',
+      subtitle: [
+        `${r.meta.mode} run ${r.meta.date.slice(0, 16).replace('T', ' ')} UTC; ${m.cpuModel}, ${m.cores} cores; Redis ${m.redis}; node ${m.node}`,
+        'solid: p50, dashed: p95; Erlang ranges plotted at their midpoint',
+      ],
+    },
+    width: 560,
+    height: 340,
+    background: 'white',
+    data: { values: points(r) as unknown as Record<string, unknown>[] },
+    mark: { type: 'line', point: true, strokeWidth: 2 },
+    encoding: {
+      x: { field: 'n', type: 'quantitative', title: 'nodes (N)', scale: { type: 'log', domain: [2.5, 120] }, axis: { values: [3, 10, 25, 50, 100] } },
+      y: { field: 'ms', type: 'quantitative', title: 'milliseconds (log scale)', scale: { type: 'log' } },
+      color: {
+        field: 'series',
+        type: 'nominal',
+        title: 'implementation',
+        scale: { domain: Object.values(SERIES), range: Object.values(COLORS) },
+        legend: { orient: 'right', labelLimit: 400 },
+      },
+      strokeDash: { field: 'percentile', type: 'nominal', title: 'percentile', scale: { domain: ['p50', 'p95'], range: [[1, 0], [6, 4]] } },
+      shape: { field: 'percentile', type: 'nominal', title: 'percentile' },
+      tooltip: [{ field: 'series' }, { field: 'percentile' }, { field: 'n' }, { field: 'ms', format: '.2f' }],
+    },
+  };
+  const view = new vega.View(vega.parse(compile(spec).spec), { renderer: 'none' });
+  try {
+    return await view.toSVG();
+  } finally {
+    view.finalize();
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const input = process.argv[2] ?? fileURLToPath(new URL('./results/latest.json', import.meta.url));
+  const output = process.argv[3] ?? fileURLToPath(new URL('./results/convergence.svg', import.meta.url));
+  const svg = await convergenceSvg(JSON.parse(readFileSync(input, 'utf8')) as Results);
+  writeFileSync(output, svg);
+  console.log(`wrote ${output}`);
+}
