@@ -1,5 +1,4 @@
-import superjson from 'superjson';
-import { isRumor, serialize } from './codec.js';
+import { deserialize, isRumor, serialize } from './codec.js';
 import { PersistenceError } from './errors.js';
 import type { Rumor } from './model/rumor.js';
 import type { Commands } from './transport/connection.js';
@@ -9,7 +8,7 @@ export async function readSnapshot<T>(redis: Commands, key: string): Promise<Rum
   const text = await redis.get(key);
   if (text === null) return undefined;
   try {
-    const rumor = superjson.parse<unknown>(text);
+    const rumor = deserialize<unknown>(text);
     if (isRumor(rumor)) return rumor as Rumor<T>;
   } catch {
     // not a rumor

@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import superjson from 'superjson';
+import { deserialize } from '../../lib/codec.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gossip, NodeIdInUseError } from '../../lib/index.js';
 import { ChildStartError, converged, leaderOf, useChildren, viewOf } from '../support/child.js';
@@ -35,7 +35,7 @@ async function listeners(ns: string, id: string): Promise<number> {
 
 async function storedVersion(ns: string, id: string): Promise<number | undefined> {
   const text = await probe.get(`${ns}:snapshot:${id}`);
-  return text === null ? undefined : superjson.parse<{ version: number }>(text).version;
+  return text === null ? undefined : deserialize<{ version: number }>(text).version;
 }
 
 describe('a member stopped and restarted with the same id', () => {

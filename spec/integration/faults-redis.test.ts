@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import superjson from 'superjson';
+import { deserialize } from '../../lib/codec.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { converged, leaderOf, useChildren } from '../support/child.js';
 import { eventually } from '../support/cluster.js';
@@ -76,7 +76,7 @@ describe('Redis killed (SIGKILL) and restarted empty while setSync writes flow',
       // Each snapshot catches up with the converged rumor.
       await eventually(async () => {
         const stored = await probe.mget(...snapshotKeys);
-        return stored.every((s) => s !== null && superjson.parse<{ version: number }>(s).version === view.version);
+        return stored.every((s) => s !== null && deserialize<{ version: number }>(s).version === view.version);
       }, 10_000, 'every snapshot at the converged version');
 
       reportFault('redis-killed', {

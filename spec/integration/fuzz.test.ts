@@ -1,6 +1,7 @@
 import { Redis } from 'ioredis';
 import superjson from 'superjson';
 import { afterEach, describe, expect, it } from 'vitest';
+import { deserialize } from '../../lib/codec.js';
 import type { Gossip } from '../../lib/index.js';
 import { useNodes, eventually } from '../support/cluster.js';
 import { useRedis } from '../support/redis.js';
@@ -133,7 +134,7 @@ describe('hostile and malformed input', () => {
 
 function typeOf(frame: string): string {
   try {
-    return String((JSON.parse(frame) as { json?: { type?: unknown } }).json?.type);
+    return String(deserialize<{ type?: unknown }>(frame).type);
   } catch {
     return '';
   }
@@ -141,7 +142,7 @@ function typeOf(frame: string): string {
 
 function addresseeOf(frame: string): string {
   try {
-    return String((JSON.parse(frame) as { json?: { to?: unknown } }).json?.to);
+    return String(deserialize<{ to?: unknown }>(frame).to);
   } catch {
     return '';
   }

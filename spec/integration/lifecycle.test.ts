@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import superjson from 'superjson';
+import { deserialize } from '../../lib/codec.js';
 import { afterEach, describe, expect, it } from 'vitest';
 import { Gossip, NodeIdInUseError, StoppedError } from '../../lib/index.js';
 import type { Rumor } from '../../lib/index.js';
@@ -100,7 +100,7 @@ describe('start', () => {
     const base: Rumor<number> = { cluster: 'x@1', version: 1, vclock: {}, data: 0, leader: 'x', nodes: ['x'], fanout: 2, gossipIntervalMs: 1000 };
     for (let v = 1; v <= 50; v++) store.save({ ...base, version: v, data: v });
     await store.flush();
-    const stored = superjson.parse<Rumor<number>>((await c.get(key))!);
+    const stored = deserialize<Rumor<number>>((await c.get(key))!);
     expect(stored.version).toBe(50);
     expect(stored.data).toBe(50);
     expect(store.writes).toBeLessThan(50);
@@ -111,7 +111,7 @@ describe('start', () => {
     await a.set('persisted');
     await eventually(async () => {
       const text = await client().get(`${namespace()}:snapshot:a`);
-      return text !== null && superjson.parse<Rumor>(text).data === 'persisted';
+      return text !== null && deserialize<Rumor>(text).data === 'persisted';
     });
   });
 });

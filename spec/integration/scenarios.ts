@@ -3,7 +3,7 @@
  * (core.standalone.test.ts, core.cluster.test.ts).
  */
 import { describe, expect, it } from 'vitest';
-import superjson from 'superjson';
+import { deserialize } from '../../lib/codec.js';
 import { CouldNotConnectError, Gossip, Observer } from '../../lib/index.js';
 import type { Rumor } from '../../lib/index.js';
 import type { Backend } from '../support/backends.js';
@@ -97,7 +97,7 @@ export function coreScenarios(backend: Backend): void {
       const version = a.version;
       await a.stop();
       const text = await backend.probe().get(`${namespace()}:snapshot:a`);
-      expect(superjson.parse<Rumor>(text!).version).toBe(version);
+      expect(deserialize<Rumor>(text!).version).toBe(version);
       const again = await start('a');
       expect(again.get()).toEqual({ kept: true });
       expect(again.version).toBe(version);
