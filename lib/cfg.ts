@@ -5,11 +5,47 @@
  */
 import type { Updater } from './updates.js';
 
-export function readCfg<V>(data: unknown, key: string, dflt: V | undefined): V | undefined {
-  if (data === undefined) return dflt;
-  if (typeof data !== 'object' || data === null || Array.isArray(data)) throw notAnObject('getCfg', data);
-  if (data instanceof Map) return data.has(key) ? (data.get(key) as V) : dflt;
-  return Object.hasOwn(data, key) ? ((data as Record<string, V>)[key] as V) : dflt;
+/**
+ * Config reads as fast as a `Map.get`: the frozen data object is indexed
+ * into a Map once, on the first read after it changed.
+ */
+export class CfgView {
+  #data: unknown = CfgView;
+  #map: ReadonlyMap<unknown, unknown> = new Map();
+  /** Whether some key holds undefined (only then does a miss need a second lookup). */
+  #holdsUndefined = false;
+  /** Set when the data is not an object of keys: reads of it are a TypeError. */
+  #invalid: TypeError | undefined;
+
+  read<V>(data: unknown, key: string, dflt: V | undefined): V | undefined {
+    if (data !== this.#data) this.#index(data);
+    const v = this.#map.get(key);
+    if (v !== undefined) return v as V;
+    if (this.#invalid) throw this.#invalid;
+    return this.#holdsUndefined && this.#map.has(key) ? undefined : dflt;
+  }
+
+  #index(data: unknown): void {
+    this.#data = data;
+    this.#invalid = undefined;
+    if (data === undefined) {
+      this.#map = new Map();
+    } else if (typeof data !== 'object' || data === null || Array.isArray(data)) {
+      this.#map = new Map();
+      this.#invalid = notAnObject('getCfg', data);
+    } else if (data instanceof Map) {
+      this.#map = data;
+    } else {
+      this.#map = new Map(Object.entries(data));
+    }
+    this.#holdsUndefined = false;
+    for (const v of this.#map.values()) {
+      if (v === undefined) {
+        this.#holdsUndefined = true;
+        break;
+      }
+    }
+  }
 }
 
 export function setCfgUpdater<T>(key: string, value: unknown): Updater<T> {

@@ -1,4 +1,4 @@
-import { readCfg } from './cfg.js';
+import { CfgView } from './cfg.js';
 import { Codec, isRumor } from './codec.js';
 import type { AnyEnvelope, Envelope, WriteOp } from './codec.js';
 import { COLD_START_PULL_TIMEOUT_MS, GOSSIP_JITTER_MS } from './constants.js';
@@ -56,6 +56,7 @@ export class Gossip<T = unknown> {
   readonly #events: EventBus<T>;
   readonly #mailbox = new Mailbox();
   readonly #metrics = new Metrics();
+  readonly #cfgView = new CfgView();
   readonly #state: NodeState<T>;
   readonly #leader: LeaderRole<T>;
   readonly #lease: Lease | undefined;
@@ -172,7 +173,7 @@ export class Gossip<T = unknown> {
 
   /** Config mode: the value under `key` of the data object, or `dflt`. */
   getCfg<V = unknown>(key: string, dflt?: V): V | undefined {
-    return readCfg(this.#state.data, key, dflt);
+    return this.#cfgView.read(this.#state.data, key, dflt);
   }
 
   /** True while the node runs and its Redis connection is up: a cheap liveness probe. */

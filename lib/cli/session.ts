@@ -93,7 +93,7 @@ export class Session {
 
   /** The error for members that listen but do not answer: usually a secret that differs. */
   silent(listening: number): CliError {
-    const hint = secretsOf(this.options) ? 'is the --secret the one the cluster uses?' : 'does the cluster need a --secret?';
+    const hint = `${secretsOf(this.options) ? 'a wrong --secret' : 'does the cluster need a --secret'}? another simple-gossip version?`;
     return new CliError(
       EXIT.unreachable,
       `none of the ${listening} live member${listening === 1 ? '' : 's'} of "${this.options.namespace}" answered within ${this.options.timeout} ms (${hint})`,
