@@ -362,6 +362,7 @@ export class Gossip<T = unknown> {
     clearTimeout(this.#timer);
     clearTimeout(this.#healTimer);
     await this.#mailbox.run(() => this.#leader.handOver()).catch((err: unknown) => this.#o.logger.warn('simple-gossip: hand-over failed', err));
+    await this.#state.pushed();
     await this.#conn.drain().catch(() => undefined); // every PUBLISH queued before it has left
     await this.#snapshot.flush().catch(() => undefined);
     this.#lease?.close();

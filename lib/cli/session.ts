@@ -23,7 +23,7 @@ export class Session {
     this.#spinner = process.stderr.isTTY && !options.json ? yoctoSpinner({ stream: process.stderr }) : undefined;
   }
 
-  /** Connects, or fails with exit code 2 and the reason Redis gave. */
+  /** Connects; fails with exit code 1 for a bad option, 2 with the reason Redis gave. */
   static async open(options: GlobalOptions): Promise<Session> {
     const observerOptions = {
       redis: options.redis,
@@ -42,6 +42,7 @@ export class Session {
     try {
       session.progress(`connecting to ${redact(options.redis)}`);
       await probe(options.redis, options.timeout);
+      // Redis answered the probe, so this is quick; should it hang, the process exits anyway (see main.ts).
       session.#observer = await withDeadline(
         Observer.connect(observerOptions),
         options.timeout,

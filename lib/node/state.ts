@@ -22,6 +22,14 @@ export interface StateDeps<T> {
   readonly onLeadershipLost: () => void;
 }
 
+/** One change to push: to this node's children in the broadcast tree of `root`, never back to `from`, and to `extra`. */
+interface Wave<T> {
+  readonly rumor: Rumor<T>;
+  readonly root: string;
+  readonly from: string | undefined;
+  readonly extra: readonly string[];
+}
+
 /**
  * What a node knows, and everything that follows a change of it: the frozen
  * read cache, the events, the snapshot, and the push down the epidemic tree.
@@ -31,6 +39,11 @@ export class NodeState<T> {
   readonly #d: StateDeps<T>;
   readonly #tree = new TreeCache();
   readonly #broadcast = new BroadcastCache();
+  /** A push on its way, and the changes waiting for it (the newest of each cluster in a row). */
+  #pushing = false;
+  readonly #waiting: Wave<T>[] = [];
+  #idle: Promise<void> | undefined;
+  #whenIdle: () => void = () => undefined;
   #rumor!: Rumor<T>;
   #frozen: T | undefined;
   /** Members known to be gone (nobody listened, or no answer); cleared when they speak again. */
@@ -74,14 +87,49 @@ export class NodeState<T> {
     const self = this.#d.self;
     if (prev.leader === self && (next.leader !== self || next.cluster !== prev.cluster)) this.#d.onLeadershipLost();
     const root = options.root !== undefined && next.nodes.includes(options.root) ? options.root : self;
-    const targets = new Set(this.#broadcast.children(next.nodes, next.fanout, root, self));
-    for (const n of extra) targets.add(n);
-    targets.delete(self);
-    if (from !== undefined) targets.delete(from);
-    this.#spread(next, root, [...targets], new Set([self, ...targets]));
+    this.#push({ rumor: next, root, from, extra });
     if (next.gossipIntervalMs !== prev.gossipIntervalMs) this.#d.onIntervalChange();
     this.#d.events.emit('rumor', next);
     if (dataChanged) this.#d.events.emit('data', { data: this.#frozen, version: next.version });
+  }
+
+  /**
+   * Pushes a change; under load only the newest: while one push is on its
+   * way, later changes wait, and each newer one replaces the one waiting.
+   */
+  #push(wave: Wave<T>): void {
+    if (this.#pushing) {
+      const last = this.#waiting.at(-1);
+      if (last && last.rumor.cluster === wave.rumor.cluster) {
+        // The newer rumor of the same cluster carries the older one's change. The extra targets
+        // (a removed node, a new leader) must still hear; the sender to skip may differ.
+        this.#waiting[this.#waiting.length - 1] = { ...wave, from: undefined, extra: [...new Set([...last.extra, ...wave.extra])] };
+      } else {
+        // Another cluster's rumor (this node left, or was removed) does not replace the last word to the old one.
+        this.#waiting.push(wave);
+      }
+      return;
+    }
+    this.#pushing = true;
+    this.#idle ??= new Promise((resolve) => (this.#whenIdle = resolve));
+    const self = this.#d.self;
+    const { rumor, root, from, extra } = wave;
+    const targets = new Set(this.#broadcast.children(rumor.nodes, rumor.fanout, root, self));
+    for (const n of extra) targets.add(n);
+    targets.delete(self);
+    if (from !== undefined) targets.delete(from);
+    void this.#spread(rumor, root, [...targets], new Set([self, ...targets])).finally(() => {
+      this.#pushing = false;
+      const next = this.#waiting.shift();
+      if (next) return this.#push(next);
+      this.#idle = undefined;
+      this.#whenIdle();
+    });
+  }
+
+  /** Resolves once every change so far has been pushed (published to Redis). */
+  async pushed(): Promise<void> {
+    await this.#idle;
   }
 
   /**
@@ -89,15 +137,14 @@ export class NodeState<T> {
    * PUBLISH that reached 0), its children get the push instead, so one dead
    * member does not cut its subtree off until the next anti-entropy round.
    */
-  #spread(rumor: Rumor<T>, root: string, targets: string[], sent: Set<string>): void {
-    this.#d.wire.push(rumor, targets, root).then((absent) => {
-      const next = absent
-        .filter((id) => rumor.nodes.includes(id))
-        .flatMap((id) => this.#broadcast.children(rumor.nodes, rumor.fanout, root, id))
-        .filter((id) => !sent.has(id));
-      for (const id of next) sent.add(id);
-      if (next.length > 0) this.#spread(rumor, root, next, sent);
-    }, () => undefined);
+  async #spread(rumor: Rumor<T>, root: string, targets: string[], sent: Set<string>): Promise<void> {
+    const absent = await this.#d.wire.push(rumor, targets, root).catch(() => []);
+    const next = absent
+      .filter((id) => rumor.nodes.includes(id))
+      .flatMap((id) => this.#broadcast.children(rumor.nodes, rumor.fanout, root, id))
+      .filter((id) => !sent.has(id));
+    for (const id of next) sent.add(id);
+    if (next.length > 0) await this.#spread(rumor, root, next, sent);
   }
 
   /** Sets the rumor and the frozen cache, nothing else; true when the data changed. */
