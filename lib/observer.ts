@@ -2,7 +2,8 @@ import { randomBytes } from 'node:crypto';
 import { Codec, isRumor } from './codec.js';
 import type { WriteOp } from './codec.js';
 import { MAX_ROUTE_ATTEMPTS } from './constants.js';
-import { NoLeaderError } from './errors.js';
+import { NoLeaderError, NoListenerError, RequestTimeoutError } from './errors.js';
+import { chooseLeader } from './model/leader.js';
 import { Metrics } from './metrics.js';
 import type { Rumor } from './model/rumor.js';
 import type { WriteReply } from './node/leader.js';
@@ -13,9 +14,12 @@ import { Connection } from './transport/connection.js';
 import { Keys } from './transport/keys.js';
 import { Wire } from './transport/wire.js';
 
+/** Options of {@link Observer.connect}: those of {@link GossipOptions} that matter to a client that is not a member. */
 export type ObserverOptions = Pick<GossipOptions, 'redis' | 'namespace' | 'rpcTimeoutMs' | 'statusTimeoutMs' | 'secret' | 'maxMessageBytes' | 'logger'> & {
   /** This client's id (its channel is `<namespace>:observer:<id>`). @default a random one */
   readonly id?: string;
+  /** How long `connect` waits for Redis before it rejects with the connection error. @default 5000 */
+  readonly connectTimeoutMs?: number;
 };
 
 /** One member as an observer sees it. */
@@ -67,10 +71,11 @@ export class Observer {
     });
   }
 
+  /** Connects and subscribes to this observer's channel; rejects if Redis cannot be reached in time. */
   static async connect(options: ObserverOptions = {}): Promise<Observer> {
     const observer = new Observer(options);
     try {
-      await observer.#conn.ready();
+      await observer.#conn.ready(options.connectTimeoutMs ?? 5_000);
       await observer.#conn.subscribe(observer.#wire.channel);
       return observer;
     } catch (err) {
@@ -115,15 +120,33 @@ export class Observer {
     };
   }
 
-  /** Writes through the leader, following redirects; resolves to the rumor that holds the write. */
+  /**
+   * Writes through the leader, following redirects; a leader nobody listens
+   * for (or that does not answer) is passed over for the next one chosen the
+   * way the members choose, which then takes over. Resolves to the rumor
+   * that holds the write.
+   */
   async write(op: Extract<WriteOp, { kind: 'set' | 'cfg' }>): Promise<Rumor> {
-    let target = (await this.rumor())?.leader;
-    for (let attempt = 0; attempt < MAX_ROUTE_ATTEMPTS && target !== undefined; attempt++) {
-      const reply = (await this.#wire.request(target, 'write', { op }, this.#o.rpcTimeoutMs + this.#o.leaseMs)) as WriteReply;
+    const rumor = await this.rumor();
+    if (!rumor) throw new NoLeaderError(`no member of namespace "${this.namespace}" answers`);
+    const down = new Set<string>();
+    let target = rumor.leader;
+    let lastError: unknown;
+    for (let attempt = 0; attempt < MAX_ROUTE_ATTEMPTS; attempt++) {
+      if (down.has(target)) target = chooseLeader(rumor.nodes, target, down, rumor.nodes.find((n) => !down.has(n)) ?? target);
+      let reply: WriteReply;
+      try {
+        reply = (await this.#wire.request(target, 'write', { op }, this.#o.rpcTimeoutMs + this.#o.leaseMs)) as WriteReply;
+      } catch (err) {
+        if (!(err instanceof NoListenerError || err instanceof RequestTimeoutError)) throw err;
+        down.add(target);
+        lastError = err;
+        continue;
+      }
       if (reply.status === 'ok') return reply.rumor;
       if (reply.status === 'redirect') target = reply.leader;
     }
-    throw new NoLeaderError(`no leader of namespace "${this.namespace}" took the write`);
+    throw new NoLeaderError(`no leader of namespace "${this.namespace}" took the write`, { cause: lastError });
   }
 
   /**

@@ -44,8 +44,28 @@ export abstract class Connection {
     return this.cmd.status === 'ready' && this.sub.status === 'ready';
   }
 
-  async ready(): Promise<void> {
-    await Promise.all([waitReady(this.cmd), waitReady(this.sub)]);
+  /** Resolves once both connections are ready; with a timeout, rejects with the last connection error after it. */
+  async ready(timeoutMs?: number): Promise<void> {
+    const both = Promise.all([waitReady(this.cmd), waitReady(this.sub)]);
+    if (timeoutMs === undefined) {
+      await both;
+      return;
+    }
+    let last: Error | undefined;
+    const remember = (err: Error) => void (last = err);
+    this.cmd.on('error', remember);
+    let timer: NodeJS.Timeout | undefined;
+    try {
+      await Promise.race([
+        both,
+        new Promise((_, reject) => {
+          timer = setTimeout(() => reject(new Error(`could not connect to Redis within ${timeoutMs} ms${last ? `: ${last.message}` : ''}`, { cause: last })), timeoutMs);
+        }),
+      ]);
+    } finally {
+      clearTimeout(timer);
+      this.cmd.off('error', remember);
+    }
   }
 
   /** Resolves once every command sent before it has been answered. */

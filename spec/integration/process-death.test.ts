@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Observer } from '../../lib/index.js';
 import { useChildren } from '../support/child.js';
 import type { ChildNode } from '../support/child.js';
 import { eventually } from '../support/cluster.js';
@@ -65,6 +66,24 @@ describe('a node process that dies', () => {
     const leaders = await Promise.all(others.map((n) => n.call<string>('leader')));
     expect(leaders[0]).toBe(leaders[1]);
     expect(leaders[0]).not.toBe(leader.id);
+  });
+
+  it('an observer writes after the leader died: the next leader takes over', async () => {
+    const namespace = freshNamespace('death');
+    const nodes = await children.cluster(['a', 'b', 'c'], { redis: redis(), namespace, rpcTimeoutMs: 1_000, gossipIntervalMs: 1_000 });
+    const { leader, others } = await leaderOf(nodes);
+    leader.kill('SIGKILL');
+    await leader.exited;
+    const observer = await Observer.connect({ redis: redis(), namespace, rpcTimeoutMs: 1_000 });
+    try {
+      const rumor = await observer.write({ kind: 'cfg', key: 'by', value: 'observer' });
+      expect(rumor.leader).not.toBe(leader.id);
+      await eventually(async () => {
+        for (const n of others) expect(await n.call('getCfg', 'by')).toBe('observer');
+      }, 5_000);
+    } finally {
+      await observer.close();
+    }
   });
 
   it('status times out naming the dead member', async () => {
