@@ -327,6 +327,8 @@ export class Gossip<T = unknown> {
     // Messages that arrive meanwhile wait in the mailbox behind the recovery.
     await this.#mailbox.run(() => this.#recover());
     this.#phase = 'running';
+    const r = this.#state.rumor;
+    this.#o.logger.debug(`simple-gossip: ${this.id} started at version ${r.version} with ${r.nodes.length} member(s), led by ${r.leader}`);
     this.#schedule();
     if (this.#o.join === 'auto' || this.#o.evictAfterMs > 0) this.#scheduleHealing(await this.#heal());
   }

@@ -2,6 +2,7 @@ import { hostname } from 'node:os';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { DEFAULT_MAX_MESSAGE_BYTES } from './constants.js';
 import { InvalidOptionError } from './errors.js';
+import { debugLogger } from './logging.js';
 import type { Secret } from './signing.js';
 
 export type EventMode = 'auto' | 'sync' | 'async';
@@ -67,7 +68,11 @@ export interface GossipOptions {
    * are dropped. A list allows rotation. @default none (messages unsigned)
    */
   secret?: Secret | readonly Secret[];
-  /** Where diagnostics go. @default a logger that prints nothing */
+  /**
+   * Where diagnostics go: console, pino, winston — anything with
+   * debug/info/warn/error. @default the `debug` package: silent unless
+   * `DEBUG=simple-gossip:*` is set
+   */
   logger?: Logger;
 }
 
@@ -81,7 +86,6 @@ const DEFAULT_EVICT_AFTER_MS = 30_000;
 /** Shorter leases would expire between two renewals on a busy event loop. */
 const MIN_LEASE_MS = 100;
 
-const silent: Logger = { debug() {}, info() {}, warn() {}, error() {} };
 
 /** The defaults of every option but `redis` and `nodeId`, which come from the environment. */
 export const DEFAULT_OPTIONS = {
@@ -94,7 +98,7 @@ export const DEFAULT_OPTIONS = {
   fencing: true,
   join: 'manual',
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
-  logger: silent,
+  logger: debugLogger(),
 } as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'leaseMs' | 'evictAfterMs'>;
 
 /** Fills in defaults and checks every option; throws {@link InvalidOptionError}. */

@@ -78,6 +78,7 @@ export class LeaderRole<T> {
     }
     if (next === self) return;
     if (lease && !lease.holds(r.cluster) && !(await lease.acquire(r.cluster, 0))) return;
+    this.#d.o.logger.info(`simple-gossip: ${self} hands leadership over to ${next}`);
     await this.#commit(R.change(r, self, Date.now(), { leader: next }), undefined, [next]);
     await lease?.release();
   }
@@ -297,6 +298,7 @@ export class LeaderRole<T> {
       throw new CouldNotConnectError(id, { cause: err });
     }
     const upgrade = (answer as { rumor?: unknown } | null)?.rumor;
+    o.logger.info(`simple-gossip: ${self} admits ${id}${isRumor(upgrade) ? ', whose own cluster was newer' : ''}`);
     // The joined side's rumor won: it is not ours to commit, we adopt it.
     if (isRumor(upgrade)) state.commit(upgrade as Rumor<T>, id);
     else await this.#commit(proposed, id, [id]);
@@ -308,6 +310,7 @@ export class LeaderRole<T> {
     const before = state.rumor;
     if (!before.nodes.includes(id)) return;
     const after = R.removeNode(before, id, self, Date.now(), state.down);
+    this.#d.o.logger.info(`simple-gossip: ${self} removes ${id}${id === before.leader ? `; ${after.leader} leads next` : ''}`);
     const extra = [...state.neighbours(before), id, after.leader].filter((n) => n !== self);
     if (!(await this.#commit(after, undefined, extra))) return;
     if (id === self) state.commit(R.restartAlone(after, self, Date.now()));
