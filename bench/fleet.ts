@@ -33,6 +33,8 @@ export interface SpawnSpec {
   readonly namespace: string;
   /** The child script; default: the simple-gossip node process. */
   readonly script?: string;
+  /** Gossip options beyond the defaults (e.g. fencing off). */
+  readonly options?: { readonly fencing?: boolean };
 }
 
 /** Spawns one child per id, at most 4 at a time (a 2-core machine boots them slowly). */
@@ -45,6 +47,7 @@ export async function spawnChildren(spec: SpawnSpec, ids: readonly string[]): Pr
       readyTimeoutMs: 60_000,
       callTimeoutMs: 180_000,
       ...(spec.script ? { script: spec.script } : {}),
+      ...(spec.options ? { options: spec.options } : {}),
     });
     live.add(child);
     return child;

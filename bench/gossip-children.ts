@@ -19,18 +19,20 @@ import {
 } from './fleet.js';
 import { load1 } from './machine.js';
 import { guard } from './results.js';
-import type { Ctx } from './results.js';
+import type { Ctx, Impl } from './results.js';
 import { sleep, summarize, until } from './stats.js';
 import { PAYLOAD } from './config.js';
 
-export async function gossipChildren(ctx: Ctx): Promise<void> {
+/** Runs the process-per-node measurements, with the default settings or with fencing off. */
+export async function gossipChildren(ctx: Ctx, impl: Impl = 'simple-gossip'): Promise<void> {
   const namespace = `bench-${randomBytes(4).toString('hex')}`;
+  const options = impl === 'simple-gossip, no fencing' ? { fencing: false } : undefined;
   const children: ChildNode[] = [];
   try {
     for (const n of ctx.plan.childNs) {
       const ids = Array.from({ length: n - children.length }, (_, i) => `node-${String(children.length + i).padStart(3, '0')}`);
       ctx.log(`spawning ${ids.length} node processes (cluster of ${n})`);
-      const spawned = await spawnChildren({ redis: ctx.redisUrl, namespace }, ids);
+      const spawned = await spawnChildren({ redis: ctx.redisUrl, namespace, ...(options ? { options } : {}) }, ids);
       children.push(...spawned);
       const leader = await leaderOf(children);
       for (const c of spawned) if (c !== leader) await join(leader, c.id);
@@ -38,7 +40,7 @@ export async function gossipChildren(ctx: Ctx): Promise<void> {
         const views = await Promise.all(children.map(async (c) => [await c.call<string[]>('nodes'), await c.call<number>('version')] as const));
         return views.every(([nodes, v]) => nodes.length === n && v === views[0]![1]);
       }, 60_000, `a cluster of ${n} child nodes`, 100);
-      await guard(ctx, `process-per-node n=${n}`, () => measureAt(ctx, namespace, children, n));
+      await guard(ctx, `${impl}: process-per-node n=${n}`, () => measureAt(ctx, namespace, children, n, impl));
     }
   } finally {
     await killChildren(children);
@@ -65,7 +67,7 @@ async function leaderOf(children: readonly ChildNode[]): Promise<ChildNode> {
   return leader;
 }
 
-async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNode[], n: number): Promise<void> {
+async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNode[], n: number, impl: Impl): Promise<void> {
   const { plan, marks, results } = ctx;
   const leader = await leaderOf(children);
   const others = children.filter((c) => c !== leader);
@@ -82,7 +84,7 @@ async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNo
     const r = await measureConvergence(children, (i) => others[i % others.length]!, runs, marks);
     const after = await sentByChildren(children);
     results.convergence.push({
-      impl: 'simple-gossip',
+      impl,
       placement: 'process-per-node',
       n,
       runs,
@@ -100,7 +102,7 @@ async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNo
         ctx.log(`throughput, ${n} node processes, from the ${from}, ${inFlight} in flight`);
         const r = await runLoop(child, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: plan.throughputMs, payload: PAYLOAD, from: marks.reserve(10_000_000) });
         results.throughput.push({
-          impl: 'simple-gossip',
+          impl,
           n,
           from,
           inFlight,
@@ -116,6 +118,7 @@ async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNo
     }
   }
 
+  if (impl !== 'simple-gossip') return;
   await guard(ctx, `setSync n=${n}`, async () => {
     ctx.log(`setSync, ${n} node processes, from a non-leader`);
     const r = await runLoop(nonLeader, { op: 'setSync', count: plan.setSyncRuns, maxMs: 120_000, payload: PAYLOAD, from: marks.reserve(plan.setSyncRuns) });

@@ -21,17 +21,20 @@ interface Point {
 
 const SERIES = {
   child: 'simple-gossip, process per node',
+  unfenced: 'simple-gossip, process per node, no fencing',
   inproc: 'simple-gossip, one process',
   naive: 'naive SET+PUBLISH',
   erlang: 'Erlang original (ref.)',
 } as const;
-const COLORS = { child: '#1f5fa8', inproc: '#7fb2e5', naive: '#e6810f', erlang: '#888888' } as const;
+const COLORS = { child: '#1f5fa8', unfenced: '#2a9d4b', inproc: '#7fb2e5', naive: '#e6810f', erlang: '#888888' } as const;
 
 export function points(r: Results): Point[] {
   const out: Point[] = [];
   for (const c of r.convergence) {
     if (c.latencyMs.samples === 0) continue;
-    const series = c.impl === 'naive' ? SERIES.naive : c.placement === 'in-process' ? SERIES.inproc : SERIES.child;
+    const series = c.impl === 'naive' ? SERIES.naive
+      : c.placement === 'in-process' ? SERIES.inproc
+      : c.impl === 'simple-gossip, no fencing' ? SERIES.unfenced : SERIES.child;
     out.push({ n: c.n, ms: c.latencyMs.p50, series, percentile: 'p50' }, { n: c.n, ms: c.latencyMs.p95, series, percentile: 'p95' });
   }
   for (const e of ERLANG.rows) {

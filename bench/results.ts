@@ -5,7 +5,8 @@ import type { Machine } from './machine.js';
 import type { Summary } from './stats.js';
 import type { TargetRow } from './targets.js';
 
-export type Impl = 'simple-gossip' | 'naive';
+/** 'simple-gossip, no fencing': the same, with the leader's lease off (the original has none). */
+export type Impl = 'simple-gossip' | 'simple-gossip, no fencing' | 'naive';
 export type Placement = 'process-per-node' | 'in-process';
 
 export interface ConvergenceRow {

@@ -109,6 +109,7 @@ async function main(): Promise<number> {
     });
     for (const n of plan.inProcessNs) await guard(ctx, `in-process n=${n}`, () => inProcessConvergence(ctx, n));
     await guard(ctx, 'process per node', () => gossipChildren(ctx));
+    await guard(ctx, 'process per node, no fencing', () => gossipChildren(ctx, 'simple-gossip, no fencing'));
     await guard(ctx, 'naive', () => naive(ctx));
     results.naiveRatios = naiveRatios(results);
     results.targets = computeTargets(results);
