@@ -1,6 +1,7 @@
 /** Base of every error simple-gossip throws; `code` is stable and meant for programs. */
 export class GossipError extends Error {
   override readonly name: string = 'GossipError';
+  /** A stable, machine-readable code, e.g. 'could_not_connect_to_node'. */
   readonly code: string;
 
   constructor(code: string, message: string, options?: { cause?: unknown }) {
@@ -104,6 +105,7 @@ export class BadMessageError extends GossipError {
   }
 }
 
+/** Why an inbound message was dropped (the label of `metrics().dropped`). */
 export type DropReason =
   | 'too_big'
   | 'bad_json'

@@ -12,14 +12,21 @@ const mitt = ((mittModule as { default?: unknown }).default ?? mittModule) as Mi
 /** The events a node emits. */
 export type GossipEvents<T> = {
   /** The data changed (not emitted for membership or settings changes). */
-  data: { readonly data: T | undefined; readonly version: number };
+  data: {
+    /** The new data (deep-frozen). */
+    readonly data: T | undefined;
+    /** The version that holds it. */
+    readonly version: number;
+  };
   /** The rumor changed in any way. */
   rumor: Rumor<T>;
   /** A problem with no caller to reject: a bad message, a failed snapshot write, a subscriber that threw. */
   error: Error;
 };
 
+/** The names of the events: 'data', 'rumor', 'error'. */
 export type GossipEventType = keyof GossipEvents<unknown>;
+/** A subscriber. */
 export type Handler<E> = (event: E) => void;
 
 type Queued<T> = { [K in GossipEventType]: { type: K; event: GossipEvents<T>[K] } }[GossipEventType];

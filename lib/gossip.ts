@@ -26,17 +26,32 @@ import { Keys } from './transport/keys.js';
 import { Wire } from './transport/wire.js';
 import type { Updater } from './updates.js';
 
+/** What {@link Gossip.status} answers: the original's three results, all in one shape. */
 export type StatusResult =
-  | { readonly ok: true; readonly version: number; readonly leader: string; readonly nodes: readonly string[] }
-  | { readonly ok: false; readonly error: 'gossip_vsn_mismatch'; readonly leader: string; readonly nodes: readonly string[] }
+  | {
+      /** Every member answered with this node's version. */
+      readonly ok: true;
+      readonly version: number;
+      readonly leader: string;
+      readonly nodes: readonly string[];
+    }
   | {
       readonly ok: false;
+      /** Every member answered, not all with the same version (transient). */
+      readonly error: 'gossip_vsn_mismatch';
+      readonly leader: string;
+      readonly nodes: readonly string[];
+    }
+  | {
+      readonly ok: false;
+      /** Some members did not answer within `statusTimeoutMs`: these. */
       readonly error: 'timeout';
       readonly unresponsive: readonly string[];
       readonly leader: string;
       readonly nodes: readonly string[];
     };
 
+/** Options of {@link Gossip.stop}. */
 export interface StopOptions {
   /** Leave the cluster before stopping (otherwise membership is kept for a restart). @default false */
   readonly leave?: boolean;
@@ -146,18 +161,23 @@ export class Gossip<T = unknown> {
 
   // ---- the local view -------------------------------------------------
 
+  /** This node's id. */
   get id(): string {
     return this.#o.nodeId;
   }
+  /** The namespace this node's cluster lives in. */
   get namespace(): string {
     return this.#o.namespace;
   }
+  /** The id of the node that serialises writes, as this node knows it. */
   get leader(): string {
     return this.#state.rumor.leader;
   }
+  /** The members, in the order every member shares. */
   get nodes(): readonly string[] {
     return this.#state.rumor.nodes;
   }
+  /** The cluster version this node holds. */
   get version(): number {
     return this.#state.rumor.version;
   }
@@ -215,6 +235,7 @@ export class Gossip<T = unknown> {
     await this.#cfg({ kind: 'cfg', key, value });
   }
 
+  /** {@link setCfg}, then waits like {@link setSync}. */
   async setCfgSync(key: string, value: unknown, options: SetSyncOptions = {}): Promise<void> {
     await this.#awaitVersion(await this.#cfg({ kind: 'cfg', key, value }, options), options);
   }
@@ -224,6 +245,7 @@ export class Gossip<T = unknown> {
     await this.#cfg({ kind: 'cfg', key, remove: true });
   }
 
+  /** {@link deleteCfg}, then waits like {@link setSync}. */
   async deleteCfgSync(key: string, options: SetSyncOptions = {}): Promise<void> {
     await this.#awaitVersion(await this.#cfg({ kind: 'cfg', key, remove: true }, options), options);
   }
@@ -287,11 +309,13 @@ export class Gossip<T = unknown> {
     this.#events.offAll(handler);
   }
 
+  /** Listens to 'data', 'rumor' or 'error' (a handler that throws is reported on 'error', never breaks the node). */
   on<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T>[K]>): this {
     this.#events.on(type, handler);
     return this;
   }
 
+  /** Stops listening (only this handler, for this event). */
   off<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T>[K]>): this {
     this.#events.off(type, handler);
     return this;
@@ -314,6 +338,7 @@ export class Gossip<T = unknown> {
     return this.#stopping;
   }
 
+  /** `await using node = await Gossip.start(...)` stops it at the end of the block. */
   async [Symbol.asyncDispose](): Promise<void> {
     await this.stop();
   }

@@ -1,3 +1,8 @@
+/**
+ * simple-gossip: one shared value, and a key/value config view of it, kept
+ * consistent across every process of a service that shares a Redis.
+ * @module simple-gossip
+ */
 export { Gossip } from './gossip.js';
 export type { StatusResult, StopOptions } from './gossip.js';
 export type { Updater, UpdateResult } from './updates.js';

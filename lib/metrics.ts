@@ -3,18 +3,29 @@ import type { DropReason } from './errors.js';
 /** How often at most one kind of dropped message is reported on 'error'. */
 const DROP_REPORT_INTERVAL_MS = 1_000;
 
+/** Messages of one type, and their bytes. */
 export interface TrafficCounters {
+  /** How many. */
   messages: number;
+  /** Their size, in bytes on the wire. */
   bytes: number;
 }
 
+/** What {@link Gossip.metrics} returns: counters since start, and a few gauges. */
 export interface MetricsSnapshot {
+  /** Messages sent, by message type. */
   readonly sent: Readonly<Record<string, TrafficCounters>>;
+  /** Valid messages received, by message type. */
   readonly received: Readonly<Record<string, TrafficCounters>>;
+  /** Messages dropped, by reason. */
   readonly dropped: Readonly<Partial<Record<DropReason, number>>>;
+  /** Events: pushes, antiEntropyRounds, merges, leaderCommits, fencedCommits, writesRefused. */
   readonly counters: Readonly<Record<string, number>>;
+  /** The cluster version this node holds. */
   readonly version: number;
+  /** How many members this node knows. */
   readonly members: number;
+  /** Snapshot writes sent to Redis. */
   readonly snapshotWrites: number;
 }
 

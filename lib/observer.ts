@@ -24,11 +24,13 @@ export type ObserverOptions = Pick<GossipOptions, 'redis' | 'namespace' | 'rpcTi
 
 /** One member as an observer sees it. */
 export interface MemberView {
+  /** The member's id. */
   readonly nodeId: string;
   /** Whether some client listens on its channel. */
   readonly listening: boolean;
   /** The version it answered, or undefined when it did not answer in time. */
   readonly version: number | undefined;
+  /** Whether it leads the cluster. */
   readonly leader: boolean;
 }
 
@@ -43,6 +45,7 @@ export class Observer {
   readonly #keys: Keys;
   readonly #conn: Connection;
   readonly #wire: Wire;
+  /** This observer's id (random unless given). */
   readonly id: string;
 
   private constructor(options: ObserverOptions) {
@@ -84,6 +87,7 @@ export class Observer {
     }
   }
 
+  /** The namespace it observes. */
   get namespace(): string {
     return this.#o.namespace;
   }
@@ -180,6 +184,7 @@ export class Observer {
     };
   }
 
+  /** Closes its connections. */
   async close(): Promise<void> {
     this.#wire.close();
     await this.#conn.close();

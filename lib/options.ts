@@ -5,16 +5,22 @@ import { InvalidOptionError } from './errors.js';
 import { debugLogger } from './logging.js';
 import type { Secret } from './signing.js';
 
+/** How events reach subscribers: `sync` before the call that caused them returns, `async` on a later tick, `auto` async unless more than 3 are waiting. */
 export type EventMode = 'auto' | 'sync' | 'async';
 
 /** Anything with the usual four log methods: console, pino, winston… */
 export interface Logger {
+  /** Details for debugging. */
   debug(...args: unknown[]): void;
+  /** Events worth knowing: a takeover, an eviction, a reconnect. */
   info(...args: unknown[]): void;
+  /** Something went wrong and was handled. */
   warn(...args: unknown[]): void;
+  /** Something went wrong and was not. */
   error(...args: unknown[]): void;
 }
 
+/** Options of {@link Gossip.start}; every one has a default. */
 export interface GossipOptions {
   /**
    * Where the cluster meets: a URL, ioredis options, or a client (which is
@@ -87,7 +93,7 @@ const DEFAULT_EVICT_AFTER_MS = 30_000;
 const MIN_LEASE_MS = 100;
 
 
-/** The defaults of every option but `redis` and `nodeId`, which come from the environment. */
+/** The defaults of the options (but `redis`, `nodeId`, `leaseMs`, `evictAfterMs` and `secret`, which depend on the environment or on other options). */
 export const DEFAULT_OPTIONS = {
   namespace: 'simple_gossip',
   eventMode: 'auto',

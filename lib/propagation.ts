@@ -4,6 +4,7 @@ import { PropagationTimeoutError } from './errors.js';
 /** How many members must hold a write before `setSync` resolves. */
 export type WaitFor = 'all' | 'majority' | number;
 
+/** Options of {@link Gossip.setSync}: how many members must hold the write, for how long to wait. */
 export interface SetSyncOptions {
   /** How long to wait. @default 2000 (the original's 10 polls, 200 ms apart) */
   readonly timeoutMs?: number;

@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
 import { BadMessageError } from './errors.js';
 
+/** A shared secret for signing messages. */
 export type Secret = string | Buffer;
 
 /** Marks a signed frame: `~` + 43 characters of base64url HMAC-SHA256 + the payload. */

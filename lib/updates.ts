@@ -1,5 +1,13 @@
 /** What an updater returns: the next value, or that nothing changes. */
-export type UpdateResult<T> = { readonly change: T } | 'no_change';
+export type UpdateResult<T> = {
+  /** The next value. */
+  readonly change: T;
+} | 'no_change';
+
+/**
+ * Computes the next value from the current one (frozen). It may run more than
+ * once (when the leader has moved on meanwhile), so it must be pure.
+ */
 export type Updater<T> = (current: T | undefined) => UpdateResult<T>;
 
 export interface PendingUpdate<T> {

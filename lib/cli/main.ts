@@ -8,7 +8,7 @@ import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, asCliError } from './exit.js';
 import { get } from './get.js';
 import { nodes } from './nodes.js';
-import { collect, DEFAULT_NAMESPACE, DEFAULT_REDIS, DEFAULT_TIMEOUT_MS, parseMs, SECRET_ENV } from './options.js';
+import { collect, collectUrls, DEFAULT_NAMESPACE, DEFAULT_REDIS, DEFAULT_TIMEOUT_MS, parseMs, SECRET_ENV } from './options.js';
 import type { GlobalOptions } from './options.js';
 import { Session } from './session.js';
 import { setCfgOp, setOp, write } from './set.js';
@@ -30,7 +30,9 @@ async function withSession(cmd: Command, run: (s: Session) => Promise<number>): 
 const program = new Command('simple-gossip')
   .description('Look at and write to a simple-gossip cluster through its Redis, without joining it.')
   .version(version)
-  .addOption(new Option('--redis <url>', 'the Redis the cluster uses').env('REDIS_URL').default(DEFAULT_REDIS))
+  .addOption(new Option('--redis <url>', 'the Redis the cluster uses (with --cluster: a startup node; repeat it to give several)')
+    .env('REDIS_URL').default(DEFAULT_REDIS).argParser(collectUrls))
+  .option('--cluster', 'the Redis is a Redis Cluster: connect through its --redis startup nodes (sharded pub/sub)')
   .option('--namespace <ns>', "the cluster's namespace", DEFAULT_NAMESPACE)
   .addOption(new Option('--secret <secret>', "the cluster's shared secret; repeat it to give several").env(SECRET_ENV).argParser(collect))
   .option('--timeout <ms>', 'how long to wait for Redis and for each member', parseMs, DEFAULT_TIMEOUT_MS)

@@ -3,7 +3,10 @@ import { CliError, EXIT } from './exit.js';
 
 /** The options every command takes, as commander hands them over. */
 export interface GlobalOptions {
-  readonly redis: string;
+  /** The default or REDIS_URL (one URL), or every `--redis` given. */
+  readonly redis: string | readonly string[];
+  /** The `--redis` URLs are startup nodes of a Redis Cluster. */
+  readonly cluster?: boolean;
   readonly namespace: string;
   /** From each `--secret`, else from SIMPLE_GOSSIP_SECRET. */
   readonly secret?: readonly string[];
@@ -29,6 +32,11 @@ export function parseMs(value: string): number {
     throw new InvalidArgumentError('expected a whole number of milliseconds, at least 1.');
   }
   return n;
+}
+
+/** Commander parser for `--redis`: repeatable, and the first one given replaces the default (or REDIS_URL). */
+export function collectUrls(value: string, previous: string | readonly string[] | undefined): string[] {
+  return Array.isArray(previous) ? [...(previous as readonly string[]), value] : [value];
 }
 
 /** Commander parser for a repeatable option. */

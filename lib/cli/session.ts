@@ -1,13 +1,13 @@
-import { Redis } from 'ioredis';
+import type { Cluster } from 'ioredis';
 import yoctoSpinner from 'yocto-spinner';
 import type { Spinner } from 'yocto-spinner';
 import { Observer } from '../index.js';
 import { resolveOptions } from '../options.js';
 import type { Rumor } from '../index.js';
 import { CliError, EXIT, asCliError } from './exit.js';
-import { redact } from './output.js';
 import { secretsOf } from './options.js';
 import type { GlobalOptions } from './options.js';
+import { Target, withDeadline } from './redis.js';
 
 /**
  * One run of a command: an observer connected to the cluster's Redis (never
@@ -17,16 +17,21 @@ import type { GlobalOptions } from './options.js';
 export class Session {
   readonly #spinner: Spinner | undefined;
   #observer: Observer | undefined;
+  /** The Redis Cluster client made for the observer (which duplicates it and never closes it). */
+  #cluster: Cluster | undefined;
+  /** A standalone --redis that is in fact a Redis Cluster node: worth a hint when no member is found. */
+  #clusterNode = false;
   #closing: Promise<void> | undefined;
 
-  private constructor(readonly options: GlobalOptions) {
+  private constructor(readonly options: GlobalOptions, readonly target: Target) {
     this.#spinner = process.stderr.isTTY && !options.json ? yoctoSpinner({ stream: process.stderr }) : undefined;
   }
 
   /** Connects; fails with exit code 1 for a bad option, 2 with the reason Redis gave. */
   static async open(options: GlobalOptions): Promise<Session> {
+    const target = Target.of(options);
     const observerOptions = {
-      redis: options.redis,
+      redis: target.urls[0]!,
       namespace: options.namespace,
       rpcTimeoutMs: options.timeout,
       statusTimeoutMs: options.timeout,
@@ -38,21 +43,24 @@ export class Session {
     } catch (err) {
       throw asCliError(err, EXIT.usage);
     }
-    const session = new Session(options);
+    const session = new Session(options, target);
     try {
-      session.progress(`connecting to ${redact(options.redis)}`);
-      await probe(options.redis, options.timeout);
+      session.progress(`connecting to ${target.name}`);
+      const { clusterNode } = await target.probe(options.timeout);
+      session.#clusterNode = clusterNode && !target.cluster;
+      const redis = target.connection(options.timeout);
+      if (typeof redis !== 'string') session.#cluster = redis;
       // Redis answered the probe, so this is quick; should it hang, the process exits anyway (see main.ts).
       session.#observer = await withDeadline(
-        Observer.connect(observerOptions),
+        Observer.connect({ ...observerOptions, redis }),
         options.timeout,
-        `no connection to ${redact(options.redis)} within ${options.timeout} ms`,
+        `no connection to ${target.name} within ${options.timeout} ms`,
       );
       return session;
     } catch (err) {
       await session.close();
       if (err instanceof CliError) throw err;
-      throw asCliError(err, EXIT.unreachable, `cannot reach Redis at ${redact(options.redis)}: `);
+      throw asCliError(err, EXIT.unreachable, `cannot reach ${target.at}: `);
     }
   }
 
@@ -78,7 +86,8 @@ export class Session {
     this.progress(`looking for members of "${this.options.namespace}"`);
     const live = await this.observer.live();
     if (live.length === 0) {
-      throw new CliError(EXIT.unreachable, `no live member in namespace "${this.options.namespace}" on ${redact(this.options.redis)}`);
+      const hint = this.#clusterNode ? ' (a Redis Cluster node: add --cluster)' : '';
+      throw new CliError(EXIT.unreachable, `no live member in namespace "${this.options.namespace}" on ${this.target.name}${hint}`);
     }
     return live;
   }
@@ -104,47 +113,14 @@ export class Session {
   /** Stops the spinner and closes the connections; idempotent. */
   close(): Promise<void> {
     this.done();
-    return (this.#closing ??= this.#observer ? withDeadline(this.#observer.close(), 2_000, 'close').catch(() => undefined) : Promise.resolve());
+    return (this.#closing ??= this.#close());
   }
-}
 
-/**
- * One connection that does not retry, to fail fast with the reason Redis (or
- * the network) gave — the observer's own connections would retry for ever.
- */
-async function probe(url: string, timeoutMs: number): Promise<void> {
-  let reason: string | undefined;
-  const client = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: timeoutMs,
-    retryStrategy: () => null,
-    maxRetriesPerRequest: 0,
-    enableOfflineQueue: false,
-    connectionName: 'simple-gossip:cli-probe',
-  });
-  client.on('error', (err: Error) => {
-    reason ??= err.message;
-  });
-  try {
-    await withDeadline(
-      client.connect().then(() => client.ping()),
-      timeoutMs,
-      `no answer within ${timeoutMs} ms`,
-    );
-  } catch (err) {
-    throw new CliError(EXIT.unreachable, `cannot reach Redis at ${redact(url)}: ${reason ?? (err as Error).message}`, { cause: err });
-  } finally {
-    // A client that ended already must not be told again: ioredis would arm a 2 s timer for a socket that is gone.
-    if (client.status !== 'end') client.disconnect();
+  async #close(): Promise<void> {
+    if (this.#observer) await withDeadline(this.#observer.close(), 2_000, 'close').catch(() => undefined);
+    const cluster = this.#cluster;
+    if (cluster && cluster.status !== 'end') {
+      await withDeadline(cluster.quit(), 1_000, 'close').catch(() => cluster.disconnect());
+    }
   }
-}
-
-/** `promise`, or a rejection with `message` after `ms`. */
-function withDeadline<T>(promise: Promise<T>, ms: number, message: string): Promise<T> {
-  let timer: NodeJS.Timeout | undefined;
-  const deadline = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new Error(message)), ms);
-    timer.unref();
-  });
-  return Promise.race([promise, deadline]).finally(() => clearTimeout(timer));
 }

@@ -6,25 +6,32 @@ import type { VClock } from './vclock.js';
 /** What every node holds: the shared value and the cluster's view of itself. */
 export interface Rumor<T = unknown> {
   /**
-   * Which cluster this is: set when a node starts a cluster of its own (see
-   * {@link clusterIdOf}) and carried by every change; the leader's lease is
-   * per cluster.
+   * Which cluster this is: set when a node starts a cluster of its own (its
+   * id and the time) and carried by every change; the leader's lease is per
+   * cluster.
    */
   readonly cluster: string;
   /** Cluster-wide version: +1 on every change. */
   readonly version: number;
+  /** Who changed it how often: nodeId → counter, with tombstones of removed nodes. */
   readonly vclock: VClock;
+  /** The shared value. */
   readonly data: T | undefined;
+  /** The node that serialises writes. */
   readonly leader: string;
   /** Members, in an order every member shares (new members go first). */
   readonly nodes: readonly string[];
+  /** How many neighbours a change is pushed to. */
   readonly fanout: number;
+  /** The anti-entropy period. */
   readonly gossipIntervalMs: number;
 }
 
 /** The cheap part of a rumor that anti-entropy exchanges. */
 export interface Head {
+  /** The cluster version. */
   readonly version: number;
+  /** The vector clock. */
   readonly vclock: VClock;
 }
 

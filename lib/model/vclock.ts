@@ -2,8 +2,11 @@ import { TOMBSTONE_TTL_MS } from '../constants.js';
 
 /** One node's entry in a vector clock; `deletedAt` marks a tombstone of a removed node. */
 export interface ClockEntry {
+  /** How many changes the node made. */
   readonly counter: number;
+  /** When it made the last one (ms since the epoch). */
   readonly ts: number;
+  /** When the node was removed: a tombstone, dropped after 5 minutes. */
   readonly deletedAt?: number;
 }
 
