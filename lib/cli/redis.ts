@@ -51,8 +51,12 @@ export class Target {
       if (!answer.ok) throw new CliError(EXIT.unreachable, `cannot reach ${this.at}: ${answer.reason}`);
       return { clusterNode: answer.value };
     }
-    const answers = await Promise.all(this.urls.map((url) => probe(url, timeoutMs, clusterState)));
-    if (answers.some((a) => a.ok && a.value === 'ok')) return { clusterNode: true };
+    // The first node to answer cluster_state:ok will do; the others' reasons matter only when none does.
+    const probes = this.urls.map((url) => probe(url, timeoutMs, clusterState));
+    const healthy = (a: Answer<string>) => a.ok && a.value === 'ok';
+    const anyHealthy = Promise.any(probes.map(async (p) => (healthy(await p) ? true : Promise.reject(new Error('not ok')))));
+    if (await anyHealthy.catch(() => false)) return { clusterNode: true };
+    const answers = await Promise.all(probes);
     const reasons = answers.map((a, i) => {
       const reason = a.ok ? `cluster_state:${a.value} (the cluster is down, or not set up yet)` : notACluster(a.reason) ?? a.reason;
       return this.urls.length === 1 ? reason : `${redact(this.urls[i]!)}: ${reason}`;

@@ -13,6 +13,10 @@ export interface Backend {
   connection(): NonNullable<GossipOptions['redis']>;
   /** A client of the test's own, for looking at keys. */
   probe(): Commands;
+  /** Redis URLs: the standalone server's, or every master's (startup nodes, for the CLI's `--cluster`). */
+  urls(): string[];
+  /** Publishes a raw message the way the nodes listen: PUBLISH, or SPUBLISH on a Redis Cluster. */
+  publish(channel: string, message: string): Promise<number>;
 }
 
 /**
@@ -47,5 +51,10 @@ export function useBackend(name: Backend['name']): Backend {
     // The nodes duplicate the client they are given and never close it.
     connection: () => (name === 'standalone' ? ready(standalone).url : (ready(client) as Cluster)),
     probe: () => ready(client),
+    urls: () => (name === 'standalone' ? [ready(standalone).url] : ready(servers).nodes.map((n) => `redis://${n.host}:${n.port}`)),
+    publish: (channel, message) => {
+      const c = ready(client);
+      return (c instanceof Cluster ? c.spublish(channel, message) : c.publish(channel, message)) as Promise<number>;
+    },
   };
 }

@@ -5,6 +5,8 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -17,8 +19,82 @@ function env(extra: Record<string, string> = {}): NodeJS.ProcessEnv {
   return { ...rest, ...extra };
 }
 
-/** `npm run build`, once per test file that needs the binary; rejects with the compiler's output. */
-export function buildCli(): Promise<void> {
+/**
+ * `npm run build`, unless dist/ was built (by this helper) after the last
+ * change to lib/ or the build's config. Test files that need the binary call
+ * it in beforeAll; those that run at the same time build it once between
+ * them (a lock directory). Rejects with the compiler's output.
+ */
+export async function buildCli(): Promise<void> {
+  const release = await lock(join(CACHE, 'cli-build.lock'));
+  try {
+    const stamp = join(CACHE, 'cli-build.stamp');
+    if (builtAfter(stamp)) return;
+    const startedAt = Date.now();
+    await npmRunBuild();
+    writeFileSync(stamp, String(startedAt));
+  } finally {
+    release();
+  }
+}
+
+const CACHE = join(ROOT, 'node_modules', '.cache', 'simple-gossip');
+
+/** Whether `stamp` records a build that started after every input of the build last changed, and dist/ is still there. */
+function builtAfter(stamp: string): boolean {
+  let startedAt: number;
+  try {
+    startedAt = Number(readFileSync(stamp, 'utf8'));
+    statSync(CLI);
+  } catch {
+    return false;
+  }
+  const inputs = [
+    ...readdirSync(join(ROOT, 'lib'), { recursive: true, encoding: 'utf8' }).map((f) => join(ROOT, 'lib', f)),
+    ...['package.json', 'tsconfig.json', 'tsconfig.build.json'].map((f) => join(ROOT, f)),
+  ];
+  return inputs.every((f) => statSync(f).mtimeMs < startedAt);
+}
+
+/** Takes a lock held across processes (mkdir is atomic); resolves with its release. A holder that died leaves no lock behind. */
+async function lock(dir: string, timeoutMs = 180_000): Promise<() => void> {
+  mkdirSync(join(dir, '..'), { recursive: true });
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    try {
+      mkdirSync(dir);
+      writeFileSync(join(dir, 'pid'), String(process.pid));
+      return () => rmSync(dir, { recursive: true, force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    if (holderDied(dir)) rmSync(dir, { recursive: true, force: true });
+    else if (Date.now() > deadline) throw new Error(`${dir} still held after ${timeoutMs} ms`);
+    else await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+function holderDied(dir: string): boolean {
+  let pid: number;
+  try {
+    pid = Number(readFileSync(join(dir, 'pid'), 'utf8'));
+  } catch {
+    // Just made, its pid not written yet; or left without one long ago.
+    try {
+      return Date.now() - statSync(dir).mtimeMs > 10_000;
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return false;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
+}
+
+function npmRunBuild(): Promise<void> {
   return new Promise((resolve, reject) => {
     const proc = spawn('npm', ['run', 'build'], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: env() });
     let output = '';

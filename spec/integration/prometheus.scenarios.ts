@@ -1,0 +1,218 @@
+/**
+ * The Prometheus exporter's tests, written once and run against each backend
+ * (prometheus.standalone.test.ts, prometheus.cluster.test.ts).
+ */
+import { Counter, Registry } from 'prom-client';
+import { afterEach, describe, expect, it } from 'vitest';
+import { registerGossipMetrics } from '../../lib/exporters/prometheus.js';
+import type { Backend } from '../support/backends.js';
+import { useNodes, eventually } from '../support/cluster.js';
+
+interface Sample {
+  readonly name: string;
+  readonly labels: Readonly<Record<string, string>>;
+  readonly value: number;
+}
+
+/** The samples of a Prometheus text exposition (comments skipped). */
+function parse(text: string): Sample[] {
+  const samples: Sample[] = [];
+  for (const line of text.split('\n')) {
+    const m = /^([a-zA-Z_:][\w:]*)(?:\{(.*)\})? (\S+)$/.exec(line);
+    if (!m) continue;
+    const labels: Record<string, string> = {};
+    for (const [, k, v] of (m[2] ?? '').matchAll(/(\w+)="((?:[^"\\]|\\.)*)"/g)) labels[k!] = v!;
+    samples.push({ name: m[1]!, labels, value: Number(m[3]) });
+  }
+  return samples;
+}
+
+/** Scrapes `registry` and returns a lookup of one series' value (undefined when absent). */
+async function scrape(registry: Registry) {
+  const text = await registry.metrics();
+  const samples = parse(text);
+  const value = (name: string, labels: Record<string, string>): number | undefined =>
+    samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+  return { text, samples, value };
+}
+
+export function prometheusScenarios(backend: Backend): void {
+  const { start, cluster, namespace } = useNodes(() => backend.connection());
+
+  let cleanup: Array<() => unknown> = [];
+  afterEach(async () => {
+    const steps = cleanup;
+    cleanup = [];
+    for (const step of steps.reverse()) await step();
+  });
+
+  function freshRegistry(): Registry {
+    const registry = new Registry();
+    cleanup.push(() => registry.clear());
+    return registry;
+  }
+
+  describe(`the Prometheus exporter on ${backend.name} Redis`, () => {
+    it('a scrape after some writes reports every series of every node, labelled with its id and namespace', async () => {
+      const nodes = await cluster(['a', 'b', 'c']);
+      const registry = freshRegistry();
+      for (const n of nodes) cleanup.push(registerGossipMetrics(n, { registry }));
+      const leader = nodes.find((n) => n.leader === n.id)!;
+      const follower = nodes.find((n) => n.leader !== n.id)!;
+      for (let i = 0; i < 5; i++) await follower.setSync({ i });
+
+      const { text, value } = await scrape(registry);
+      const ns = namespace();
+      const at = (n: { id: string }, extra: Record<string, string> = {}) => ({ node_id: n.id, namespace: ns, ...extra });
+
+      for (const [name, type] of [
+        ['simple_gossip_messages_sent_total', 'counter'],
+        ['simple_gossip_sent_bytes_total', 'counter'],
+        ['simple_gossip_messages_received_total', 'counter'],
+        ['simple_gossip_received_bytes_total', 'counter'],
+        ['simple_gossip_messages_dropped_total', 'counter'],
+        ['simple_gossip_pushes_total', 'counter'],
+        ['simple_gossip_anti_entropy_rounds_total', 'counter'],
+        ['simple_gossip_merges_total', 'counter'],
+        ['simple_gossip_leader_commits_total', 'counter'],
+        ['simple_gossip_fenced_commits_total', 'counter'],
+        ['simple_gossip_writes_refused_total', 'counter'],
+        ['simple_gossip_snapshot_writes_total', 'counter'],
+        ['simple_gossip_version', 'gauge'],
+        ['simple_gossip_members', 'gauge'],
+        ['simple_gossip_is_leader', 'gauge'],
+        ['simple_gossip_ready', 'gauge'],
+      ] as const) {
+        expect(text).toContain(`# TYPE ${name} ${type}\n`);
+        expect(text).toMatch(new RegExp(`^# HELP ${name} \\S`, 'm'));
+      }
+
+      for (const n of nodes) {
+        const snap = n.metrics();
+        expect(value('simple_gossip_version', at(n))).toBeGreaterThanOrEqual(7); // 1 + two joins + five writes
+        expect(value('simple_gossip_members', at(n))).toBe(3);
+        expect(value('simple_gossip_is_leader', at(n))).toBe(n === leader ? 1 : 0);
+        expect(value('simple_gossip_ready', at(n))).toBe(1);
+        expect(value('simple_gossip_snapshot_writes_total', at(n))).toBeGreaterThanOrEqual(1);
+        expect(value('simple_gossip_messages_dropped_total', at(n, { reason: 'bad_signature' }))).toBe(0);
+        expect(value('simple_gossip_merges_total', at(n))).toBe(0);
+        expect(value('simple_gossip_fenced_commits_total', at(n))).toBe(0);
+        // Counters only grow, so the scrape lies between two readings of the node.
+        const received = Object.values(snap.received).reduce((sum, r) => sum + r.messages, 0);
+        const scraped = [...text.matchAll(new RegExp(`^simple_gossip_messages_received_total\\{[^}]*node_id="${n.id}"[^}]*\\} (\\d+)$`, 'gm'))]
+          .reduce((sum, m) => sum + Number(m[1]), 0);
+        expect(scraped).toBeGreaterThan(0);
+        expect(scraped).toBeLessThanOrEqual(received);
+      }
+      expect(value('simple_gossip_leader_commits_total', at(leader))).toBeGreaterThanOrEqual(7);
+      expect(value('simple_gossip_leader_commits_total', at(follower))).toBe(0);
+      // Five writes from the follower: five replies to it, and each result pushed on to the third member.
+      const sum = (name: string, extra: Record<string, string> = {}) => nodes.reduce((t, n) => t + (value(name, at(n, extra)) ?? 0), 0);
+      expect(value('simple_gossip_messages_received_total', at(follower, { type: 'reply' }))).toBeGreaterThanOrEqual(5);
+      expect(sum('simple_gossip_pushes_total')).toBeGreaterThanOrEqual(5);
+      expect(sum('simple_gossip_messages_sent_total', { type: 'push' })).toBeGreaterThanOrEqual(5);
+      expect(sum('simple_gossip_messages_received_total', { type: 'push' })).toBeLessThanOrEqual(sum('simple_gossip_messages_sent_total', { type: 'push' }));
+      const perPush = sum('simple_gossip_sent_bytes_total', { type: 'push' }) / sum('simple_gossip_messages_sent_total', { type: 'push' });
+      expect(perPush).toBeGreaterThan(50); // a whole rumor, in an envelope
+      expect(perPush).toBeLessThan(10_000);
+    });
+
+    it('values are read from the node at each scrape', async () => {
+      const a = await start('a');
+      const registry = freshRegistry();
+      cleanup.push(registerGossipMetrics(a, { registry }));
+      const before = await scrape(registry);
+      expect(before.value('simple_gossip_version', { node_id: 'a' })).toBe(1);
+      expect(before.value('simple_gossip_is_leader', { node_id: 'a' })).toBe(1);
+      await a.set('one');
+      await a.set('two');
+      const after = await scrape(registry);
+      expect(after.value('simple_gossip_version', { node_id: 'a' })).toBe(3);
+      expect(after.value('simple_gossip_leader_commits_total', { node_id: 'a' })).toBe(
+        before.value('simple_gossip_leader_commits_total', { node_id: 'a' })! + 2,
+      );
+      await a.stop();
+      const stopped = await scrape(registry);
+      expect(stopped.value('simple_gossip_ready', { node_id: 'a' })).toBe(0);
+      expect(stopped.value('simple_gossip_version', { node_id: 'a' })).toBe(3);
+    });
+
+    it('dropped messages are counted by reason', async () => {
+      const a = await start('a');
+      a.on('error', () => undefined);
+      const registry = freshRegistry();
+      cleanup.push(registerGossipMetrics(a, { registry }));
+      await backend.publish(`${namespace()}:node:a`, '{not json');
+      await backend.publish(`${namespace()}:node:a`, '{not json either');
+      await eventually(() => a.metrics().dropped.bad_json === 2);
+      const { value } = await scrape(registry);
+      expect(value('simple_gossip_messages_dropped_total', { node_id: 'a', reason: 'bad_json' })).toBe(2);
+      expect(value('simple_gossip_messages_dropped_total', { node_id: 'a', reason: 'too_big' })).toBe(0);
+    });
+
+    it('a custom prefix names every metric, and unregistering the last node removes them', async () => {
+      const [a, b] = await cluster(['a', 'b']);
+      const registry = freshRegistry();
+      const offA = registerGossipMetrics(a!, { registry, prefix: 'myapp_gossip_' });
+      const offB = registerGossipMetrics(b!, { registry, prefix: 'myapp_gossip_' });
+      cleanup.push(offA, offB);
+      const both = await scrape(registry);
+      expect(both.samples.every((s) => s.name.startsWith('myapp_gossip_'))).toBe(true);
+      expect(both.value('myapp_gossip_members', { node_id: 'a' })).toBe(2);
+      expect(both.value('myapp_gossip_members', { node_id: 'b' })).toBe(2);
+
+      offA();
+      const onlyB = await scrape(registry);
+      expect(onlyB.value('myapp_gossip_members', { node_id: 'a' })).toBeUndefined();
+      expect(onlyB.value('myapp_gossip_members', { node_id: 'b' })).toBe(2);
+
+      offB();
+      offB(); // twice is harmless
+      expect(registry.getMetricsAsArray()).toHaveLength(0);
+      expect(await registry.metrics()).toBe('\n');
+    });
+
+    it('registering a node twice reports it once', async () => {
+      const a = await start('a');
+      const registry = freshRegistry();
+      cleanup.push(registerGossipMetrics(a, { registry }), registerGossipMetrics(a, { registry }));
+      const { samples } = await scrape(registry);
+      expect(samples.filter((s) => s.name === 'simple_gossip_version')).toHaveLength(1);
+    });
+
+    it('the metrics come back after the registry was cleared', async () => {
+      const a = await start('a');
+      const registry = freshRegistry();
+      registerGossipMetrics(a, { registry });
+      registry.clear();
+      cleanup.push(registerGossipMetrics(a, { registry }));
+      const { value } = await scrape(registry);
+      expect(value('simple_gossip_version', { node_id: 'a' })).toBe(1);
+    });
+
+    it('a name already taken in the registry is refused, and the metric that holds it is left alone', async () => {
+      const a = await start('a');
+      const registry = freshRegistry();
+      const theirs = new Counter({ name: 'simple_gossip_merges_total', help: 'not ours', registers: [registry] });
+      theirs.inc(41);
+      expect(() => registerGossipMetrics(a, { registry })).toThrow(/already been registered/);
+      expect(registry.getSingleMetric('simple_gossip_merges_total')).toBe(theirs);
+      expect(registry.getMetricsAsArray()).toHaveLength(1);
+      // The same node under another prefix is fine.
+      cleanup.push(registerGossipMetrics(a, { registry, prefix: 'other_' }));
+      const { value } = await scrape(registry);
+      expect(value('simple_gossip_merges_total', {})).toBe(41);
+      expect(value('other_merges_total', { node_id: 'a' })).toBe(0);
+    });
+
+    it('the default registry is prom-client\'s global one', async () => {
+      const { register } = await import('prom-client');
+      const a = await start('a');
+      const off = registerGossipMetrics(a);
+      cleanup.push(off);
+      expect(await register.metrics()).toMatch(/^simple_gossip_version\{node_id="a",namespace="[^"]+"\} 1$/m);
+      off();
+      expect(register.getSingleMetric('simple_gossip_version')).toBeUndefined();
+    });
+  });
+}
