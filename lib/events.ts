@@ -41,6 +41,8 @@ export class EventBus<T> {
   readonly #wrapped = new Map<GossipEventType, Map<Handler<never>, Handler<never>>>();
   readonly #queue: Queued<T>[] = [];
   #scheduled = false;
+  /** Set while events are being delivered: an event emitted by a handler then waits its turn. */
+  #draining = false;
 
   constructor(private readonly mode: EventMode, private readonly logger: Logger) {}
 
@@ -88,9 +90,15 @@ export class EventBus<T> {
   /** Delivers every queued event, in order. */
   #drain(): void {
     this.#scheduled = false;
-    while (this.#queue.length > 0) {
-      const next = this.#queue.shift()!;
-      this.#deliver(next);
+    if (this.#draining) return;
+    this.#draining = true;
+    try {
+      while (this.#queue.length > 0) {
+        const next = this.#queue.shift()!;
+        this.#deliver(next);
+      }
+    } finally {
+      this.#draining = false;
     }
   }
 

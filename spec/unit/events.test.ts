@@ -243,3 +243,23 @@ describe('EventBus: a handler that throws', () => {
     expect(log.error.mock.calls[0]).toContain(oops);
   });
 });
+
+describe('EventBus: an event emitted while events are delivered', () => {
+  it('waits its turn, so every handler sees the events in order', async () => {
+    const logger = { debug() {}, info() {}, warn() {}, error() {} };
+    const bus = new EventBus<number>('auto', logger);
+    const seen: number[] = [];
+    // Two handlers that throw: each reports an 'error' while the queue is being drained.
+    bus.on('data', () => {
+      throw new Error('one');
+    });
+    bus.on('data', () => {
+      throw new Error('two');
+    });
+    bus.on('data', (e) => void seen.push(e.version));
+    bus.on('error', () => undefined);
+    for (let v = 1; v <= 5; v++) bus.emit('data', { data: v, version: v });
+    await new Promise((r) => setImmediate(r));
+    expect(seen).toEqual([1, 2, 3, 4, 5]);
+  });
+});
