@@ -372,6 +372,8 @@ export class Gossip<T = unknown> {
     for (const peer of shuffle(stored.nodes.filter((n) => n !== this.id))) {
       const theirs = await this.#wire.request(peer, 'pull', {}, timeout).catch(() => undefined);
       if (!isRumor(theirs) || R.compare(state.rumor, theirs) === 'older') continue;
+      // A former member that now runs alone (or elsewhere) knows nothing of this cluster: ask the next.
+      if (theirs.cluster !== stored.cluster && !theirs.nodes.includes(this.id)) continue;
       // Newer, the same, or concurrent: one good answer is enough.
       state.consider(theirs as Rumor<T>, peer);
       state.synced = true;
@@ -430,6 +432,11 @@ export class Gossip<T = unknown> {
   /** Anti-entropy: pull what is newer (or concurrent), push back what is older. */
   #onHead(head: R.Head, from: string): void {
     const state = this.#state;
+    if (state.formerMember(from)) {
+      // It still gossips with this node as if it were a member: give it its cluster's news.
+      void this.#wire.push(state.former!, [from]);
+      return;
+    }
     const member = state.rumor.nodes.includes(from);
     switch (R.compare(state.rumor, head)) {
       case 'newer':

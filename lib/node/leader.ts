@@ -106,6 +106,12 @@ export class LeaderRole<T> {
   }
 
   async #serve(batch: Waiting[]): Promise<void> {
+    // A member of the cluster this node left still writes here: show it where its cluster is now.
+    const { former } = this.#d.state;
+    const strays = former ? batch.filter((w) => this.#d.state.formerMember(w.from)) : [];
+    for (const w of strays) w.resolve({ status: 'redirect', leader: former!.leader, rumor: former! });
+    if (strays.length > 0) batch = batch.filter((w) => !strays.includes(w));
+    if (batch.length === 0) return;
     const elsewhere = await this.#ensureLeadership();
     if (elsewhere) {
       for (const w of batch) w.resolve(elsewhere);
@@ -313,6 +319,8 @@ export class LeaderRole<T> {
     this.#d.o.logger.info(`simple-gossip: ${self} removes ${id}${id === before.leader ? `; ${after.leader} leads next` : ''}`);
     const extra = [...state.neighbours(before), id, after.leader].filter((n) => n !== self);
     if (!(await this.#commit(after, undefined, extra))) return;
-    if (id === self) state.commit(R.restartAlone(after, self, Date.now()));
+    if (id !== self) return;
+    state.former = after;
+    state.commit(R.restartAlone(after, self, Date.now()));
   }
 }

@@ -50,6 +50,12 @@ export class NodeState<T> {
   readonly down = new Set<string>();
   /** False from a (re)connect until this node has compared its rumor with a live member's. */
   synced = false;
+  /**
+   * The newest rumor of the cluster this node was removed from (or left): it
+   * no longer lists this node. Kept to point former members that still
+   * write to or gossip with this node at their cluster's state.
+   */
+  former: Rumor<T> | undefined;
 
   constructor(deps: StateDeps<T>) {
     this.#d = deps;
@@ -164,6 +170,7 @@ export class NodeState<T> {
   consider(incoming: Rumor<T>, from: string, root?: string): void {
     const self = this.#d.self;
     if (incoming.nodes.includes(self) && this.#rumor.nodes.includes(from)) this.synced = true;
+    if (this.former && incoming.cluster === this.former.cluster && R.compare(this.former, incoming) === 'newer') this.former = incoming;
     const outcome = R.reconcile(this.#rumor, incoming, self, Date.now());
     switch (outcome.kind) {
       case 'keep':
@@ -177,9 +184,15 @@ export class NodeState<T> {
         return;
       case 'removed':
         this.#d.logger.info(`simple-gossip: ${self} was removed from the cluster; it goes on alone`);
+        this.former = incoming;
         this.commit(outcome.next);
         return;
     }
+  }
+
+  /** Whether `id` was a member of the cluster this node left, and is not one of its own now. */
+  formerMember(id: string): boolean {
+    return this.former !== undefined && this.former.nodes.includes(id) && !this.#rumor.nodes.includes(id);
   }
 
   /** A leader adds this node: the side with the higher version wins (see {@link R.acceptJoin}). */

@@ -1,0 +1,62 @@
+import { Redis } from 'ioredis';
+import { afterEach, describe, expect, it } from 'vitest';
+import { buildTree } from '../../lib/model/tree.js';
+import { chooseLeader } from '../../lib/model/leader.js';
+import { useNodes, eventually } from '../support/cluster.js';
+import { useRedis } from '../support/redis.js';
+
+// Edge cases the model-based test found; each is reproduced here on purpose.
+const redis = useRedis();
+const { start, cluster, namespace } = useNodes(redis);
+
+let clients: Redis[] = [];
+afterEach(async () => {
+  await Promise.all(clients.map((c) => c.quit()));
+  clients = [];
+});
+
+describe('membership edges', () => {
+  it('a leader that left while its push targets were down shows members that still write to it where their cluster is', async () => {
+    const nodes = await cluster(['a', 'b', 'c', 'd']);
+    await nodes[0]!.setSync('before');
+    const leader = nodes.find((n) => n.leader === n.id)!;
+    const members = leader.nodes;
+    // Everyone the leaving leader would tell: its tree neighbours and the leader it picks next.
+    const rest = members.filter((n) => n !== leader.id);
+    const told = new Set([...(buildTree(members, leader.rumor.fanout).get(leader.id) ?? []), chooseLeader(rest, leader.id, new Set(), rest[0]!)]);
+    const unaware = nodes.find((n) => n !== leader && !told.has(n.id));
+    expect(unaware, 'a member the leader does not tell').toBeDefined();
+    for (const n of nodes) if (told.has(n.id)) await n.stop();
+
+    await leader.leave(leader.id);
+    expect(leader.nodes).toEqual([leader.id]);
+    // The unaware member still writes to the node that left: it is shown the way and its write lands in its own cluster.
+    await unaware!.set('after');
+    expect(unaware!.get()).toBe('after');
+    expect(unaware!.nodes).not.toContain(leader.id);
+    expect(unaware!.leader).not.toBe(leader.id);
+    expect(leader.get()).toBe('before');
+  });
+
+  it('a member removed while down is not fooled, when it restarts, by a former member that now runs alone', async () => {
+    const nodes = await cluster(['a', 'b', 'c', 'd']);
+    await nodes[0]!.setSync('shared');
+    const [w, x, loner, victim] = [...nodes].sort((p, q) => (p.leader === p.id ? -1 : q.leader === q.id ? 1 : 0)) as [typeof nodes[0], typeof nodes[0], typeof nodes[0], typeof nodes[0]];
+    const probe = new Redis(redis());
+    clients.push(probe);
+    const key = `${namespace()}:snapshot:${victim.id}`;
+    await victim.stop();
+    const stale = await probe.get(key);
+    await loner.leave(loner.id);
+    await w.leave(victim.id);
+    await eventually(() => [w, x].every((n) => n.nodes.length === 2));
+    // The restarted node asks its old members in a random order: try enough times to meet the loner first.
+    for (let round = 0; round < 8; round++) {
+      await probe.set(key, stale!);
+      const back = await start(victim.id);
+      await eventually(() => back.nodes.length === 1, 3_000, `round ${round}: the restarted node knows it was removed`);
+      expect(back.get()).toBe('shared');
+      await back.stop();
+    }
+  });
+});
