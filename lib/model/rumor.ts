@@ -176,7 +176,8 @@ export function reconcile<T>(local: Rumor<T>, incoming: Rumor<T>, self: string, 
   const listed = incoming.nodes.includes(self);
   if (verdict === 'newer') {
     if (listed) return { kind: 'adopt', next: incoming };
-    if (local.nodes.length > 1 && local.nodes.includes(self)) {
+    // Only our own cluster can remove us: a former member's solo rumor may look newer, but is not ours.
+    if (incoming.cluster === local.cluster && local.nodes.length > 1 && local.nodes.includes(self)) {
       return { kind: 'removed', next: restartAlone(incoming, self, now) };
     }
     return { kind: 'keep' };

@@ -141,7 +141,8 @@ export class LeaderRole<T> {
           }
           if (w.op.kind === 'join') await this.#admit(w.op.id);
           else await this.#remove(w.op.id);
-          w.resolve({ status: 'ok', rumor: state.rumor });
+          // A leader that removed itself answers with the cluster's rumor, not its new solo one.
+          w.resolve({ status: 'ok', rumor: w.op.kind === 'leave' && w.op.id === this.#d.self && state.former ? state.former : state.rumor });
           draft = state.rumor;
           continue;
         }
@@ -310,14 +311,26 @@ export class LeaderRole<T> {
     else await this.#commit(proposed, id, [id]);
   }
 
-  /** Removes `id` and tells the old neighbours and `id` itself. */
+  /**
+   * Removes `id` and tells every remaining member and `id` itself (a leave is
+   * rare: telling everyone beats a tree whose branches may be down). When the
+   * leader goes, the next one is chosen among the nodes that listen.
+   */
   async #remove(id: string): Promise<void> {
-    const { state, self } = this.#d;
+    const { state, self, wire } = this.#d;
     const before = state.rumor;
     if (!before.nodes.includes(id)) return;
+    if (id === before.leader) {
+      const rest = before.nodes.filter((n) => n !== id);
+      let next = chooseLeader(rest, id, state.down, rest[0] ?? self);
+      while (rest.length > 0 && !state.down.has(next) && next !== self && !(await wire.listening(next))) {
+        state.down.add(next);
+        next = chooseLeader(rest, id, state.down, rest[0] ?? self);
+      }
+    }
     const after = R.removeNode(before, id, self, Date.now(), state.down);
     this.#d.o.logger.info(`simple-gossip: ${self} removes ${id}${id === before.leader ? `; ${after.leader} leads next` : ''}`);
-    const extra = [...state.neighbours(before), id, after.leader].filter((n) => n !== self);
+    const extra = [...before.nodes].filter((n) => n !== self);
     if (!(await this.#commit(after, undefined, extra))) return;
     if (id !== self) return;
     state.former = after;

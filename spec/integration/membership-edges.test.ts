@@ -59,4 +59,21 @@ describe('membership edges', () => {
       await back.stop();
     }
   });
+
+  it("a restarting member is not talked out of its cluster by a former leader's newer solo rumor", async () => {
+    const nodes = await cluster(['n0', 'n1', 'n2']);
+    await nodes[0]!.setSync('cluster data');
+    const leader = nodes.find((n) => n.leader === n.id)!;
+    const [sleeper, other] = nodes.filter((n) => n !== leader) as [typeof nodes[0], typeof nodes[0]];
+    await sleeper.stop();
+    await other.leave(leader.id);
+    await eventually(() => leader.nodes.length === 1 && other.nodes.length === 2 && other.leader === other.id);
+    // The former leader, alone now, goes on writing: its solo rumor climbs past the sleeper's version.
+    for (let i = 0; i < 5; i++) await leader.set(`alone-${i}`);
+    expect(leader.version).toBeGreaterThan(sleeper.version);
+    const back = await start(sleeper.id);
+    await eventually(() => back.nodes.length === 2 && other.nodes.length === 2, 3_000);
+    expect([...back.nodes].sort()).toEqual([other.id, sleeper.id].sort());
+    expect(back.get()).toBe('cluster data');
+  });
 });

@@ -312,6 +312,16 @@ describe('restartAlone', () => {
 });
 
 describe('reconcile', () => {
+  it("keeps its cluster when a former leader's solo rumor looks newer", () => {
+    const base = cluster();
+    // l was removed and went on alone: its clock entry is past ours, its version too.
+    let solo = restartAlone(removeNode(base, 'l', 'l', 2_000), 'l', 2_001);
+    for (let i = 0; i < 6; i++) solo = change(solo, 'l', 2_002 + i, { data: `alone-${i}` });
+    expect(solo.version).toBeGreaterThan(base.version);
+    expect(compare(base, solo)).toBe('newer');
+    expect(reconcile(base, solo, 'a', 3_000)).toEqual({ kind: 'keep' });
+  });
+
   const base = cluster();
 
   it('adopts a newer rumor that lists this node', () => {
