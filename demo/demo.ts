@@ -1,134 +1,183 @@
 /**
- * `npm run demo`: three nodes share one value over Redis. Each writes in turn
- * and the demo shows how long every write took to reach the other two; then
- * the leader stops, a survivor writes, and the cluster carries on without it.
+ * `npm run demo`: a short guided tour of simple-gossip, with three nodes in
+ * separate processes (demo/node.ts) sharing one Redis:
+ *   1. they start and find each other (join 'auto');
+ *   2. a write on one node reaches the others, timed in ms;
+ *   3. the leader is killed with SIGKILL and the others carry on;
+ *   4. it restarts with the same id and recovers from Redis at once;
+ *   5. status, then a clean shutdown.
+ * With `--nodes a,b,c` the nodes are not spawned here but run in containers
+ * (docker-compose.yml), each driven through its supervisor over Redis.
  */
 import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
-import { Gossip } from '../lib/index.js';
-import { Keys } from '../lib/transport/keys.js';
+import type { StatusResult } from '../lib/index.js';
 import { findRedis, HOW_TO_GET_REDIS } from '../tools/redis-server.js';
 import type { RedisHandle } from '../tools/redis-server.js';
+import { LocalMember, Member, parse, RemoteMember, withTimeout } from './members.js';
+import { outputChannel } from './protocol.js';
+import type { Output, View, WriteAck } from './protocol.js';
 
-/** The shared value: a small config object. */
-interface Config {
-  readonly counter: number;
-  readonly writtenBy: string;
-  readonly featureFlags: Readonly<Record<string, boolean>>;
+const { values: args } = parseArgs({ options: { nodes: { type: 'string' }, namespace: { type: 'string' } } });
+const remoteIds = args.nodes?.split(',').filter(Boolean);
+const SAFETY_TIMEOUT_MS = remoteIds ? 120_000 : 30_000; // containers may still be installing
+const START_TIMEOUT_MS = remoteIds ? 90_000 : 15_000;
+
+/** What the way out must undo, whatever happened. */
+const cleanup: Array<() => unknown> = [];
+let members: Member[] = [];
+
+async function finish(): Promise<void> {
+  for (const m of members) m.abandon();
+  for (const undo of cleanup.splice(0).reverse()) {
+    await withTimeout(Promise.resolve().then(undo), 3_000, 'cleanup').catch(() => undefined);
+  }
 }
 
-const SAFETY_TIMEOUT_MS = 30_000;
-const ARRIVAL_TIMEOUT_MS = 5_000;
-const IDS = ['alpha', 'beta', 'gamma'] as const;
-
-// Whatever happens below, the demo never hangs.
+// Whatever happens below, the tour never hangs, and leaves nothing running.
 setTimeout(() => {
   console.error(`demo: gave up after ${SAFETY_TIMEOUT_MS / 1000} s`);
-  process.exit(2);
+  void finish().finally(() => process.exit(2));
 }, SAFETY_TIMEOUT_MS).unref();
+process.once('SIGINT', () => void finish().finally(() => process.exit(130)));
 
 async function main(): Promise<number> {
+  const setup = remoteIds ? await remoteSetup(remoteIds) : await localSetup();
+  if (!setup) return 1;
+  members = setup.members;
+  const t0 = performance.now();
+  try {
+    console.log(`simple-gossip tour: ${setup.where}`);
+    console.log(`redis ${setup.redis}, namespace ${setup.namespace}`);
+    await tour(members);
+    console.log('');
+    console.log(`tour done in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    return 0;
+  } catch (err) {
+    console.error(`\ndemo failed: ${(err as Error).stack ?? String(err)}`);
+    for (const m of members) {
+      if (m instanceof LocalMember && m.stderr) console.error(`--- ${m.id} stderr ---\n${m.stderr}`);
+    }
+    return 1;
+  } finally {
+    await finish();
+  }
+}
+
+async function tour(all: Member[]): Promise<void> {
+  const n = all.length;
+
+  step(`1. ${count(n)} nodes start, each in its own ${remoteIds ? 'container' : 'process'}, and find each other (join: 'auto')`);
+  const tStart = performance.now();
+  const readies = await Promise.all(all.map((m) => m.start(START_TIMEOUT_MS)));
+  say(readies.map((r, i) => `${all[i]!.id} up in ${ms0(r.bootMs)} (pid ${r.pid})`).join(', '));
+  const formed = await until(async () => {
+    const views = await viewsOf(all);
+    return views.every((v) => v.nodes.length === n && v.version === views[0]!.version) ? views[0] : undefined;
+  }, 'the nodes to form one cluster');
+  say(`one cluster ${ms0(performance.now() - tStart)} after the start: ${[...formed.nodes].sort().join(', ')}; leader ${formed.leader}, version ${formed.version}`);
+
+  step('2. A write on one node reaches the others');
+  const leader = byId(all, formed.leader);
+  const follower = all.find((m) => m !== leader)!;
+  await timedWrite(follower, all, 'greeting', `hello from ${follower.id}`, leader.id);
+  await timedWrite(leader, all, 'limit', 100, leader.id);
+
+  step(`3. The leader, ${leader.id}, is killed with SIGKILL`);
+  const before = await leader.call<View>({ cmd: 'view' });
+  const exit = await leader.kill();
+  say(`${leader.id} is gone (${exit.signal ?? `exit code ${exit.code}`}) at version ${before.version}: no hand-over, no last snapshot`);
+  const survivors = all.filter((m) => m !== leader);
+  const ack = await timedWrite(survivors[0]!, survivors, 'greeting', `written while ${leader.id} was down`, leader.id);
+  const views = await viewsOf(survivors);
+  const agree = views.every((v) => v.leader === ack.leader && v.version === views[0]!.version);
+  const seen = agree ? `${views.map((v) => v.id).join(' and ')} agree, at version ${views[0]!.version}` : views.map((v) => `${v.id} says leader ${v.leader}, version ${v.version}`).join('; ');
+  say(`new leader ${ack.leader}, once ${leader.id}'s lease had run out; ${seen}`);
+
+  step(`4. ${leader.id} restarts with the same id and recovers from Redis`);
+  const back = await leader.start(START_TIMEOUT_MS);
+  const cluster = await survivors[0]!.call<View>({ cmd: 'view' });
+  say(`up in ${ms0(back.bootMs)} (pid ${back.pid}): version ${back.view.version} at once (the cluster's: ${cluster.version}), leader ${back.view.leader}`);
+  say(`its data: ${JSON.stringify(back.view.data)}`);
+  say(`(it was at version ${before.version} when killed: it read its snapshot from Redis, asked one live member, and took the newer rumor)`);
+
+  step('5. Status, then a clean shutdown');
+  const status = await until(async () => {
+    const s = await leader.call<StatusResult>({ cmd: 'status' });
+    return s.ok ? s : undefined;
+  }, 'status() to report every member at one version');
+  say(`status() on ${leader.id}: ok, all ${status.nodes.length} members at version ${status.version}, leader ${status.leader}`);
+  const exits = await Promise.all(all.map((m) => m.stop()));
+  say(`stopped ${all.map((m, i) => `${m.id} (${exits[i]!.signal ?? `exit ${exits[i]!.code}`})`).join(', ')}`);
+  if (exits.some((e) => e.code !== 0)) throw new Error('a node did not stop cleanly');
+}
+
+/** `writer` sets one config key; shows how long it took and when each other node had it. */
+async function timedWrite(writer: Member, members: readonly Member[], key: string, value: unknown, leader: string): Promise<WriteAck> {
+  const ack = await writer.call<WriteAck>({ cmd: 'setCfg', key, value });
+  const role = ack.leader !== writer.id ? `through leader ${ack.leader}` : leader === writer.id ? 'on the leader itself' : `by ${writer.id} itself, now the leader`;
+  say(`${writer.id}: setCfg(${JSON.stringify(key)}, ${JSON.stringify(value)}) applied in ${ms(ack.t1 - ack.t0)}, ${role}, version ${ack.version}`);
+  const others = members.filter((m) => m !== writer);
+  const at = await Promise.all(others.map((m) => m.reached(ack.version)));
+  say(`  arrived on ${others.map((m, i) => `${m.id} +${ms(at[i]! - ack.t0)}`).join(', ')} (from the start of the call)`);
+  return ack;
+}
+
+// ---- setup ------------------------------------------------------------
+
+interface Setup {
+  readonly where: string;
+  readonly redis: string;
+  readonly namespace: string;
+  readonly members: Member[];
+}
+
+/** Redis as the tests find it; three node processes spawned here. */
+async function localSetup(): Promise<Setup | undefined> {
   let redis: RedisHandle;
   try {
     redis = await findRedis();
   } catch {
     console.error(HOW_TO_GET_REDIS);
-    return 1;
+    return undefined;
   }
+  cleanup.push(() => redis.stop());
   if (!(await reachable(redis.url))) {
     console.error(`Cannot reach the Redis at ${redis.url}. ${HOW_TO_GET_REDIS}`);
-    await redis.stop();
-    return 1;
+    await finish();
+    return undefined;
   }
-  const namespace = `demo-${randomBytes(4).toString('hex')}`;
-  const nodes: Gossip<Config>[] = [];
-  try {
-    console.log(`redis: ${redis.url} (${describe(redis.source)}), namespace ${namespace}`);
-    for (const nodeId of IDS) {
-      nodes.push(await Gossip.start<Config>({ redis: redis.url, namespace, nodeId, rpcTimeoutMs: 1_000, gossipIntervalMs: 1_000, statusTimeoutMs: 500 }));
-    }
-    const [first, ...rest] = nodes as [Gossip<Config>, ...Gossip<Config>[]];
-    for (const n of rest) await first.join(n.id);
-    await until(() => nodes.every((n) => n.nodes.length === IDS.length && n.version === first.version), 'the cluster to form');
-    console.log(`cluster: ${first.nodes.join(', ')}; leader ${first.leader}`);
-    console.log('');
-    console.log('each node writes in turn; times are from the start of set():');
-
-    let counter = 0;
-    for (const writer of nodes) {
-      await writeAndTime(writer, nodes, ++counter);
-    }
-
-    const leader = nodes.find((n) => n.id === n.leader)!;
-    console.log('');
-    console.log(`stopping the leader, ${leader.id}`);
-    await leader.stop();
-    const survivors = nodes.filter((n) => n !== leader);
-    const writer = survivors[0]!;
-    await writeAndTime(writer, survivors, ++counter);
-    const views = survivors.map((n) => `${n.id} says ${n.leader}`).join(', ');
-    console.log(`new leader: ${writer.leader} (${views})`);
-
-    const status = await survivors[1]!.status();
-    console.log(`status() on ${survivors[1]!.id}: ${JSON.stringify(status)}`);
-    if (!status.ok && status.error === 'timeout') {
-      console.log(`  (${status.unresponsive.join(', ')} stopped without leaving the cluster, so it is reported as unresponsive)`);
-    }
-    return 0;
-  } catch (err) {
-    console.error(`demo failed: ${(err as Error).stack ?? String(err)}`);
-    return 1;
-  } finally {
-    await Promise.allSettled(nodes.map((n) => n.stop()));
-    await removeSnapshots(redis, namespace);
-    await redis.stop();
-  }
+  const namespace = args.namespace ?? `demo-${randomBytes(4).toString('hex')}`;
+  // A Redis the tour did not start keeps running: leave nothing of the tour's in it.
+  if (redis.source === 'env') cleanup.push(() => removeNamespace(redis.url, namespace));
+  const ids = ['node-1', 'node-2', 'node-3'];
+  return {
+    where: `${ids.length} node processes spawned by this script`,
+    redis: `${redis.url} (${describe(redis.source)})`,
+    namespace,
+    members: ids.map((nodeId) => new LocalMember({ redis: redis.url, namespace, nodeId })),
+  };
 }
 
-/** `writer` writes the next config; prints how long it took to show up on every other node. */
-async function writeAndTime(writer: Gossip<Config>, members: readonly Gossip<Config>[], counter: number): Promise<void> {
-  const others = members.filter((n) => n !== writer);
-  // Subscribe everywhere before writing, so no arrival can be missed.
-  const arrivals = others.map((n) => arrival(n, counter));
-  // If set() fails, nobody awaits these: do not let them turn into unhandled rejections.
-  for (const a of arrivals) a.catch(() => undefined);
-  const value: Config = { counter, writtenBy: writer.id, featureFlags: { darkMode: counter % 2 === 0 } };
-  const t0 = performance.now();
-  await writer.set(value);
-  const applied = performance.now() - t0;
-  const times = await Promise.all(arrivals.map((a) => a.then((t) => t - t0)));
-  const reached = others.map((n, i) => `${n.id} +${ms(times[i]!)}`).join(', ');
-  console.log(`${writer.id} wrote counter=${counter}: set() resolved in ${ms(applied)}; reached ${reached}`);
-}
-
-/** Resolves with the performance.now() at which `node` first holds `counter`. */
-function arrival(node: Gossip<Config>, counter: number): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const timer = setTimeout(() => {
-      off();
-      reject(new Error(`counter=${counter} did not reach ${node.id} within ${ARRIVAL_TIMEOUT_MS} ms`));
-    }, ARRIVAL_TIMEOUT_MS);
-    timer.unref();
-    const off = node.subscribe(({ data }) => {
-      if (data?.counter !== counter) return;
-      const t = performance.now();
-      clearTimeout(timer);
-      off();
-      resolve(t);
-    }, 'data');
+/** The nodes run in containers (docker-compose.yml); their supervisors relay over REDIS_URL. */
+async function remoteSetup(ids: string[]): Promise<Setup | undefined> {
+  const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+  const namespace = args.namespace ?? process.env.DEMO_NAMESPACE ?? 'demo';
+  const pub = new Redis(url);
+  const sub = pub.duplicate();
+  cleanup.push(() => Promise.allSettled([pub.quit(), sub.quit()]));
+  const remote = ids.map((id) => new RemoteMember(id, namespace, pub));
+  sub.on('message', (_channel: string, raw: string) => {
+    const msg = parse<Output>(raw);
+    if (msg) for (const m of remote) m.deliver(msg);
   });
+  await sub.subscribe(outputChannel(namespace));
+  return { where: `nodes ${ids.join(', ')} in their own containers`, redis: url, namespace, members: remote };
 }
 
-async function until(check: () => boolean, what: string, timeoutMs = 5_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 5));
-  }
-}
-
-/** A REDIS_URL may point nowhere; Gossip.start() would wait for it forever. */
+/** A REDIS_URL may point nowhere; the nodes would wait for it forever. */
 async function reachable(url: string): Promise<boolean> {
   const client = new Redis(url, { lazyConnect: true, connectTimeout: 2_000, maxRetriesPerRequest: 0, retryStrategy: () => null });
   client.on('error', () => undefined);
@@ -143,17 +192,17 @@ async function reachable(url: string): Promise<boolean> {
   }
 }
 
-/** A Redis the demo did not start keeps running: leave nothing of the demo's in it. */
-async function removeSnapshots(redis: RedisHandle, namespace: string): Promise<void> {
-  if (redis.source !== 'env') return;
-  const keys = new Keys(namespace);
-  const client = new Redis(redis.url, { lazyConnect: true, maxRetriesPerRequest: 1 });
+/** Deletes the namespace's keys (snapshots, leases), with SCAN rather than KEYS. */
+async function removeNamespace(url: string, namespace: string): Promise<void> {
+  const client = new Redis(url, { maxRetriesPerRequest: 1 });
   client.on('error', () => undefined);
   try {
-    await client.connect();
-    await client.del(...IDS.map((id) => keys.snapshot(id)));
-  } catch {
-    // Best effort: the keys are namespaced and harmless.
+    let cursor = '0';
+    do {
+      const [next, keys] = await client.scan(cursor, 'MATCH', `${namespace}:*`, 'COUNT', 100);
+      if (keys.length > 0) await client.del(...keys);
+      cursor = next;
+    } while (cursor !== '0');
   } finally {
     client.disconnect();
   }
@@ -170,8 +219,52 @@ function describe(source: RedisHandle['source']): string {
   }
 }
 
+// ---- helpers ----------------------------------------------------------
+
+function byId(all: readonly Member[], id: string): Member {
+  const m = all.find((x) => x.id === id);
+  if (!m) throw new Error(`no member ${id}`);
+  return m;
+}
+
+function viewsOf(all: readonly Member[]): Promise<View[]> {
+  return Promise.all(all.map((m) => m.call<View>({ cmd: 'view' })));
+}
+
+/** Polls `check` until it gives a value. */
+async function until<V>(check: () => Promise<V | undefined>, what: string, timeoutMs = 10_000): Promise<V> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(50);
+  }
+}
+
+function sleep(msec: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, msec));
+}
+
+function step(heading: string): void {
+  console.log('');
+  console.log(heading);
+}
+
+function say(line: string): void {
+  console.log(`   ${line}`);
+}
+
+function count(n: number): string {
+  return ['No', 'One', 'Two', 'Three', 'Four', 'Five'][n] ?? String(n);
+}
+
 function ms(x: number): string {
-  return `${x.toFixed(2)} ms`;
+  return `${x.toFixed(1)} ms`;
+}
+
+function ms0(x: number): string {
+  return `${Math.round(x)} ms`;
 }
 
 process.exitCode = await main();
