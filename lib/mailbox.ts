@@ -6,24 +6,10 @@
  */
 export class Mailbox {
   #tail: Promise<unknown> = Promise.resolve();
-  #depth = 0;
 
   run<R>(task: () => R | Promise<R>): Promise<R> {
-    this.#depth++;
-    const result = this.#tail.then(task).finally(() => {
-      this.#depth--;
-    });
+    const result = this.#tail.then(task);
     this.#tail = result.catch(() => undefined);
     return result;
-  }
-
-  /** Tasks queued or running. */
-  get depth(): number {
-    return this.#depth;
-  }
-
-  /** Resolves once everything queued so far has run. */
-  idle(): Promise<void> {
-    return this.#tail.then(() => undefined);
   }
 }

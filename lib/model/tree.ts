@@ -30,21 +30,6 @@ export function buildTree(nodes: readonly string[], fanout: number): Tree {
   return tree;
 }
 
-/** A one-entry cache per caller: the tree only changes with the member list or fanout. */
-export class TreeCache {
-  #key = '';
-  #tree: Tree = new Map();
-
-  neighbours(nodes: readonly string[], fanout: number, self: string): readonly string[] {
-    const key = `${fanout}\u0000${nodes.join('\u0000')}`;
-    if (key !== this.#key) {
-      this.#tree = buildTree(nodes, fanout);
-      this.#key = key;
-    }
-    return this.#tree.get(self) ?? [];
-  }
-}
-
 /**
  * The broadcast tree of a change that starts at `root`: a breadth-first walk
  * of the epidemic tree from the root, each node reached once, by the first

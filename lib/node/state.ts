@@ -4,7 +4,7 @@ import { deepFreeze } from '../freeze.js';
 import type { Metrics } from '../metrics.js';
 import * as R from '../model/rumor.js';
 import type { Rumor } from '../model/rumor.js';
-import { BroadcastCache, TreeCache } from '../model/tree.js';
+import { BroadcastCache } from '../model/tree.js';
 import type { Logger } from '../options.js';
 import type { SnapshotStore } from '../snapshot.js';
 import type { Wire } from '../transport/wire.js';
@@ -37,7 +37,6 @@ interface Wave<T> {
  */
 export class NodeState<T> {
   readonly #d: StateDeps<T>;
-  readonly #tree = new TreeCache();
   readonly #broadcast = new BroadcastCache();
   /** A push on its way, and the changes waiting for it (the newest of each cluster in a row). */
   #pushing = false;
@@ -72,11 +71,6 @@ export class NodeState<T> {
 
   isLeader(): boolean {
     return this.#rumor.leader === this.#d.self;
-  }
-
-  /** This node's neighbours in the epidemic tree of `rumor`. */
-  neighbours(rumor: Rumor<T> = this.#rumor): readonly string[] {
-    return this.#tree.neighbours(rumor.nodes, rumor.fanout, this.#d.self);
   }
 
   /**

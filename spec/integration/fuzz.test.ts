@@ -1,26 +1,16 @@
-import { Redis } from 'ioredis';
 import superjson from 'superjson';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { deserialize } from '../../lib/codec.js';
 import type { Gossip } from '../../lib/index.js';
 import { useNodes, eventually } from '../support/cluster.js';
-import { useRedis } from '../support/redis.js';
+import { useClients, useRedis } from '../support/redis.js';
 
 const redis = useRedis();
 const { cluster, namespace } = useNodes(redis);
 const MAX_BYTES = 64 * 1024;
 const PER_NODE = Number(process.env.SG_FUZZ_MESSAGES ?? 4_000);
 
-let clients: Redis[] = [];
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.quit()));
-  clients = [];
-});
-function client(): Redis {
-  const c = new Redis(redis());
-  clients.push(c);
-  return c;
-}
+const client = useClients(redis);
 
 /** A small seeded PRNG (mulberry32), so a failing run can be replayed with SG_FUZZ_SEED. */
 function prng(seed: number): () => number {

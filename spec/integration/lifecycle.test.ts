@@ -1,25 +1,15 @@
-import { Redis } from 'ioredis';
 import { deserialize } from '../../lib/codec.js';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { Gossip, NodeIdInUseError, StoppedError } from '../../lib/index.js';
 import type { Rumor } from '../../lib/index.js';
 import { SnapshotStore } from '../../lib/snapshot.js';
 import { useNodes, eventually } from '../support/cluster.js';
-import { useRedis } from '../support/redis.js';
+import { useClients, useRedis } from '../support/redis.js';
 
 const redis = useRedis();
 const { start, cluster, namespace } = useNodes(redis);
 
-let clients: Redis[] = [];
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.quit()));
-  clients = [];
-});
-function client(): Redis {
-  const c = new Redis(redis());
-  clients.push(c);
-  return c;
-}
+const client = useClients(redis);
 
 describe('stopping', () => {
   it('a stopped member keeps its membership and the others carry on', async () => {

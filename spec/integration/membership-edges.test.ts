@@ -1,19 +1,14 @@
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { buildTree } from '../../lib/model/tree.js';
 import { chooseLeader } from '../../lib/model/leader.js';
 import { useNodes, eventually } from '../support/cluster.js';
-import { useRedis } from '../support/redis.js';
+import { useClients, useRedis } from '../support/redis.js';
 
 // Edge cases the model-based test found; each is reproduced here on purpose.
 const redis = useRedis();
 const { start, cluster, namespace } = useNodes(redis);
 
-let clients: Redis[] = [];
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.quit()));
-  clients = [];
-});
+const client = useClients(redis);
 
 describe('membership edges', () => {
   it('a leader that left while its push targets were down shows members that still write to it where their cluster is', async () => {
@@ -42,8 +37,7 @@ describe('membership edges', () => {
     const nodes = await cluster(['a', 'b', 'c', 'd']);
     await nodes[0]!.setSync('shared');
     const [w, x, loner, victim] = [...nodes].sort((p, q) => (p.leader === p.id ? -1 : q.leader === q.id ? 1 : 0)) as [typeof nodes[0], typeof nodes[0], typeof nodes[0], typeof nodes[0]];
-    const probe = new Redis(redis());
-    clients.push(probe);
+    const probe = client();
     const key = `${namespace()}:snapshot:${victim.id}`;
     await victim.stop();
     const stale = await probe.get(key);

@@ -1,22 +1,12 @@
-import { Redis } from 'ioredis';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { BadMessageError, CouldNotConnectError } from '../../lib/index.js';
 import { useNodes, eventually } from '../support/cluster.js';
-import { useRedis } from '../support/redis.js';
+import { useClients, useRedis } from '../support/redis.js';
 
 const redis = useRedis();
 const { start, cluster, namespace } = useNodes(redis);
 
-let clients: Redis[] = [];
-afterEach(async () => {
-  await Promise.all(clients.map((c) => c.quit()));
-  clients = [];
-});
-function client(): Redis {
-  const c = new Redis(redis());
-  clients.push(c);
-  return c;
-}
+const client = useClients(redis);
 
 /** Captures every frame published to `channel`. */
 async function tap(channel: string): Promise<string[]> {

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { afterAll, beforeAll } from 'vitest';
+import { Redis } from 'ioredis';
+import { afterAll, afterEach, beforeAll } from 'vitest';
 import { findRedis, RedisServer } from '../../tools/redis-server.js';
 import type { RedisHandle } from '../../tools/redis-server.js';
 
@@ -27,4 +28,18 @@ export function useRedis(): () => string {
 /** A fresh namespace per test, so tests never see each other's nodes. */
 export function freshNamespace(label = 'test'): string {
   return `sg-${label}-${randomBytes(4).toString('hex')}`;
+}
+
+/** Plain ioredis clients for one test (probes, taps, raw publishers), closed after it. */
+export function useClients(url: () => string): () => Redis {
+  let clients: Redis[] = [];
+  afterEach(async () => {
+    await Promise.all(clients.map((c) => c.quit()));
+    clients = [];
+  });
+  return () => {
+    const c = new Redis(url());
+    clients.push(c);
+    return c;
+  };
 }

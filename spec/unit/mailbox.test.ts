@@ -86,31 +86,4 @@ describe('Mailbox', () => {
     await expect(box.run(() => 'after')).resolves.toBe('after');
   });
 
-  it('depth counts queued and running tasks, and idle() waits for all of them', async () => {
-    const box = new Mailbox();
-    expect(box.depth).toBe(0);
-    const gate = deferred();
-    const a = box.run(() => gate.promise);
-    const b = box.run(() => Promise.reject(new Error('x')));
-    b.catch(() => undefined);
-    expect(box.depth).toBe(2);
-    let idle = false;
-    const whenIdle = box.idle().then(() => {
-      idle = true;
-    });
-    await tick();
-    expect(idle).toBe(false);
-    gate.resolve();
-    await whenIdle;
-    expect(idle).toBe(true);
-    await a;
-    await b.catch(() => undefined);
-    expect(box.depth).toBe(0);
-  });
-
-  it('idle() resolves even when the last task failed', async () => {
-    const box = new Mailbox();
-    box.run(() => Promise.reject(new Error('x'))).catch(() => undefined);
-    await expect(box.idle()).resolves.toBeUndefined();
-  });
 });

@@ -1,6 +1,6 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { buildTree, TreeCache } from '../../lib/model/tree.js';
+import { BroadcastCache, broadcastTree, buildTree } from '../../lib/model/tree.js';
 import type { Tree } from '../../lib/model/tree.js';
 
 const asObject = (tree: Tree): Record<string, readonly string[]> => Object.fromEntries(tree);
@@ -98,49 +98,51 @@ describe('buildTree: properties', () => {
   });
 });
 
-describe('TreeCache', () => {
-  it('returns the same answers as buildTree', () => {
-    const cache = new TreeCache();
-    const nodes = ['a', 'b', 'c', 'd'];
-    const tree = buildTree(nodes, 2);
-    for (const id of nodes) expect(cache.neighbours(nodes, 2, id)).toEqual(tree.get(id));
+describe('broadcastTree', () => {
+  it('k=2, [a,b,c,d] from a: a reaches b and c, b reaches d', () => {
+    expect(asObject(broadcastTree(['a', 'b', 'c', 'd'], 2, 'a'))).toEqual({ a: ['b', 'c'], b: ['d'], c: [], d: [] });
   });
 
-  it('answers no neighbours for a node that is not a member', () => {
-    expect(new TreeCache().neighbours(['a', 'b'], 2, 'zz')).toEqual([]);
+  it('a root that is not a member sends to nobody', () => {
+    expect(asObject(broadcastTree(['a', 'b'], 2, 'zz'))).toEqual({ a: [], b: [] });
   });
 
-  it('reuses the tree while the list and fanout stay the same', () => {
-    const cache = new TreeCache();
-    const first = cache.neighbours(['a', 'b', 'c'], 2, 'a');
-    expect(cache.neighbours(['a', 'b', 'c'], 2, 'a')).toBe(first);
-  });
-
-  it('rebuilds when the member list changes', () => {
-    const cache = new TreeCache();
-    expect(cache.neighbours(['a', 'b', 'c'], 2, 'b')).toEqual(['c', 'a']);
-    expect(cache.neighbours(['a', 'b', 'c', 'd'], 2, 'b')).toEqual(['d', 'a']);
-    expect(cache.neighbours(['b', 'a'], 2, 'b')).toEqual(['a']);
-  });
-
-  it('rebuilds when the fanout changes', () => {
-    const cache = new TreeCache();
-    expect(cache.neighbours(['a', 'b', 'c'], 2, 'a')).toEqual(['b', 'c']);
-    expect(cache.neighbours(['a', 'b', 'c'], 1, 'a')).toEqual(['b']);
-    expect(cache.neighbours(['a', 'b', 'c'], 2, 'a')).toEqual(['b', 'c']);
-  });
-
-  it('property: always agrees with buildTree across a sequence of changes', () => {
-    const cache = new TreeCache();
+  it('property: every member but the root is reached exactly once, along an edge of the epidemic tree', () => {
     fc.assert(
       fc.property(
-        fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f'), { minLength: 1 }),
-        fc.integer({ min: 1, max: 6 }),
-        (nodes, k) => {
-          const tree = buildTree(nodes, k);
-          for (const id of nodes) expect(cache.neighbours(nodes, k, id)).toEqual(tree.get(id));
+        fc.uniqueArray(fc.constantFrom('a', 'b', 'c', 'd', 'e', 'f', 'g', 'h'), { minLength: 1 }),
+        fc.integer({ min: 1, max: 4 }),
+        fc.nat(),
+        (nodes, k, r) => {
+          const root = nodes[r % nodes.length]!;
+          const tree = broadcastTree(nodes, k, root);
+          const epidemic = buildTree(nodes, k);
+          const reached = [...tree.entries()].flatMap(([from, to]) => to.map((t) => [from, t] as const));
+          expect(reached.map(([, t]) => t).sort()).toEqual(nodes.filter((n) => n !== root).sort());
+          for (const [from, to] of reached) {
+            // An edge of the epidemic tree, or the root's fallback for a member the tree does not reach.
+            expect(epidemic.get(from)!.includes(to) || from === root).toBe(true);
+          }
         },
       ),
     );
+  });
+});
+
+describe('BroadcastCache', () => {
+  it('returns the same answers as broadcastTree, for any root', () => {
+    const cache = new BroadcastCache();
+    const nodes = ['a', 'b', 'c', 'd', 'e'];
+    for (const root of nodes) {
+      const tree = broadcastTree(nodes, 2, root);
+      for (const id of nodes) expect(cache.children(nodes, 2, root, id)).toEqual(tree.get(id));
+    }
+  });
+
+  it('rebuilds when the member list or the fanout changes', () => {
+    const cache = new BroadcastCache();
+    expect(cache.children(['a', 'b', 'c'], 2, 'a', 'a')).toEqual(['b', 'c']);
+    expect(cache.children(['a', 'b', 'c'], 1, 'a', 'a')).toEqual(['b']);
+    expect(cache.children(['a', 'b', 'c', 'd'], 1, 'a', 'b')).toEqual(['c']);
   });
 });
