@@ -323,7 +323,9 @@ export class Gossip<T = unknown> {
 
   /** Counters since start. */
   metrics(): MetricsSnapshot {
-    return this.#metrics.snapshot({ version: this.version, members: this.nodes.length, snapshotWrites: this.#snapshot.writes });
+    const { version, nodes } = this.#state.rumor;
+    const versionLag = Math.max(0, this.#state.seenVersion - version);
+    return this.#metrics.snapshot({ version, members: nodes.length, snapshotWrites: this.#snapshot.writes, versionLag });
   }
 
   // ---- lifecycle ------------------------------------------------------
@@ -438,6 +440,7 @@ export class Gossip<T = unknown> {
       return;
     }
     const member = state.rumor.nodes.includes(from);
+    if (member && head.version > state.seenVersion) state.seenVersion = head.version;
     switch (R.compare(state.rumor, head)) {
       case 'newer':
       case 'concurrent':

@@ -13,7 +13,7 @@ export type { Secret } from './signing.js';
 export type { GossipEvents, GossipEventType, Handler } from './events.js';
 export type { Rumor, Head } from './model/rumor.js';
 export type { VClock, ClockEntry } from './model/vclock.js';
-export type { MetricsSnapshot, TrafficCounters } from './metrics.js';
+export type { MetricsSnapshot, RpcCounters, TrafficCounters } from './metrics.js';
 export {
   GossipError,
   CouldNotConnectError,

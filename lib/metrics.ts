@@ -11,6 +11,21 @@ export interface TrafficCounters {
   bytes: number;
 }
 
+/** Requests of one type this node sent, and how they ended. */
+export interface RpcCounters {
+  /** Requests sent. */
+  calls: number;
+  /** Answered (with a value or an error). */
+  answered: number;
+  /** No answer within the timeout. */
+  timeouts: number;
+  /** Nobody listened on the target's channel (a PUBLISH that reached 0). */
+  noListener: number;
+  /** Sum and largest of the answered requests' round trips, in ms. */
+  totalMs: number;
+  maxMs: number;
+}
+
 /** What {@link Gossip.metrics} returns: counters since start, and a few gauges. */
 export interface MetricsSnapshot {
   /** Messages sent, by message type. */
@@ -19,8 +34,16 @@ export interface MetricsSnapshot {
   readonly received: Readonly<Record<string, TrafficCounters>>;
   /** Messages dropped, by reason. */
   readonly dropped: Readonly<Partial<Record<DropReason, number>>>;
-  /** Events: pushes, antiEntropyRounds, merges, leaderCommits, fencedCommits, writesRefused. */
+  /** Requests this node sent, by message type: outcomes and round-trip times. */
+  readonly rpc: Readonly<Record<string, RpcCounters>>;
+  /**
+   * Events: pushes, antiEntropyRounds, leaderCommits, fencedCommits,
+   * writesRefused, and the outcomes of the accept rule (reconcile.adopt,
+   * reconcile.keep, reconcile.merge, reconcile.removed).
+   */
   readonly counters: Readonly<Record<string, number>>;
+  /** How far this node is behind the highest version it has seen from its cluster (0: up to date). */
+  readonly versionLag: number;
   /** The cluster version this node holds. */
   readonly version: number;
   /** How many members this node knows. */
@@ -36,6 +59,7 @@ export class Metrics {
   readonly #dropped: Partial<Record<DropReason, number>> = {};
   readonly #lastDropReport: Partial<Record<DropReason, number>> = {};
   readonly #counters: Record<string, number> = {};
+  readonly #rpc: Record<string, RpcCounters> = {};
 
   sent(type: string, bytes: number): void {
     bump(this.#sent, type, bytes);
@@ -49,6 +73,21 @@ export class Metrics {
     this.#counters[name] = (this.#counters[name] ?? 0) + by;
   }
 
+  /** Counts a request sent; call the returned function with how it ended. */
+  rpc(type: string): (outcome: 'answered' | 'timeouts' | 'noListener' | 'other') => void {
+    const row = (this.#rpc[type] ??= { calls: 0, answered: 0, timeouts: 0, noListener: 0, totalMs: 0, maxMs: 0 });
+    row.calls++;
+    const started = performance.now();
+    return (outcome) => {
+      if (outcome === 'other') return;
+      row[outcome]++;
+      if (outcome !== 'answered') return;
+      const ms = performance.now() - started;
+      row.totalMs += ms;
+      if (ms > row.maxMs) row.maxMs = ms;
+    };
+  }
+
   /** Counts a dropped message; true when it should be reported (at most once a second per reason). */
   drop(reason: DropReason, now: number): boolean {
     this.#dropped[reason] = (this.#dropped[reason] ?? 0) + 1;
@@ -58,11 +97,12 @@ export class Metrics {
     return true;
   }
 
-  snapshot(gauges: Pick<MetricsSnapshot, 'version' | 'members' | 'snapshotWrites'>): MetricsSnapshot {
+  snapshot(gauges: Pick<MetricsSnapshot, 'version' | 'members' | 'snapshotWrites' | 'versionLag'>): MetricsSnapshot {
     return structuredClone({
       sent: this.#sent,
       received: this.#received,
       dropped: this.#dropped,
+      rpc: this.#rpc,
       counters: this.#counters,
       ...gauges,
     });

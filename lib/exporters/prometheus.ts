@@ -69,7 +69,7 @@ type Snap = MetricsSnapshot;
 const EVENT_COUNTERS: readonly (readonly [string, string, string])[] = [
   ['pushes_total', 'pushes', 'Rumors pushed to epidemic-tree neighbours after a change.'],
   ['anti_entropy_rounds_total', 'antiEntropyRounds', 'Anti-entropy rounds: heads sent to a random member.'],
-  ['merges_total', 'merges', 'Concurrent rumors merged into one (neither descended from the other).'],
+  ['merges_total', 'reconcile.merge', 'Concurrent rumors merged into one (neither descended from the other).'],
   ['leader_commits_total', 'leaderCommits', 'Changes committed by this node as leader.'],
   ['fenced_commits_total', 'fencedCommits', 'Commits refused because this leader had lost its lease.'],
   ['writes_refused_total', 'writesRefused', 'Writes this node redirected because it may not commit (no lease).'],
@@ -187,9 +187,23 @@ function createGroup(registry: AnyRegistry, prefix: string): Group {
     for (const [name, key, help] of EVENT_COUNTERS) {
       counter(name, help, [], (c, node, s) => c.inc(labelsOf(node), s.counters[key] ?? 0));
     }
+    counter('reconciles_total', 'Rumors shown to this node, by what the accept rule made of them (adopt, keep, merge, removed).', ['outcome'], (c, node, s) => {
+      for (const outcome of ['adopt', 'keep', 'merge', 'removed']) c.inc({ ...labelsOf(node), outcome }, s.counters[`reconcile.${outcome}`] ?? 0);
+    });
+    counter('rpc_requests_total', 'Requests this node sent, by type and outcome (answered, timeout, no_listener).', ['type', 'outcome'], (c, node, s) => {
+      for (const [type, row] of Object.entries(s.rpc)) {
+        c.inc({ ...labelsOf(node), type, outcome: 'answered' }, row.answered);
+        c.inc({ ...labelsOf(node), type, outcome: 'timeout' }, row.timeouts);
+        c.inc({ ...labelsOf(node), type, outcome: 'no_listener' }, row.noListener);
+      }
+    });
+    counter('rpc_seconds_total', 'Total round-trip time of the answered requests, by type (divide by rpc_requests_total{outcome="answered"}).', ['type'], (c, node, s) => {
+      for (const [type, row] of Object.entries(s.rpc)) c.inc({ ...labelsOf(node), type }, row.totalMs / 1000);
+    });
     counter('snapshot_writes_total', 'Snapshots of the rumor written to Redis by this node.', [], (c, node, s) => c.inc(labelsOf(node), s.snapshotWrites));
     gauge('version', 'The cluster version this node holds.', (_, s) => s.version);
     gauge('members', 'Members of the cluster in this node\'s view.', (_, s) => s.members);
+    gauge('version_lag', 'How many versions this node is behind the highest it has seen from its cluster.', (_, s) => s.versionLag);
     gauge('is_leader', '1 when this node is the leader in its own view, else 0.', (node) => (node.leader === node.id ? 1 : 0));
     gauge('ready', '1 while this node runs and its Redis connections are up, else 0.', (node) => (node.ready ? 1 : 0));
   } catch (err) {

@@ -55,6 +55,8 @@ export class NodeState<T> {
    * write to or gossip with this node at their cluster's state.
    */
   former: Rumor<T> | undefined;
+  /** The highest version of this node's cluster it has been shown (heads and rumors). */
+  seenVersion = 0;
 
   constructor(deps: StateDeps<T>) {
     this.#d = deps;
@@ -165,7 +167,9 @@ export class NodeState<T> {
     const self = this.#d.self;
     if (incoming.nodes.includes(self) && this.#rumor.nodes.includes(from)) this.synced = true;
     if (this.former && incoming.cluster === this.former.cluster && R.compare(this.former, incoming) === 'newer') this.former = incoming;
+    if (incoming.cluster === this.#rumor.cluster && incoming.version > this.seenVersion) this.seenVersion = incoming.version;
     const outcome = R.reconcile(this.#rumor, incoming, self, Date.now());
+    this.#d.metrics.count(`reconcile.${outcome.kind}`);
     switch (outcome.kind) {
       case 'keep':
         return;
@@ -173,7 +177,6 @@ export class NodeState<T> {
         this.commit(outcome.next, from, [], { root: root ?? from });
         return;
       case 'merge':
-        this.#d.metrics.count('merges');
         this.commit(outcome.next);
         return;
       case 'removed':

@@ -1,6 +1,6 @@
 import type { AnyEnvelope, Bodies, Codec, Envelope, MessageType } from '../codec.js';
 import { PROTOCOL_VERSION, REPLAY_WINDOW_MS } from '../constants.js';
-import { BadMessageError, CouldNotConnectError, GossipError, NoListenerError } from '../errors.js';
+import { BadMessageError, CouldNotConnectError, GossipError, NoListenerError, RequestTimeoutError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { Rumor } from '../model/rumor.js';
 import type { Connection } from './connection.js';
@@ -87,10 +87,16 @@ export class Wire {
 
   /** One request/response: rejects at once with {@link NoListenerError} when nobody listens. */
   request<K extends MessageType>(to: string, type: K, body: Bodies[K], timeoutMs: number): Promise<unknown> {
-    return this.#requests.request(to, type, timeoutMs, async (cid) => {
+    const done = this.#o.metrics.rpc(type);
+    const answer = this.#requests.request(to, type, timeoutMs, async (cid) => {
       const got = await this.send(to, type, body, { cid } as Partial<Envelope<K>>);
       if (got === 0) throw new NoListenerError(to);
     });
+    answer.then(
+      () => done('answered'),
+      (err: unknown) => done(err instanceof NoListenerError ? 'noListener' : err instanceof RequestTimeoutError ? 'timeouts' : err instanceof GossipError && err.code !== 'stopped' ? 'answered' : 'other'),
+    );
+    return answer;
   }
 
   /** Runs a request's handler and sends its answer, or its error, back to the sender. */

@@ -29,4 +29,20 @@ describe('status', () => {
     // Nobody listens on a stopped member's channel: no need to wait for the timeout.
     expect(Date.now() - t0).toBeLessThan(1_000);
   });
+
+  it('metrics count requests with their outcomes and round trips, reconciles, and the version lag', async () => {
+    const nodes = await cluster(['a', 'b', 'c']);
+    const follower = nodes.find((n) => n.leader !== n.id)!;
+    await follower.setSync('x');
+    const m = follower.metrics();
+    expect(m.rpc.write).toMatchObject({ calls: 1, answered: 1, timeouts: 0, noListener: 0 });
+    expect(m.rpc.write!.totalMs).toBeGreaterThan(0);
+    expect(m.rpc.vsn!.answered).toBeGreaterThanOrEqual(2);
+    expect(m.counters['reconcile.adopt']).toBeGreaterThanOrEqual(1);
+    expect(m.versionLag).toBe(0);
+    const victim = nodes.find((n) => n !== follower && n.leader !== n.id)!;
+    await victim.stop();
+    await follower.status();
+    expect(follower.metrics().rpc.vsn!.noListener).toBe(1);
+  });
 });
