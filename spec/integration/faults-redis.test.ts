@@ -1,20 +1,14 @@
 import { Redis } from 'ioredis';
 import { deserialize } from '../../lib/codec.js';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { converged, leaderOf, useChildren } from '../support/child.js';
 import { eventually } from '../support/cluster.js';
-import { freshNamespace, RedisServer } from '../support/redis.js';
+import { freshNamespace, useOwnRedisServer } from '../support/redis.js';
 import { reportFault } from '../support/report.js';
 import { now, WriteLoop } from '../support/write-loop.js';
 
 // Fault injection: this file kills its Redis, so it always runs its own server.
-let server: RedisServer;
-beforeAll(async () => {
-  server = await RedisServer.start();
-}, 30_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const own = useOwnRedisServer();
 
 const children = useChildren();
 const RPC_TIMEOUT_MS = 1_000;
@@ -24,7 +18,7 @@ describe('Redis killed (SIGKILL) and restarted empty while setSync writes flow',
   it.each([500, 3_000])('down %i ms: every node reconnects and rewrites its snapshot, the cluster converges, and no acknowledged write is lost', async (outageMs) => {
     const ns = freshNamespace('fault-redis');
     const nodes = await children.cluster(['a', 'b', 'c'], {
-      redis: server.url,
+      redis: own().url,
       namespace: ns,
       rpcTimeoutMs: RPC_TIMEOUT_MS,
       gossipIntervalMs: 500,
@@ -33,7 +27,7 @@ describe('Redis killed (SIGKILL) and restarted empty while setSync writes flow',
     // A non-leader writes, so every write crosses Redis to the leader and back.
     const writer = others[0]!;
     const loop = WriteLoop.start((n) => writer.call('setSync', n, { timeoutMs: 2_000 }));
-    const probe = new Redis(server.url, { retryStrategy: () => 50, maxRetriesPerRequest: null });
+    const probe = new Redis(own().url, { retryStrategy: () => 50, maxRetriesPerRequest: null });
     probe.on('error', () => undefined);
     const snapshotKeys = nodes.map((n) => `${ns}:snapshot:${n.id}`);
     try {
@@ -44,9 +38,9 @@ describe('Redis killed (SIGKILL) and restarted empty while setSync writes flow',
 
       const killedAt = now();
       const inFlightAtKill = loop.inFlight;
-      await server.kill();
+      await own().kill();
       await new Promise((r) => setTimeout(r, outageMs));
-      await server.restart();
+      await own().restart();
       const restartedAt = now();
       expect(await probe.exists(`${ns}:sentinel`)).toBe(0);
 

@@ -1,26 +1,20 @@
 import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { useNodes, eventually } from '../support/cluster.js';
-import { RedisServer } from '../support/redis.js';
+import { useOwnRedisServer } from '../support/redis.js';
 
 // This file kills its Redis, so it always runs its own server.
-let server: RedisServer;
-beforeAll(async () => {
-  server = await RedisServer.start();
-}, 30_000);
-afterAll(async () => {
-  await server?.stop();
-});
+const own = useOwnRedisServer();
 
-const { cluster, namespace } = useNodes(() => server.url);
+const { cluster, namespace } = useNodes(() => own().url);
 
 describe('Redis restarts empty', () => {
   it('every node reconnects, rewrites its snapshot, and the cluster takes writes again', async () => {
     const nodes = await cluster(['a', 'b', 'c']);
     await nodes[1]!.setSync({ before: true });
-    await server.kill();
-    await server.restart();
-    const probe = new Redis(server.url);
+    await own().kill();
+    await own().restart();
+    const probe = new Redis(own().url);
     try {
       expect(await probe.keys('*')).toEqual([]);
       // Snapshots come back without anyone writing.

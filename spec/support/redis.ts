@@ -43,3 +43,21 @@ export function useClients(url: () => string): () => Redis {
     return c;
   };
 }
+
+/**
+ * A redis-server of the calling test file's own, for files that kill,
+ * restart or configure their Redis; returns a getter for it.
+ */
+export function useOwnRedisServer(args: readonly string[] = []): () => RedisServer {
+  let server: RedisServer | undefined;
+  beforeAll(async () => {
+    server = await RedisServer.start({ args });
+  }, 30_000);
+  afterAll(async () => {
+    await server?.stop();
+  });
+  return () => {
+    if (!server) throw new Error('useOwnRedisServer(): the server is not started yet');
+    return server;
+  };
+}
