@@ -19,14 +19,21 @@ export type WriteOp =
 
 /** Every message type on the wire, with its body. */
 export interface Bodies {
-  /** A newer rumor, pushed down the broadcast tree of the node that started the wave (`root`). */
-  push: { readonly rumor: Rumor; readonly root?: string };
+  /**
+   * A newer rumor, pushed down the broadcast tree of the node that started
+   * the wave (`root`, default the sender); `star`: the sender sent it to
+   * every member itself, so it is not passed on.
+   */
+  push: { readonly rumor: Rumor; readonly root?: string; readonly star?: boolean };
   /** Anti-entropy: the sender's head. */
   head: Head;
   /** Request: send me your rumor. */
   pull: Record<string, never>;
-  /** Request: which version do you hold? */
-  vsn: Record<string, never>;
+  /**
+   * Request: which version do you hold? With `atLeast`: answer once you hold
+   * that version, or after `waitMs` with the one you hold then.
+   */
+  vsn: { readonly atLeast?: number; readonly waitMs?: number };
   /** Request to the leader: apply this. */
   write: { readonly op: WriteOp };
   /** Request from a leader to a node it adds: here is the rumor that lists you. */
@@ -239,14 +246,15 @@ function validBody(type: MessageType, body: unknown, env: Record<string, unknown
   if (!isObject(body)) return false;
   switch (type) {
     case 'push':
-      return isRumor(body.rumor) && (body.root === undefined || isId(body.root));
+      return isRumor(body.rumor) && (body.root === undefined || isId(body.root)) && (body.star === undefined || typeof body.star === 'boolean');
     case 'join':
       return isRumor(body.rumor) && typeof env.cid === 'string';
     case 'head':
       return isHead(body);
     case 'pull':
-    case 'vsn':
       return typeof env.cid === 'string';
+    case 'vsn':
+      return typeof env.cid === 'string' && (body.atLeast === undefined || isVersion(body.atLeast)) && (body.waitMs === undefined || isCount(body.waitMs));
     case 'write':
       return typeof env.cid === 'string' && isWriteOp(body.op);
     case 'reply':
@@ -312,4 +320,5 @@ const isObject = (x: unknown): x is Record<string, unknown> =>
   typeof x === 'object' && x !== null && !Array.isArray(x);
 const isId = (x: unknown): x is string => typeof x === 'string' && x.length > 0 && x.length <= 512;
 const isVersion = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 1;
+const isCount = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 0;
 const isPositiveInt = (x: unknown): x is number => Number.isSafeInteger(x) && (x as number) >= 1;

@@ -20,9 +20,11 @@ export const MAX_UPDATE_RETRIES = 25;
 /** How many times a write is re-routed (redirects, dead leaders) before it fails. */
 export const MAX_ROUTE_ATTEMPTS = 8;
 
-/** `setSync` polling defaults (the original's 10 tries, 200 ms apart). */
-export const SET_SYNC_TRIES = 10;
-export const SET_SYNC_INTERVAL_MS = 200;
+/** `setSync`'s default timeout: the original's 10 polls, 200 ms apart. */
+export const SET_SYNC_TIMEOUT_MS = 2_000;
+
+/** Longest a member holds a `setSync` version request before answering with the version it has. */
+export const MAX_VERSION_HOLD_MS = 1_000;
 
 /** `auto` event mode switches to synchronous delivery above this many undelivered events. */
 export const AUTO_SYNC_THRESHOLD = 3;

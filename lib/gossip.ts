@@ -1,7 +1,7 @@
 import { CfgView } from './cfg.js';
 import { Codec, isRumor } from './codec.js';
 import type { AnyEnvelope, Envelope, WriteOp } from './codec.js';
-import { COLD_START_PULL_TIMEOUT_MS, GOSSIP_JITTER_MS } from './constants.js';
+import { COLD_START_PULL_TIMEOUT_MS, GOSSIP_JITTER_MS, MAX_VERSION_HOLD_MS } from './constants.js';
 import { NodeIdInUseError, StoppedError } from './errors.js';
 import { EventBus } from './events.js';
 import type { GossipEvents, GossipEventType, Handler } from './events.js';
@@ -18,7 +18,7 @@ import { NodeState } from './node/state.js';
 import { resolveOptions } from './options.js';
 import type { GossipOptions, ResolvedOptions } from './options.js';
 import { awaitVersion } from './propagation.js';
-import type { SetSyncOptions } from './propagation.js';
+import type { Poller, SetSyncOptions } from './propagation.js';
 import { Signer } from './signing.js';
 import { SnapshotStore } from './snapshot.js';
 import { Connection } from './transport/connection.js';
@@ -108,6 +108,7 @@ export class Gossip<T = unknown> {
     this.#snapshot = new SnapshotStore<T>(this.#conn.cmd, this.#keys.snapshot(o.nodeId), (err) => this.#report(err));
     this.#state = new NodeState<T>({
       self: o.nodeId,
+      fansOut: this.#conn.fansOut,
       wire: this.#wire,
       snapshot: this.#snapshot,
       events: this.#events,
@@ -414,16 +415,16 @@ export class Gossip<T = unknown> {
         this.#wire.answer(env, () => state.rumor);
         return;
       case 'vsn':
-        this.#wire.answer(env, () => state.rumor.version);
+        this.#wire.answer(env, () => state.whenVersion(env.body.atLeast ?? 0, Math.min(env.body.waitMs ?? 0, MAX_VERSION_HOLD_MS)));
         return;
       case 'push':
-        this.#enqueue(() => state.consider(env.body.rumor as Rumor<T>, env.from, env.body.root));
+        this.#enqueue(() => state.consider(env.body.rumor as Rumor<T>, env.from, env.body.root, env.body.star === true));
         return;
       case 'head':
         this.#enqueue(() => this.#onHead(env.body, env.from));
         return;
       case 'write':
-        this.#wire.answer(env, () => this.#leader.submit(env.body.op, env.from));
+        this.#wire.answer(env, () => this.#leader.serve(env));
         return;
       case 'join':
         this.#wire.answer(env, () => this.#mailbox.run(() => state.acceptJoin(env.body.rumor as Rumor<T>, env.from)));
@@ -533,8 +534,19 @@ export class Gossip<T = unknown> {
 
   /** Waits until enough members hold `version` (see {@link awaitVersion}). */
   async #awaitVersion(version: number, options: SetSyncOptions): Promise<void> {
-    const poller = { nodes: () => this.nodes, versions: (nodes: readonly string[], ms: number) => this.#wire.versions(nodes, ms, this.version) };
-    await awaitVersion(poller, version, options, this.#o.statusTimeoutMs);
+    const poller: Poller = {
+      nodes: () => this.nodes,
+      version: async (node, atLeast, holdMs) => {
+        if (node === this.id) return this.#state.whenVersion(atLeast, holdMs);
+        try {
+          const v = await this.#wire.request(node, 'vsn', { atLeast, waitMs: holdMs }, holdMs + this.#o.statusTimeoutMs);
+          return typeof v === 'number' ? v : undefined;
+        } catch {
+          return undefined;
+        }
+      },
+    };
+    await awaitVersion(poller, version, options);
   }
 
   #enqueue(task: () => void): void {

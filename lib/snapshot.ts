@@ -63,7 +63,7 @@ export class SnapshotStore<T> {
   }
 
   /** Writes `rumor` through `write` (which may refuse) after the writes before it; resolves to its answer. */
-  guarded(rumor: Rumor<T>, write: (key: string, text: string) => Promise<boolean>): Promise<boolean> {
+  guarded<R>(rumor: Rumor<T>, write: (key: string, text: string) => Promise<R>): Promise<R> {
     if (this.#waiting) {
       this.#waiting.cancelled = true;
       this.#waiting = undefined;

@@ -74,7 +74,7 @@ export class Healer<T> {
       if (now - since < o.evictAfterMs) continue;
       o.logger.warn(`simple-gossip: evicting ${id}: nobody has listened on its channel for ${now - since} ms`);
       this.#silentSince.delete(id);
-      await leader.submit({ kind: 'leave', id }, self);
+      await leader.submit({ kind: 'leave', id });
     }
     const due = [...this.#silentSince.values()].map((since) => since + o.evictAfterMs - Date.now());
     return due.length > 0 ? Math.max(0, Math.min(...due)) : undefined;

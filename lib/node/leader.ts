@@ -1,6 +1,6 @@
 import { deleteCfgUpdater, setCfgUpdater } from '../cfg.js';
 import { isRumor, roundTrip } from '../codec.js';
-import type { WriteOp } from '../codec.js';
+import type { Envelope, WriteOp } from '../codec.js';
 import { CouldNotConnectError } from '../errors.js';
 import type { Mailbox } from '../mailbox.js';
 import type { Metrics } from '../metrics.js';
@@ -12,6 +12,7 @@ import { readSnapshot } from '../snapshot.js';
 import type { SnapshotStore } from '../snapshot.js';
 import type { Commands } from '../transport/connection.js';
 import type { Keys } from '../transport/keys.js';
+import { ANSWERED } from '../transport/wire.js';
 import type { Wire } from '../transport/wire.js';
 import type { Lease } from './lease.js';
 import type { NodeState } from './state.js';
@@ -25,7 +26,11 @@ export type WriteReply =
 interface Waiting {
   readonly op: WriteOp;
   readonly from: string;
-  readonly resolve: (reply: WriteReply) => void;
+  /** The request it came in, when it came from another node. */
+  readonly request: Envelope<'write'> | undefined;
+  /** Set once its answer went out with the commit (see {@link Lease.commit}). */
+  answered?: boolean;
+  readonly resolve: (reply: WriteReply | typeof ANSWERED) => void;
   readonly reject: (err: unknown) => void;
 }
 
@@ -58,10 +63,22 @@ export class LeaderRole<T> {
     this.#d = deps;
   }
 
-  /** Queues a write for the mailbox; resolves to the answer for its sender. */
-  submit(op: WriteOp, from: string): Promise<WriteReply> {
+  /** Queues a write of this node's own for the mailbox; resolves to its answer. */
+  submit(op: WriteOp): Promise<WriteReply> {
+    return this.#enqueue(op, this.#d.self, undefined) as Promise<WriteReply>;
+  }
+
+  /**
+   * Queues another node's write request; resolves to its answer, or to
+   * {@link ANSWERED} when the answer went out with the commit.
+   */
+  serve(request: Envelope<'write'>): Promise<WriteReply | typeof ANSWERED> {
+    return this.#enqueue(request.body.op, request.from, request);
+  }
+
+  #enqueue(op: WriteOp, from: string, request: Envelope<'write'> | undefined): Promise<WriteReply | typeof ANSWERED> {
     return new Promise((resolve, reject) => {
-      this.#queue.push({ op, from, resolve, reject });
+      this.#queue.push({ op, from, request, resolve, reject });
       this.#schedule();
     });
   }
@@ -123,12 +140,12 @@ export class LeaderRole<T> {
     const flush = async (): Promise<boolean> => {
       const answered = done;
       done = [];
-      if (draft !== state.rumor && !(await this.#commit(draft, answered.length === 1 ? answered[0]![0].from : undefined))) {
+      if (draft !== state.rumor && !(await this.#commit(draft, answered.length === 1 ? answered[0]![0].from : undefined, [], answered))) {
         const reply = this.#elsewhere();
         for (const [w] of answered) w.resolve(reply);
         return false;
       }
-      for (const [w, status] of answered) w.resolve({ status, rumor: state.rumor });
+      for (const [w, status] of answered) w.resolve(w.answered ? ANSWERED : { status, rumor: state.rumor });
       draft = state.rumor;
       return true;
     };
@@ -268,21 +285,33 @@ export class LeaderRole<T> {
     return this.#commit(R.change(state.rumor, self, Date.now(), { leader: self }));
   }
 
-  /** A leader's commit: the snapshot written under the lease (when fencing), then the change spread. */
-  async #commit(next: Rumor<T>, from?: string, extra: readonly string[] = []): Promise<boolean> {
-    const { state, snapshot, lease, metrics, o, self } = this.#d;
+  /**
+   * A leader's commit. With fencing: one script that checks the lease, writes
+   * the snapshot and publishes the push and the answers to the writers in
+   * `replies` (each then marked answered). Then the change is installed here.
+   */
+  async #commit(next: Rumor<T>, from?: string, extra: readonly string[] = [], replies: ReadonlyArray<readonly [Waiting, 'ok' | 'conflict']> = []): Promise<boolean> {
+    const { state, snapshot, lease, metrics, o, self, wire } = this.#d;
     if (!lease) {
       state.commit(next, from, extra);
       metrics.count('leaderCommits');
       return true;
     }
-    const ok = await snapshot.guarded(next, (key, text) => lease.commit(next.cluster, key, text));
-    if (!ok) {
+    const targets = state.pushTargets(next, from, extra);
+    const remote = lease.publishes ? replies.filter(([w]) => w.request !== undefined) : [];
+    const posts = lease.publishes
+      ? [wire.pushPost(next, targets, undefined, state.fansOut), ...remote.map(([w, status]) => wire.replyPost(w.request!, { status, rumor: next }))]
+      : [];
+    const listeners = await snapshot.guarded(next, (key, text) => lease.commit(next.cluster, key, text, posts));
+    if (!listeners) {
       metrics.count('fencedCommits');
       o.logger.warn(`simple-gossip: ${self} lost its lease; it commits nothing more as leader`);
       return false;
     }
-    state.commit(next, from, extra, { persisted: true });
+    wire.published(posts);
+    for (const [w] of remote) w.answered = true;
+    const pushed = lease.publishes ? { targets, listeners: listeners.slice(0, targets.length) } : undefined;
+    state.commit(next, from, extra, { persisted: true, ...(pushed ? { pushed } : {}) });
     metrics.count('leaderCommits');
     return true;
   }

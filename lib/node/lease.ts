@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Commands } from '../transport/connection.js';
 import type { Keys } from '../transport/keys.js';
+import type { Post } from '../transport/wire.js';
 
 /** Takes the lease when it is free, already ours, or held by an earlier process of this node id. */
 const ACQUIRE = `
@@ -11,12 +12,25 @@ if cur == false or cur == ARGV[1] or string.sub(cur, 1, string.len(ARGV[3])) == 
 end
 return {0, cur, redis.call('PTTL', KEYS[1])}`;
 
-/** Renews the lease and, when KEYS[2] is given, writes the snapshot — only while the lease is ours. */
+/**
+ * Renews the lease and, when KEYS[2] is given, writes the snapshot and
+ * publishes the posts that follow (count, message, channel × count, …) —
+ * only while the lease is ours. Answers {1, listeners of each channel} or {0}.
+ */
 const COMMIT = `
-if redis.call('GET', KEYS[1]) ~= ARGV[1] then return 0 end
+if redis.call('GET', KEYS[1]) ~= ARGV[1] then return {0} end
 redis.call('PEXPIRE', KEYS[1], ARGV[2])
-if KEYS[2] then redis.call('SET', KEYS[2], ARGV[3]) end
-return 1`;
+local out = {1}
+if KEYS[2] then
+  redis.call('SET', KEYS[2], ARGV[3])
+  local i = 4
+  while i <= #ARGV do
+    local n = tonumber(ARGV[i])
+    for j = 1, n do out[#out + 1] = redis.call('PUBLISH', ARGV[i + 1 + j], ARGV[i + 1]) end
+    i = i + 2 + n
+  end
+end
+return out`;
 
 const RELEASE = `
 if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) end
@@ -24,14 +38,16 @@ return 0`;
 
 type Scripted = Commands & {
   sgAcquire(key: string, token: string, ms: number, prefix: string): Promise<[number, string, number]>;
-  sgCommit(numKeys: number, ...args: Array<string | number>): Promise<number>;
+  sgCommit(numKeys: number, ...args: Array<string | number>): Promise<number[]>;
   sgRelease(key: string, token: string): Promise<number>;
 };
 
 /**
  * The leader's lease in Redis, one per cluster: `SET NX PX` with a token,
  * renewed well before it runs out, and checked atomically with every commit
- * (one Lua round trip that also writes the leader's snapshot). A leader whose
+ * (one Lua round trip that also writes the leader's snapshot and publishes
+ * the change and the writers' answers, so none of them can leave a leader
+ * that lost its lease, and none waits for another round trip). A leader whose
  * lease is gone — it was frozen, or cut off, for longer than the lease — can
  * commit nothing more, so a new leader can take over without losing a write.
  */
@@ -87,26 +103,33 @@ export class Lease {
     }
   }
 
+  /** Whether {@link commit} publishes its posts itself (not on a Redis Cluster, where channels live in other slots). */
+  get publishes(): boolean {
+    return this.multiKey;
+  }
+
   /**
-   * Checks that the lease of `cluster` is still ours, renews it, and writes
-   * `snapshot` to `snapshotKey` — atomically. False: the lease is lost, and
-   * nothing was written.
+   * Checks that the lease of `cluster` is still ours, renews it, writes
+   * `snapshot` to `snapshotKey` and publishes `posts` — atomically. Resolves
+   * to the listeners of each channel of each post, in order, or to false:
+   * the lease is lost, and nothing was written or sent. Where it cannot
+   * publish ({@link publishes} false) it sends nothing and answers [].
    */
-  async commit(cluster: string, snapshotKey?: string, snapshot?: string): Promise<boolean> {
+  async commit(cluster: string, snapshotKey?: string, snapshot?: string, posts: readonly Post[] = []): Promise<number[] | false> {
     const started = performance.now();
     const together = snapshotKey !== undefined && this.multiKey;
     const args = together
-      ? [2, this.keys.lease(cluster), snapshotKey, this.#token, this.ms, snapshot ?? '']
+      ? [2, this.keys.lease(cluster), snapshotKey, this.#token, this.ms, snapshot ?? '', ...posts.flatMap((p) => [p.channels.length, p.text, ...p.channels])]
       : [1, this.keys.lease(cluster), this.#token, this.ms];
-    const ok = (await this.#redis.sgCommit(...(args as [number, ...Array<string | number>]))) === 1;
-    if (!ok) {
+    const [ok, ...listeners] = await this.#redis.sgCommit(...(args as [number, ...Array<string | number>]));
+    if (ok !== 1) {
       this.#lost();
       return false;
     }
     this.#held(cluster, started);
     // Across cluster slots: the snapshot is written after the lease check, and before the write is acknowledged.
     if (snapshotKey !== undefined && !together) await this.#redis.set(snapshotKey, snapshot ?? '');
-    return true;
+    return listeners.map(Number);
   }
 
   /** Gives the lease up (on hand-over or stop), so the next leader need not wait for it. */

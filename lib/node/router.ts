@@ -63,7 +63,7 @@ export class WriteRouter<T> {
       if (state.down.has(target)) target = chooseLeader(state.rumor.nodes, target, state.down, this.self);
       let reply: WriteReply;
       if (target === this.self) {
-        reply = await this.leader.submit(op, this.self);
+        reply = await this.leader.submit(op);
       } else {
         // A node that is not the leader yet may first have to wait out the old leader's lease.
         const timeout = target === state.rumor.leader ? this.o.rpcTimeoutMs : this.o.rpcTimeoutMs + this.o.leaseMs;
@@ -78,7 +78,8 @@ export class WriteRouter<T> {
           continue;
         }
         const from = target;
-        if (isRumor(reply.rumor)) await this.mailbox.run(() => state.consider(reply.rumor as Rumor<T>, from));
+        // Where the leader's changes go out as a star, every member but this one had it from the leader: pass nothing on.
+        if (isRumor(reply.rumor)) await this.mailbox.run(() => state.consider(reply.rumor as Rumor<T>, from, undefined, state.fansOut));
       }
       if (reply.status !== 'redirect') return reply;
       target = reply.leader;

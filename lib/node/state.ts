@@ -11,6 +11,8 @@ import type { Wire } from '../transport/wire.js';
 
 export interface StateDeps<T> {
   readonly self: string;
+  /** Redis publishes one message to many channels for us (see {@link NodeState.fansOut}). */
+  readonly fansOut: boolean;
   readonly wire: Wire;
   readonly snapshot: SnapshotStore<T>;
   readonly events: EventBus<T>;
@@ -20,6 +22,23 @@ export interface StateDeps<T> {
   readonly onIntervalChange: () => void;
   /** Called when a change means this node no longer leads the cluster it led. */
   readonly onLeadershipLost: () => void;
+}
+
+/** A push already published for a commit: its targets, and how many listened to each. */
+export interface Pushed {
+  readonly targets: readonly string[];
+  readonly listeners: readonly number[];
+}
+
+export interface CommitOptions {
+  /** The snapshot is already written (the leader's fenced commit). */
+  readonly persisted?: boolean;
+  /** The node that started the wave this change came in (default: this node). */
+  readonly root?: string;
+  /** The push is already published (see {@link Pushed}). */
+  readonly pushed?: Pushed;
+  /** False: push nothing (the change came in a star push, which every member got). */
+  readonly passOn?: boolean;
 }
 
 /** One change to push: to this node's children in the broadcast tree of `root`, never back to `from`, and to `extra`. */
@@ -57,6 +76,8 @@ export class NodeState<T> {
   former: Rumor<T> | undefined;
   /** The highest version of this node's cluster it has been shown (heads and rumors). */
   seenVersion = 0;
+  /** Who waits for this node to hold a version (see {@link whenVersion}). */
+  readonly #versionWaiters = new Set<{ readonly atLeast: number; readonly done: () => void }>();
 
   constructor(deps: StateDeps<T>) {
     this.#d = deps;
@@ -81,7 +102,7 @@ export class NodeState<T> {
    * node, unless it is passing on another's change; never back to `from`;
    * also to `extra`).
    */
-  commit(next: Rumor<T>, from?: string, extra: readonly string[] = [], options: { persisted?: boolean; root?: string } = {}): void {
+  commit(next: Rumor<T>, from?: string, extra: readonly string[] = [], options: CommitOptions = {}): void {
     const prev = this.#rumor;
     const dataChanged = this.install(next);
     next = this.#rumor;
@@ -89,7 +110,8 @@ export class NodeState<T> {
     const self = this.#d.self;
     if (prev.leader === self && (next.leader !== self || next.cluster !== prev.cluster)) this.#d.onLeadershipLost();
     const root = options.root !== undefined && next.nodes.includes(options.root) ? options.root : self;
-    this.#push({ rumor: next, root, from, extra });
+    if (options.pushed) this.#handOff(next, root, options.pushed);
+    else if (options.passOn !== false || extra.length > 0) this.#push({ rumor: next, root, from, extra });
     if (next.gossipIntervalMs !== prev.gossipIntervalMs) this.#d.onIntervalChange();
     this.#d.events.emit('rumor', next);
     if (dataChanged) this.#d.events.emit('data', { data: this.#frozen, version: next.version });
@@ -114,19 +136,47 @@ export class NodeState<T> {
     }
     this.#pushing = true;
     this.#idle ??= new Promise((resolve) => (this.#whenIdle = resolve));
-    const self = this.#d.self;
-    const { rumor, root, from, extra } = wave;
-    const targets = new Set(this.#broadcast.children(rumor.nodes, rumor.fanout, root, self));
-    for (const n of extra) targets.add(n);
-    targets.delete(self);
-    if (from !== undefined) targets.delete(from);
-    void this.#spread(rumor, root, [...targets], new Set([self, ...targets])).finally(() => {
+    const { rumor, root } = wave;
+    const targets = this.pushTargets(rumor, wave.from, wave.extra, root);
+    void this.#spread(rumor, root, targets, new Set([this.#d.self, ...targets]), root === this.#d.self && this.#d.fansOut).finally(() => {
       this.#pushing = false;
       const next = this.#waiting.shift();
       if (next) return this.#push(next);
       this.#idle = undefined;
       this.#whenIdle();
     });
+  }
+
+  /**
+   * Whether the changes this node starts go out as a star: where Redis fans
+   * one message out to many channels (a standalone Redis), the node sends a
+   * change to every member in one command — one hop for all, nobody passes
+   * it on. Otherwise (Redis Cluster) changes travel down the broadcast tree
+   * of the epidemic tree, `fanout` pushes per node.
+   */
+  get fansOut(): boolean {
+    return this.#d.fansOut;
+  }
+
+  /**
+   * Who this node pushes `rumor` to: every other member when it starts the
+   * change and Redis fans out; else its children in the broadcast tree of
+   * `root`. And `extra`; never `from`.
+   */
+  pushTargets(rumor: Rumor<T>, from: string | undefined, extra: readonly string[], root = this.#d.self): string[] {
+    const self = this.#d.self;
+    const targets = new Set(root === self && this.#d.fansOut ? rumor.nodes : this.#broadcast.children(rumor.nodes, rumor.fanout, root, self));
+    for (const n of extra) targets.add(n);
+    targets.delete(self);
+    if (from !== undefined) targets.delete(from);
+    return [...targets];
+  }
+
+  /** After a push sent elsewhere (in the leader's commit): the subtrees of the targets nobody listened for. */
+  #handOff(rumor: Rumor<T>, root: string, pushed: Pushed): void {
+    const absent = pushed.targets.filter((_, i) => pushed.listeners[i] === 0);
+    if (absent.length === 0) return;
+    void this.#forward(rumor, root, absent, new Set([this.#d.self, ...pushed.targets]));
   }
 
   /** Resolves once every change so far has been pushed (published to Redis). */
@@ -139,8 +189,13 @@ export class NodeState<T> {
    * PUBLISH that reached 0), its children get the push instead, so one dead
    * member does not cut its subtree off until the next anti-entropy round.
    */
-  async #spread(rumor: Rumor<T>, root: string, targets: string[], sent: Set<string>): Promise<void> {
-    const absent = await this.#d.wire.push(rumor, targets, root).catch(() => []);
+  async #spread(rumor: Rumor<T>, root: string, targets: string[], sent: Set<string>, star = false): Promise<void> {
+    const absent = await this.#d.wire.push(rumor, targets, root === this.#d.self ? undefined : root, star).catch(() => []);
+    await this.#forward(rumor, root, absent, sent);
+  }
+
+  /** Pushes to the children of `absent` (targets nobody listened for) instead. */
+  async #forward(rumor: Rumor<T>, root: string, absent: readonly string[], sent: Set<string>): Promise<void> {
     const next = absent
       .filter((id) => rumor.nodes.includes(id))
       .flatMap((id) => this.#broadcast.children(rumor.nodes, rumor.fanout, root, id))
@@ -155,15 +210,39 @@ export class NodeState<T> {
     if (prev !== undefined && (prev.data === next.data || isDeepStrictEqual(prev.data, next.data))) {
       // Same data: keep the frozen copy, so get() keeps returning the same object.
       this.#rumor = Object.freeze({ ...next, data: prev.data });
+      this.#wakeVersionWaiters();
       return false;
     }
     this.#frozen = deepFreeze(next.data);
     this.#rumor = Object.freeze(next);
+    this.#wakeVersionWaiters();
     return prev !== undefined;
   }
 
+  /** Resolves to this node's version once it is at least `atLeast`, or after `waitMs` with the version then. */
+  whenVersion(atLeast: number, waitMs: number): Promise<number> {
+    if (this.#rumor.version >= atLeast || waitMs <= 0) return Promise.resolve(this.#rumor.version);
+    return new Promise((resolve) => {
+      const waiter = {
+        atLeast,
+        done: () => {
+          clearTimeout(timer);
+          this.#versionWaiters.delete(waiter);
+          resolve(this.#rumor.version);
+        },
+      };
+      const timer = setTimeout(waiter.done, waitMs);
+      timer.unref();
+      this.#versionWaiters.add(waiter);
+    });
+  }
+
+  #wakeVersionWaiters(): void {
+    for (const w of this.#versionWaiters) if (this.#rumor.version >= w.atLeast) w.done();
+  }
+
   /** The accept rule, applied (see {@link R.reconcile}); `root` started the wave that brought it. */
-  consider(incoming: Rumor<T>, from: string, root?: string): void {
+  consider(incoming: Rumor<T>, from: string, root?: string, star = false): void {
     const self = this.#d.self;
     if (incoming.nodes.includes(self) && this.#rumor.nodes.includes(from)) this.synced = true;
     if (this.former && incoming.cluster === this.former.cluster && R.compare(this.former, incoming) === 'newer') this.former = incoming;
@@ -174,7 +253,7 @@ export class NodeState<T> {
       case 'keep':
         return;
       case 'adopt':
-        this.commit(outcome.next, from, [], { root: root ?? from });
+        this.commit(outcome.next, from, [], { root: root ?? from, passOn: !star });
         return;
       case 'merge':
         this.commit(outcome.next);
@@ -195,7 +274,9 @@ export class NodeState<T> {
   /** A leader adds this node: the side with the higher version wins (see {@link R.acceptJoin}). */
   acceptJoin(incoming: Rumor<T>, leader: string): { rumor?: Rumor<T> } {
     const { next, upgraded } = R.acceptJoin(this.#rumor, incoming, this.#d.self, Date.now());
-    this.commit(next, leader);
+    // The leader's commit of the join reaches every member but this one: as a star, all of them;
+    // down its broadcast tree, all but this node's subtree, which this node serves.
+    this.commit(next, leader, [], this.#d.fansOut ? { passOn: false } : { root: leader });
     return upgraded ? { rumor: next } : {};
   }
 }

@@ -24,12 +24,16 @@ export abstract class Connection {
   abstract readonly sub: Commands;
   /** Whether a commit may write two keys in one Lua script (not across Redis Cluster slots). */
   abstract readonly multiKeyScripts: boolean;
+  /** Whether {@link publishMany} is one command that Redis fans out (a standalone Redis), not one per channel. */
+  abstract readonly fansOut: boolean;
 
   static open(input: RedisInput, events: ConnectionEvents): Connection {
     return isCluster(input) ? new ClusterConnection(input, events) : new StandaloneConnection(input, events);
   }
 
   abstract publish(channel: string, message: string): Promise<number>;
+  /** Publishes one message to several channels; resolves to each one's listeners. */
+  abstract publishMany(message: string, channels: readonly string[]): Promise<number[]>;
   abstract subscribe(channel: string): Promise<void>;
   /** How many clients subscribe to each channel, exactly (pattern subscribers not counted). */
   abstract listenersOf(channels: readonly string[]): Promise<number[]>;
@@ -89,15 +93,25 @@ export abstract class Connection {
   }
 }
 
+/** PUBLISH of ARGV[1] to each channel that follows; answers the listeners of each. */
+const FAN_OUT = `
+local out = {}
+for i = 2, #ARGV do out[i - 1] = redis.call('PUBLISH', ARGV[i], ARGV[1]) end
+return out`;
+
+type FanOut = Redis & { sgFanOut(message: string, ...channels: string[]): Promise<unknown> };
+
 /** One Redis: PUBLISH/SUBSCRIBE, PUBSUB NUMSUB and CHANNELS. */
 class StandaloneConnection extends Connection {
   readonly cmd: Redis;
   readonly sub: Redis;
   readonly multiKeyScripts = true;
+  readonly fansOut = true;
 
   constructor(input: string | RedisOptions | Redis, events: ConnectionEvents) {
     super();
     this.cmd = openStandalone(input, 'cmd');
+    this.cmd.defineCommand('sgFanOut', { numberOfKeys: 0, lua: FAN_OUT });
     this.sub = openStandalone(input, 'sub');
     this.sub.on('message', events.onMessage);
     this.watch(events);
@@ -105,6 +119,13 @@ class StandaloneConnection extends Connection {
 
   publish(channel: string, message: string): Promise<number> {
     return this.cmd.publish(channel, message);
+  }
+
+  /** In one command (a script): the message crosses the socket once, and Redis fans it out. */
+  async publishMany(message: string, channels: readonly string[]): Promise<number[]> {
+    if (channels.length === 1) return [await this.publish(channels[0]!, message)];
+    const reply = (await (this.cmd as FanOut).sgFanOut(message, ...channels)) as number[];
+    return reply.map(Number);
   }
 
   async subscribe(channel: string): Promise<void> {
@@ -131,6 +152,7 @@ class ClusterConnection extends Connection {
   readonly cmd: Cluster;
   readonly sub: Cluster;
   readonly multiKeyScripts = false;
+  readonly fansOut = false;
 
   constructor(input: Cluster, events: ConnectionEvents) {
     super();
@@ -142,6 +164,11 @@ class ClusterConnection extends Connection {
 
   publish(channel: string, message: string): Promise<number> {
     return this.cmd.spublish(channel, message) as Promise<number>;
+  }
+
+  /** Channels live on different shards: one SPUBLISH each. */
+  publishMany(message: string, channels: readonly string[]): Promise<number[]> {
+    return Promise.all(channels.map((c) => this.publish(c, message)));
   }
 
   async subscribe(channel: string): Promise<void> {

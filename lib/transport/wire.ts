@@ -8,6 +8,16 @@ import type { Keys } from './keys.js';
 import { ReplayGuard } from './replay.js';
 import { Requests } from './requests.js';
 
+/** One encoded message and the channels it goes to, for a caller that publishes it another way (a leader's commit script). */
+export interface Post {
+  readonly type: MessageType;
+  readonly text: string;
+  readonly channels: readonly string[];
+}
+
+/** What a request's handler returns when it has sent its answer itself (see {@link Wire.replyPost}). */
+export const ANSWERED: unique symbol = Symbol('answered');
+
 /** Message types that ask for an answer, and so carry a correlation id. */
 const REQUESTS: ReadonlySet<MessageType> = new Set<MessageType>(['pull', 'vsn', 'write', 'join']);
 
@@ -99,11 +109,15 @@ export class Wire {
     return answer;
   }
 
-  /** Runs a request's handler and sends its answer, or its error, back to the sender. */
+  /**
+   * Runs a request's handler and sends its answer, or its error, back to the
+   * sender — unless the handler answers {@link ANSWERED}: it sent the answer itself.
+   */
   answer(env: AnyEnvelope, serve: () => unknown): void {
-    const reply = async (): Promise<Bodies['reply']> => {
+    const reply = async (): Promise<Bodies['reply'] | undefined> => {
       try {
-        return { ok: true, value: await serve() };
+        const value = await serve();
+        return value === ANSWERED ? undefined : { ok: true, value };
       } catch (err) {
         const e = err as Partial<GossipError>;
         const code = typeof e.code === 'string' ? e.code : err instanceof TypeError ? 'type_error' : 'error';
@@ -111,23 +125,45 @@ export class Wire {
       }
     };
     void reply().then((body) => {
-      if (this.#closed) return;
+      if (this.#closed || body === undefined) return;
       this.send(env.from, 'reply', body, { re: env.cid }, this.#o.keys.replyTo(env.from, env.observer)).catch(() => undefined);
     });
   }
 
+  /** The answer to request `env`, encoded, for a caller that publishes it itself. */
+  replyPost(env: AnyEnvelope, value: unknown): Post {
+    const text = this.#encode('reply', { ok: true, value }, { to: env.from, re: env.cid });
+    return { type: 'reply', text, channels: [this.#o.keys.replyTo(env.from, env.observer)] };
+  }
+
   /**
-   * Sends `rumor` to each of `targets` (encoded once for all of them);
-   * resolves to the targets nobody listened for.
+   * A push of `rumor` to each of `targets`, encoded once. `star`: the root
+   * sends it to every member itself, so nobody passes it on.
    */
-  async push(rumor: Rumor<unknown>, targets: readonly string[], root?: string): Promise<string[]> {
+  pushPost(rumor: Rumor<unknown>, targets: readonly string[], root?: string, star = false): Post {
+    const body: Bodies['push'] = { rumor, ...(root === undefined ? {} : { root }), ...(star ? { star } : {}) };
+    return { type: 'push', text: this.#encode('push', body, {}), channels: targets.map((to) => this.#o.keys.node(to)) };
+  }
+
+  /** Counts what another way published (a leader's commit script). */
+  published(posts: readonly Post[]): void {
+    for (const p of posts) {
+      for (const _ of p.channels) {
+        if (p.type === 'push') this.#o.metrics.count('pushes');
+        this.#o.metrics.sent(p.type, p.text.length);
+      }
+    }
+  }
+
+  /**
+   * Sends `rumor` to each of `targets` (encoded once, and in one command
+   * where Redis can fan out); resolves to the targets nobody listened for.
+   */
+  async push(rumor: Rumor<unknown>, targets: readonly string[], root?: string, star = false): Promise<string[]> {
     if (targets.length === 0) return [];
-    const text = this.#encode('push', root === undefined ? { rumor } : { rumor, root }, {});
-    const counts = await Promise.all(targets.map((to) => {
-      this.#o.metrics.count('pushes');
-      this.#o.metrics.sent('push', text.length);
-      return this.#o.conn.publish(this.#o.keys.node(to), text).catch(() => -1);
-    }));
+    const post = this.pushPost(rumor, targets, root, star);
+    this.published([post]);
+    const counts = await this.#o.conn.publishMany(post.text, post.channels).catch(() => []);
     return targets.filter((_, i) => counts[i] === 0);
   }
 

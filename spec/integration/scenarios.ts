@@ -39,6 +39,22 @@ export function coreScenarios(backend: Backend): void {
       }
     });
 
+    it('a write from a non-leader reaches each other member in exactly one push', async () => {
+      const nodes = await cluster(['a', 'b', 'c', 'd', 'e'], { gossipIntervalMs: 60_000 });
+      const leader = nodes.find((n) => n.leader === n.id)!;
+      const writer = nodes.find((n) => n !== leader)!;
+      const received = () => nodes.map((n) => n.metrics().received.push?.messages ?? 0);
+      const before = received();
+      await writer.set('once');
+      await eventually(() => nodes.every((n) => n.get() === 'once'));
+      await new Promise((r) => setTimeout(r, 200));
+      // (The writer has it in the leader's answer; down a broadcast tree, its parent may push it too.)
+      const others = nodes.filter((n) => n !== leader && n !== writer);
+      const got = received().map((x, i) => [nodes[i]!.id, x - before[i]!] as const);
+      expect(got.filter(([id]) => others.some((o) => o.id === id))).toEqual(others.map((o) => [o.id, 1]));
+      expect(got.find(([id]) => id === leader.id)).toEqual([leader.id, 0]);
+    });
+
     it('a node that is not the leader notifies its subscribers', async () => {
       const nodes = await cluster(['a', 'b', 'c']);
       const follower = nodes.find((n) => n.leader !== n.id)!;

@@ -30,6 +30,8 @@ const envelopes: Record<string, AnyEnvelope> = {
   head: { ...head, type: 'head', body: { version: 7, vclock: rumor.vclock } },
   pull: { ...head, type: 'pull', cid: 'c1', body: {} },
   'vsn from an observer': { ...head, type: 'vsn', cid: 'c2', observer: true, body: {} },
+  'vsn held until a version': { ...head, type: 'vsn', cid: 'c2', body: { atLeast: 7, waitMs: 1_000 } },
+  'star push from a root': { ...head, type: 'push', body: { rumor, root: 'c', star: true } },
   join: { ...head, type: 'join', cid: 'c3', body: { rumor } },
   'reply ok': { ...head, type: 'reply', re: 'c1', body: { ok: true, value: { rumor } } },
   'reply ok with undefined': { ...head, type: 'reply', re: 'c1', body: { ok: true, value: undefined } },
@@ -202,6 +204,12 @@ describe('Codec.decode drops what is not a valid envelope', () => {
     expect(bad({ ok: true }, envelopes['reply ok'])).toBe('bad_shape');
     expect(bad({ ok: false, code: 'x' }, envelopes['reply ok'])).toBe('bad_shape');
     expect(bad({ ok: 'yes', value: 1 }, envelopes['reply ok'])).toBe('bad_shape');
+    expect(bad({ rumor, star: 'yes' })).toBe('bad_shape');
+    const vsn = envelopes['vsn held until a version']!;
+    expect(bad({ atLeast: 0 }, vsn)).toBe('bad_shape');
+    expect(bad({ atLeast: '7' }, vsn)).toBe('bad_shape');
+    expect(bad({ atLeast: 7, waitMs: -1 }, vsn)).toBe('bad_shape');
+    expect(bad({ atLeast: 7, waitMs: 1.5 }, vsn)).toBe('bad_shape');
   });
 
   it('wrong namespace', () => {
