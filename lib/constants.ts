@@ -23,6 +23,16 @@ export const MAX_ROUTE_ATTEMPTS = 8;
 /** `setSync`'s default timeout: the original's 10 polls, 200 ms apart. */
 export const SET_SYNC_TIMEOUT_MS = 2_000;
 
+/**
+ * Under load, a node's star pushes (one message that wakes every member) go
+ * at most one per this many ms per member: 4.8 ms apart in a cluster of 25.
+ * A change with no other change in that window goes out at once.
+ */
+export const STAR_GAP_PER_MEMBER_MS = 0.2;
+
+/** How long a member's snapshot write may wait, so that under load it writes a few times a second, not per change. */
+export const MEMBER_SNAPSHOT_DELAY_MS = 50;
+
 /** Longest a member holds a `setSync` version request before answering with the version it has. */
 export const MAX_VERSION_HOLD_MS = 1_000;
 

@@ -18,19 +18,26 @@ export async function readSnapshot<T>(redis: Commands, key: string): Promise<Rum
 
 /**
  * A node's latest rumor in Redis. Writes go one at a time, in order. Plain
- * saves are coalesced: while one waits, a newer one replaces it. A guarded
- * write (the leader's commit, checked against its lease) waits its turn and
- * cancels any older plain save still waiting.
+ * saves are coalesced: while one waits, a newer one replaces it; a save
+ * `later` goes at once too, unless the last write is less than `delayMs`
+ * old: then it waits for that (a member's copy: the cluster holds the
+ * change elsewhere too, so under load a member writes its snapshot some 20
+ * times a second, not once per change). A guarded write (the leader's
+ * commit, checked against its lease) waits its turn and cancels any older
+ * plain save still waiting.
  */
 export class SnapshotStore<T> {
   #tail: Promise<unknown> = Promise.resolve();
-  #waiting: { rumor: Rumor<T>; cancelled: boolean } | undefined;
+  #waiting: { rumor: Rumor<T>; cancelled: boolean; queued: boolean } | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #lastWrite = -Infinity;
   #writes = 0;
 
   constructor(
     private readonly redis: Commands,
     readonly key: string,
     private readonly onError: (err: Error) => void,
+    private readonly delayMs = 0,
   ) {}
 
   async read(): Promise<Rumor<T> | undefined> {
@@ -43,18 +50,35 @@ export class SnapshotStore<T> {
     }
   }
 
-  save(rumor: Rumor<T>): void {
+  save(rumor: Rumor<T>, later = false): void {
     if (this.#waiting) {
       this.#waiting.rumor = rumor;
+      if (!later) this.#queue();
       return;
     }
-    const slot = { rumor, cancelled: false };
-    this.#waiting = slot;
-    this.#enqueue(async () => {
+    this.#waiting = { rumor, cancelled: false, queued: false };
+    const wait = later ? this.#lastWrite + this.delayMs - performance.now() : 0;
+    if (wait > 0) {
+      this.#timer = setTimeout(() => this.#queue(), Math.ceil(wait));
+      this.#timer.unref();
+    } else {
+      this.#queue();
+    }
+  }
+
+  /** Queues the waiting save's write (once). */
+  #queue(): void {
+    clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const slot = this.#waiting;
+    if (!slot || slot.queued) return;
+    slot.queued = true;
+    void this.#enqueue(async () => {
       if (this.#waiting === slot) this.#waiting = undefined;
       if (slot.cancelled) return;
       try {
         this.#writes++;
+        this.#lastWrite = performance.now();
         await this.redis.set(this.key, serialize(slot.rumor));
       } catch (err) {
         this.onError(new PersistenceError(`writing the snapshot of version ${slot.rumor.version} failed`, { cause: err }));
@@ -65,6 +89,8 @@ export class SnapshotStore<T> {
   /** Writes `rumor` through `write` (which may refuse) after the writes before it; resolves to its answer. */
   guarded<R>(rumor: Rumor<T>, write: (key: string, text: string) => Promise<R>): Promise<R> {
     if (this.#waiting) {
+      clearTimeout(this.#timer);
+      this.#timer = undefined;
       this.#waiting.cancelled = true;
       this.#waiting = undefined;
     }
@@ -77,6 +103,7 @@ export class SnapshotStore<T> {
 
   /** Resolves once every write so far is done (or has failed). */
   async flush(): Promise<void> {
+    this.#queue();
     let tail;
     do {
       tail = this.#tail;

@@ -297,11 +297,14 @@ export class LeaderRole<T> {
       metrics.count('leaderCommits');
       return true;
     }
-    const targets = state.pushTargets(next, from, extra);
+    // The push goes in the script too, unless pushes are being paced (then it follows, with the newest change).
+    const star = lease.publishes && state.mayStar(next);
+    const targets = star ? state.pushTargets(next, from, extra) : [];
     const remote = lease.publishes ? replies.filter(([w]) => w.request !== undefined) : [];
-    const posts = lease.publishes
-      ? [wire.pushPost(next, targets, undefined, state.fansOut), ...remote.map(([w, status]) => wire.replyPost(w.request!, { status, rumor: next }))]
-      : [];
+    const posts = [
+      ...(targets.length > 0 ? [wire.pushPost(next, targets, undefined, true)] : []),
+      ...remote.map(([w, status]) => wire.replyPost(w.request!, { status, rumor: next })),
+    ];
     const listeners = await snapshot.guarded(next, (key, text) => lease.commit(next.cluster, key, text, posts));
     if (!listeners) {
       metrics.count('fencedCommits');
@@ -310,7 +313,7 @@ export class LeaderRole<T> {
     }
     wire.published(posts);
     for (const [w] of remote) w.answered = true;
-    const pushed = lease.publishes ? { targets, listeners: listeners.slice(0, targets.length) } : undefined;
+    const pushed = star ? { targets, listeners: listeners.slice(0, targets.length) } : undefined;
     state.commit(next, from, extra, { persisted: true, ...(pushed ? { pushed } : {}) });
     metrics.count('leaderCommits');
     return true;

@@ -4,6 +4,7 @@ import { deepFreeze } from '../freeze.js';
 import type { Metrics } from '../metrics.js';
 import * as R from '../model/rumor.js';
 import type { Rumor } from '../model/rumor.js';
+import { STAR_GAP_PER_MEMBER_MS } from '../constants.js';
 import { BroadcastCache } from '../model/tree.js';
 import type { Logger } from '../options.js';
 import type { SnapshotStore } from '../snapshot.js';
@@ -60,6 +61,9 @@ export class NodeState<T> {
   /** A push on its way, and the changes waiting for it (the newest of each cluster in a row). */
   #pushing = false;
   readonly #waiting: Wave<T>[] = [];
+  /** The timer of a star push held back by pacing, and when the last star went. */
+  #paced: NodeJS.Timeout | undefined;
+  #lastStar = -Infinity;
   #idle: Promise<void> | undefined;
   #whenIdle: () => void = () => undefined;
   #rumor!: Rumor<T>;
@@ -106,11 +110,15 @@ export class NodeState<T> {
     const prev = this.#rumor;
     const dataChanged = this.install(next);
     next = this.#rumor;
-    if (!options.persisted) this.#d.snapshot.save(next);
+    // A member's copy may lag a moment behind (the leader's and the other members' hold the change too).
+    if (!options.persisted) this.#d.snapshot.save(next, next.leader !== this.#d.self);
     const self = this.#d.self;
     if (prev.leader === self && (next.leader !== self || next.cluster !== prev.cluster)) this.#d.onLeadershipLost();
     const root = options.root !== undefined && next.nodes.includes(options.root) ? options.root : self;
-    if (options.pushed) this.#handOff(next, root, options.pushed);
+    if (options.pushed) {
+      this.#lastStar = performance.now();
+      this.#handOff(next, root, options.pushed);
+    }
     else if (options.passOn !== false || extra.length > 0) this.#push({ rumor: next, root, from, extra });
     if (next.gossipIntervalMs !== prev.gossipIntervalMs) this.#d.onIntervalChange();
     this.#d.events.emit('rumor', next);
@@ -120,31 +128,64 @@ export class NodeState<T> {
   /**
    * Pushes a change; under load only the newest: while one push is on its
    * way, later changes wait, and each newer one replaces the one waiting.
+   * A star (see {@link fansOut}) wakes every member, so stars are paced:
+   * one at most every {@link STAR_GAP_PER_MEMBER_MS} per member, the
+   * newest change waiting meanwhile — a lone change goes out at once.
    */
   #push(wave: Wave<T>): void {
-    if (this.#pushing) {
-      const last = this.#waiting.at(-1);
-      if (last && last.rumor.cluster === wave.rumor.cluster) {
-        // The newer rumor of the same cluster carries the older one's change. The extra targets
-        // (a removed node, a new leader) must still hear; the sender to skip may differ.
-        this.#waiting[this.#waiting.length - 1] = { ...wave, from: undefined, extra: [...new Set([...last.extra, ...wave.extra])] };
-      } else {
-        // Another cluster's rumor (this node left, or was removed) does not replace the last word to the old one.
-        this.#waiting.push(wave);
-      }
+    if (this.#pushing || this.#paced) {
+      this.#wait(wave);
+      return;
+    }
+    this.#idle ??= new Promise((resolve) => (this.#whenIdle = resolve));
+    const { rumor, root } = wave;
+    const star = root === this.#d.self && this.#d.fansOut;
+    const early = star ? this.#starDue(rumor) - performance.now() : 0;
+    if (early > 0) {
+      this.#wait(wave);
+      this.#paced = setTimeout(() => {
+        this.#paced = undefined;
+        this.#next();
+      }, Math.ceil(early));
       return;
     }
     this.#pushing = true;
-    this.#idle ??= new Promise((resolve) => (this.#whenIdle = resolve));
-    const { rumor, root } = wave;
+    if (star) this.#lastStar = performance.now();
     const targets = this.pushTargets(rumor, wave.from, wave.extra, root);
-    void this.#spread(rumor, root, targets, new Set([this.#d.self, ...targets]), root === this.#d.self && this.#d.fansOut).finally(() => {
+    void this.#spread(rumor, root, targets, new Set([this.#d.self, ...targets]), star).finally(() => {
       this.#pushing = false;
-      const next = this.#waiting.shift();
-      if (next) return this.#push(next);
-      this.#idle = undefined;
-      this.#whenIdle();
+      this.#next();
     });
+  }
+
+  /** Pushes the next waiting change, or reports that every change is out. */
+  #next(): void {
+    const next = this.#waiting.shift();
+    if (next) return this.#push(next);
+    this.#idle = undefined;
+    this.#whenIdle();
+  }
+
+  #wait(wave: Wave<T>): void {
+    const last = this.#waiting.at(-1);
+    if (last && last.rumor.cluster === wave.rumor.cluster) {
+      // The newer rumor of the same cluster carries the older one's change. The extra targets
+      // (a removed node, a new leader) must still hear; the sender to skip may differ.
+      this.#waiting[this.#waiting.length - 1] = { ...wave, from: undefined, extra: [...new Set([...last.extra, ...wave.extra])] };
+    } else {
+      // Another cluster's rumor (this node left, or was removed) does not replace the last word to the old one.
+      this.#waiting.push(wave);
+    }
+  }
+
+  /** When this node's next star push of `rumor` may go (performance.now() time). */
+  #starDue(rumor: Rumor<T>): number {
+    return this.#lastStar + STAR_GAP_PER_MEMBER_MS * (rumor.nodes.length - 1);
+  }
+
+  /** Whether a star push of `rumor` may go now, in the leader's commit (nothing waiting, not too soon). */
+  mayStar(rumor: Rumor<T>): boolean {
+    return this.#d.fansOut && !this.#pushing && !this.#paced && this.#waiting.length === 0 && performance.now() >= this.#starDue(rumor);
   }
 
   /**

@@ -51,6 +51,8 @@ describe('a member stopped and restarted with the same id', () => {
     const survivors = nodes.filter((n) => n !== victim);
     await survivors[0]!.call('setSync', { round: 0 });
     const versionBefore = await victim.call<number>('version');
+    // A member's snapshot may trail its changes by up to MEMBER_SNAPSHOT_DELAY_MS: let it land first.
+    await eventually(async () => (await storedVersion(opts.namespace, victim.id)) === versionBefore, 5_000, 'its snapshot of the version it holds');
 
     if (how === 'stopped') await victim.call('stop');
     else victim.kill('SIGKILL');
@@ -93,6 +95,7 @@ describe('a second process started with a nodeId that is live in the namespace',
     const { nodes, opts } = await threeNodes('fault-dup');
     const live = nodes.find((n) => n.id === 'b')!;
     const before = await viewOf(live);
+    await eventually(async () => (await storedVersion(opts.namespace, 'b')) === before.version, 5_000, "b's snapshot of the version it holds");
     const snapshotBefore = await probe.get(`${opts.namespace}:snapshot:b`);
 
     const refused = children.spawn({ ...opts, nodeId: 'b' });

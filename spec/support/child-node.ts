@@ -88,7 +88,8 @@ export class ChildNode {
   /** Starts a node process; resolves once it reports that its node is running. */
   static spawn(opts: SpawnOptions): Promise<ChildNode> {
     const { readyTimeoutMs = 15_000, callTimeoutMs = 15_000, script = SCRIPT, ...nodeOptions } = opts;
-    const proc = spawn(process.execPath, ['--import', 'tsx', script, JSON.stringify(nodeOptions)], {
+    // SG_CHILD_ARGS: extra node flags for every child, e.g. "--cpu-prof --cpu-prof-dir=/tmp/profiles".
+    const proc = spawn(process.execPath, [...(process.env.SG_CHILD_ARGS ? process.env.SG_CHILD_ARGS.split(' ') : []), '--import', 'tsx', script, JSON.stringify(nodeOptions)], {
       cwd: ROOT,
       stdio: ['pipe', 'pipe', 'pipe'],
       env: { ...process.env, NODE_OPTIONS: '' },
