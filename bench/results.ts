@@ -88,6 +88,8 @@ export interface Results {
     notes: string[];
   };
   harness: { childCallRoundTripMs?: Summary };
+  /** This machine's floor in this run (bench/floor.ts): an idle pub/sub hop between two processes, a PING round trip. */
+  floor?: { pubsubHopMs: Summary; pingRoundTripMs: Summary };
   convergence: ConvergenceRow[];
   throughput: ThroughputRow[];
   setSync: SetSyncRow[];

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { findRedis, HOW_TO_GET_REDIS } from '../tools/redis-server.js';
 import type { RedisHandle } from '../tools/redis-server.js';
 import { coldStartAlone } from './cold-start.js';
+import { floor } from './floor.js';
 import { Marks, PLANS } from './config.js';
 import type { Mode } from './config.js';
 import { killAll } from './fleet.js';
@@ -102,6 +103,10 @@ async function main(): Promise<number> {
   const ctx: Ctx = { redisUrl: redis.url, plan, marks: new Marks(), results, log };
 
   try {
+    await guard(ctx, 'floor', async () => {
+      log('the floor: an idle pub/sub hop between two processes, a PING round trip');
+      await floor(ctx);
+    });
     await guard(ctx, 'reads', () => reads(ctx));
     await guard(ctx, 'cold start', async () => {
       log('cold start without live peers');

@@ -24,6 +24,8 @@ export function renderTables(r: Results): string {
   for (const n of r.meta.notes) out.push(`note: ${n}`);
   const rtt = r.harness.childCallRoundTripMs;
   if (rtt) out.push(`harness: a command to a child process and its answer (stdin/stdout) takes p50 ${ms(rtt.p50)} ms / p95 ${ms(rtt.p95)} ms; process-per-node times include about one such round trip`);
+  const f = r.floor;
+  if (f) out.push(`floor in this run: an idle Redis pub/sub hop between two processes p50 ${ms(f.pubsubHopMs.p50)} ms / p95 ${ms(f.pubsubHopMs.p95)} ms (the issue's reference machine: 0.05-0.1 ms); a PING round trip p50 ${ms(f.pingRoundTripMs.p50)} ms`);
   out.push('');
 
   out.push(render(

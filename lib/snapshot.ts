@@ -61,6 +61,9 @@ export class SnapshotStore<T> {
     if (wait > 0) {
       this.#timer = setTimeout(() => this.#queue(), Math.ceil(wait));
       this.#timer.unref();
+    } else if (later) {
+      // After whatever this turn of the event loop already scheduled (the change's events).
+      setImmediate(() => this.#queue());
     } else {
       this.#queue();
     }

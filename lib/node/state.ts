@@ -110,19 +110,18 @@ export class NodeState<T> {
     const prev = this.#rumor;
     const dataChanged = this.install(next);
     next = this.#rumor;
-    // A member's copy may lag a moment behind (the leader's and the other members' hold the change too).
-    if (!options.persisted) this.#d.snapshot.save(next, next.leader !== this.#d.self);
     const self = this.#d.self;
     if (prev.leader === self && (next.leader !== self || next.cluster !== prev.cluster)) this.#d.onLeadershipLost();
     const root = options.root !== undefined && next.nodes.includes(options.root) ? options.root : self;
     if (options.pushed) {
       this.#lastStar = performance.now();
       this.#handOff(next, root, options.pushed);
-    }
-    else if (options.passOn !== false || extra.length > 0) this.#push({ rumor: next, root, from, extra });
+    } else if (options.passOn !== false || extra.length > 0) this.#push({ rumor: next, root, from, extra });
     if (next.gossipIntervalMs !== prev.gossipIntervalMs) this.#d.onIntervalChange();
     this.#d.events.emit('rumor', next);
     if (dataChanged) this.#d.events.emit('data', { data: this.#frozen, version: next.version });
+    // A member's copy may lag a moment behind (the leader's and the other members' hold the change too).
+    if (!options.persisted) this.#d.snapshot.save(next, next.leader !== this.#d.self);
   }
 
   /**
