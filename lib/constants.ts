@@ -28,7 +28,7 @@ export const SET_SYNC_TIMEOUT_MS = 2_000;
  * at most one per this many ms per member: 4.8 ms apart in a cluster of 25.
  * A change with no other change in that window goes out at once.
  */
-export const STAR_GAP_PER_MEMBER_MS = 0.2;
+export const STAR_GAP_PER_MEMBER_MS = 0.4;
 
 /** How long a member's snapshot write may wait, so that under load it writes a few times a second, not per change. */
 export const MEMBER_SNAPSHOT_DELAY_MS = 50;

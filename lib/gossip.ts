@@ -276,7 +276,7 @@ export class Gossip<T = unknown> {
     await this.#router.route({ kind: 'settings', gossipIntervalMs: ms });
   }
 
-  /** Sets how many neighbours a change is pushed to, cluster-wide. */
+  /** Sets how many neighbours a change is passed on to in the epidemic tree (see the `fanout` option), cluster-wide. */
   async setFanout(k: number): Promise<void> {
     this.#assertRunning();
     if (!Number.isSafeInteger(k) || k < 1) throw new RangeError(`fanout must be a positive integer, not ${k}`);
@@ -394,7 +394,7 @@ export class Gossip<T = unknown> {
     clearTimeout(this.#timer);
     clearTimeout(this.#healTimer);
     await this.#mailbox.run(() => this.#leader.handOver()).catch((err: unknown) => this.#o.logger.warn('simple-gossip: hand-over failed', err));
-    await this.#state.pushed();
+    await this.#state.pushes.pushed();
     await this.#conn.drain().catch(() => undefined); // every PUBLISH queued before it has left
     await this.#snapshot.flush().catch(() => undefined);
     this.#lease?.close();

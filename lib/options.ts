@@ -34,7 +34,12 @@ export interface GossipOptions {
   namespace?: string;
   /** How events reach subscribers. @default 'auto' */
   eventMode?: EventMode;
-  /** Neighbours a change is pushed to, for a node that starts a new cluster. @default 2 */
+  /**
+   * Neighbours a node passes a change on to in the epidemic tree, for a node
+   * that starts a new cluster. Used where Redis cannot fan a message out for
+   * us (a Redis Cluster's sharded channels); on a standalone Redis a change
+   * goes to every member in one command. @default 2
+   */
   fanout?: number;
   /** Anti-entropy period, for a node that starts a new cluster. @default 15000 */
   gossipIntervalMs?: number;

@@ -298,8 +298,8 @@ export class LeaderRole<T> {
       return true;
     }
     // The push goes in the script too, unless pushes are being paced (then it follows, with the newest change).
-    const star = lease.publishes && state.mayStar(next);
-    const targets = star ? state.pushTargets(next, from, extra) : [];
+    const star = lease.publishes && state.pushes.mayStar(next);
+    const targets = star ? state.pushes.targets(next, from, extra) : [];
     const remote = lease.publishes ? replies.filter(([w]) => w.request !== undefined) : [];
     const posts = [
       ...(targets.length > 0 ? [wire.pushPost(next, targets, undefined, true)] : []),

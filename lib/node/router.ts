@@ -79,7 +79,7 @@ export class WriteRouter<T> {
         }
         const from = target;
         // Where the leader's changes go out as a star, every member but this one had it from the leader: pass nothing on.
-        if (isRumor(reply.rumor)) await this.mailbox.run(() => state.consider(reply.rumor as Rumor<T>, from, undefined, state.fansOut));
+        if (isRumor(reply.rumor)) await this.mailbox.run(() => state.consider(reply.rumor as Rumor<T>, from, undefined, state.pushes.fansOut));
       }
       if (reply.status !== 'redirect') return reply;
       target = reply.leader;

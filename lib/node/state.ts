@@ -4,15 +4,15 @@ import { deepFreeze } from '../freeze.js';
 import type { Metrics } from '../metrics.js';
 import * as R from '../model/rumor.js';
 import type { Rumor } from '../model/rumor.js';
-import { STAR_GAP_PER_MEMBER_MS } from '../constants.js';
-import { BroadcastCache } from '../model/tree.js';
 import type { Logger } from '../options.js';
 import type { SnapshotStore } from '../snapshot.js';
+import { Pushes } from './pushes.js';
+import type { Pushed } from './pushes.js';
 import type { Wire } from '../transport/wire.js';
 
 export interface StateDeps<T> {
   readonly self: string;
-  /** Redis publishes one message to many channels for us (see {@link NodeState.fansOut}). */
+  /** Redis publishes one message to many channels for us (see {@link Pushes.fansOut}). */
   readonly fansOut: boolean;
   readonly wire: Wire;
   readonly snapshot: SnapshotStore<T>;
@@ -25,29 +25,15 @@ export interface StateDeps<T> {
   readonly onLeadershipLost: () => void;
 }
 
-/** A push already published for a commit: its targets, and how many listened to each. */
-export interface Pushed {
-  readonly targets: readonly string[];
-  readonly listeners: readonly number[];
-}
-
 export interface CommitOptions {
   /** The snapshot is already written (the leader's fenced commit). */
   readonly persisted?: boolean;
   /** The node that started the wave this change came in (default: this node). */
   readonly root?: string;
-  /** The push is already published (see {@link Pushed}). */
+  /** The push is already published (in the leader's commit script). */
   readonly pushed?: Pushed;
   /** False: push nothing (the change came in a star push, which every member got). */
   readonly passOn?: boolean;
-}
-
-/** One change to push: to this node's children in the broadcast tree of `root`, never back to `from`, and to `extra`. */
-interface Wave<T> {
-  readonly rumor: Rumor<T>;
-  readonly root: string;
-  readonly from: string | undefined;
-  readonly extra: readonly string[];
 }
 
 /**
@@ -57,15 +43,8 @@ interface Wave<T> {
  */
 export class NodeState<T> {
   readonly #d: StateDeps<T>;
-  readonly #broadcast = new BroadcastCache();
-  /** A push on its way, and the changes waiting for it (the newest of each cluster in a row). */
-  #pushing = false;
-  readonly #waiting: Wave<T>[] = [];
-  /** The timer of a star push held back by pacing, and when the last star went. */
-  #paced: NodeJS.Timeout | undefined;
-  #lastStar = -Infinity;
-  #idle: Promise<void> | undefined;
-  #whenIdle: () => void = () => undefined;
+  /** This node's pushes. */
+  readonly pushes: Pushes<T>;
   #rumor!: Rumor<T>;
   #frozen: T | undefined;
   /** Members known to be gone (nobody listened, or no answer); cleared when they speak again. */
@@ -85,6 +64,7 @@ export class NodeState<T> {
 
   constructor(deps: StateDeps<T>) {
     this.#d = deps;
+    this.pushes = new Pushes<T>(deps.self, deps.fansOut, deps.wire);
   }
 
   get rumor(): Rumor<T> {
@@ -113,135 +93,13 @@ export class NodeState<T> {
     const self = this.#d.self;
     if (prev.leader === self && (next.leader !== self || next.cluster !== prev.cluster)) this.#d.onLeadershipLost();
     const root = options.root !== undefined && next.nodes.includes(options.root) ? options.root : self;
-    if (options.pushed) {
-      this.#lastStar = performance.now();
-      this.#handOff(next, root, options.pushed);
-    } else if (options.passOn !== false || extra.length > 0) this.#push({ rumor: next, root, from, extra });
+    if (options.pushed) this.pushes.published(next, root, options.pushed);
+    else if (options.passOn !== false || extra.length > 0) this.pushes.push({ rumor: next, root, from, extra });
     if (next.gossipIntervalMs !== prev.gossipIntervalMs) this.#d.onIntervalChange();
     this.#d.events.emit('rumor', next);
     if (dataChanged) this.#d.events.emit('data', { data: this.#frozen, version: next.version });
     // A member's copy may lag a moment behind (the leader's and the other members' hold the change too).
     if (!options.persisted) this.#d.snapshot.save(next, next.leader !== this.#d.self);
-  }
-
-  /**
-   * Pushes a change; under load only the newest: while one push is on its
-   * way, later changes wait, and each newer one replaces the one waiting.
-   * A star (see {@link fansOut}) wakes every member, so stars are paced:
-   * one at most every {@link STAR_GAP_PER_MEMBER_MS} per member, the
-   * newest change waiting meanwhile — a lone change goes out at once.
-   */
-  #push(wave: Wave<T>): void {
-    if (this.#pushing || this.#paced) {
-      this.#wait(wave);
-      return;
-    }
-    this.#idle ??= new Promise((resolve) => (this.#whenIdle = resolve));
-    const { rumor, root } = wave;
-    const star = root === this.#d.self && this.#d.fansOut;
-    const early = star ? this.#starDue(rumor) - performance.now() : 0;
-    if (early > 0) {
-      this.#wait(wave);
-      this.#paced = setTimeout(() => {
-        this.#paced = undefined;
-        this.#next();
-      }, Math.ceil(early));
-      return;
-    }
-    this.#pushing = true;
-    if (star) this.#lastStar = performance.now();
-    const targets = this.pushTargets(rumor, wave.from, wave.extra, root);
-    void this.#spread(rumor, root, targets, new Set([this.#d.self, ...targets]), star).finally(() => {
-      this.#pushing = false;
-      this.#next();
-    });
-  }
-
-  /** Pushes the next waiting change, or reports that every change is out. */
-  #next(): void {
-    const next = this.#waiting.shift();
-    if (next) return this.#push(next);
-    this.#idle = undefined;
-    this.#whenIdle();
-  }
-
-  #wait(wave: Wave<T>): void {
-    const last = this.#waiting.at(-1);
-    if (last && last.rumor.cluster === wave.rumor.cluster) {
-      // The newer rumor of the same cluster carries the older one's change. The extra targets
-      // (a removed node, a new leader) must still hear; the sender to skip may differ.
-      this.#waiting[this.#waiting.length - 1] = { ...wave, from: undefined, extra: [...new Set([...last.extra, ...wave.extra])] };
-    } else {
-      // Another cluster's rumor (this node left, or was removed) does not replace the last word to the old one.
-      this.#waiting.push(wave);
-    }
-  }
-
-  /** When this node's next star push of `rumor` may go (performance.now() time). */
-  #starDue(rumor: Rumor<T>): number {
-    return this.#lastStar + STAR_GAP_PER_MEMBER_MS * (rumor.nodes.length - 1);
-  }
-
-  /** Whether a star push of `rumor` may go now, in the leader's commit (nothing waiting, not too soon). */
-  mayStar(rumor: Rumor<T>): boolean {
-    return this.#d.fansOut && !this.#pushing && !this.#paced && this.#waiting.length === 0 && performance.now() >= this.#starDue(rumor);
-  }
-
-  /**
-   * Whether the changes this node starts go out as a star: where Redis fans
-   * one message out to many channels (a standalone Redis), the node sends a
-   * change to every member in one command — one hop for all, nobody passes
-   * it on. Otherwise (Redis Cluster) changes travel down the broadcast tree
-   * of the epidemic tree, `fanout` pushes per node.
-   */
-  get fansOut(): boolean {
-    return this.#d.fansOut;
-  }
-
-  /**
-   * Who this node pushes `rumor` to: every other member when it starts the
-   * change and Redis fans out; else its children in the broadcast tree of
-   * `root`. And `extra`; never `from`.
-   */
-  pushTargets(rumor: Rumor<T>, from: string | undefined, extra: readonly string[], root = this.#d.self): string[] {
-    const self = this.#d.self;
-    const targets = new Set(root === self && this.#d.fansOut ? rumor.nodes : this.#broadcast.children(rumor.nodes, rumor.fanout, root, self));
-    for (const n of extra) targets.add(n);
-    targets.delete(self);
-    if (from !== undefined) targets.delete(from);
-    return [...targets];
-  }
-
-  /** After a push sent elsewhere (in the leader's commit): the subtrees of the targets nobody listened for. */
-  #handOff(rumor: Rumor<T>, root: string, pushed: Pushed): void {
-    const absent = pushed.targets.filter((_, i) => pushed.listeners[i] === 0);
-    if (absent.length === 0) return;
-    void this.#forward(rumor, root, absent, new Set([this.#d.self, ...pushed.targets]));
-  }
-
-  /** Resolves once every change so far has been pushed (published to Redis). */
-  async pushed(): Promise<void> {
-    await this.#idle;
-  }
-
-  /**
-   * Pushes down the broadcast tree; when nobody listens for a child (a
-   * PUBLISH that reached 0), its children get the push instead, so one dead
-   * member does not cut its subtree off until the next anti-entropy round.
-   */
-  async #spread(rumor: Rumor<T>, root: string, targets: string[], sent: Set<string>, star = false): Promise<void> {
-    const absent = await this.#d.wire.push(rumor, targets, root === this.#d.self ? undefined : root, star).catch(() => []);
-    await this.#forward(rumor, root, absent, sent);
-  }
-
-  /** Pushes to the children of `absent` (targets nobody listened for) instead. */
-  async #forward(rumor: Rumor<T>, root: string, absent: readonly string[], sent: Set<string>): Promise<void> {
-    const next = absent
-      .filter((id) => rumor.nodes.includes(id))
-      .flatMap((id) => this.#broadcast.children(rumor.nodes, rumor.fanout, root, id))
-      .filter((id) => !sent.has(id));
-    for (const id of next) sent.add(id);
-    if (next.length > 0) await this.#spread(rumor, root, next, sent);
   }
 
   /** Sets the rumor and the frozen cache, nothing else; true when the data changed. */
@@ -316,7 +174,7 @@ export class NodeState<T> {
     const { next, upgraded } = R.acceptJoin(this.#rumor, incoming, this.#d.self, Date.now());
     // The leader's commit of the join reaches every member but this one: as a star, all of them;
     // down its broadcast tree, all but this node's subtree, which this node serves.
-    this.commit(next, leader, [], this.#d.fansOut ? { passOn: false } : { root: leader });
+    this.commit(next, leader, [], this.pushes.fansOut ? { passOn: false } : { root: leader });
     return upgraded ? { rumor: next } : {};
   }
 }

@@ -34,8 +34,8 @@ function recipe(name: string, edit: (code: string) => string = (c) => c) {
   if (!code) throw new Error(`README has no recipe ${name}`);
   let namespace = '';
   const file = project.write(name, edit(code).replace(/namespace: '([\w-]+)'/, (_, ns: string) => `namespace: '${(namespace = `${ns}-${randomBytes(3).toString('hex')}`)}'`));
-  const start = (nodeId: string): Script => {
-    const s = new Script(file, project.dir, { REDIS_URL: redis(), NODE_ID: nodeId });
+  const start = (nodeId: string, env: Record<string, string> = {}): Script => {
+    const s = new Script(file, project.dir, { REDIS_URL: redis(), NODE_ID: nodeId, ...env });
     running.push(s);
     return s;
   };
@@ -84,8 +84,9 @@ describe('README recipes', () => {
     // A restarted instance applies the rolled-out config at start.
     b.kill('SIGKILL');
     await b.exited;
-    const again = start('api-2');
-    await expect(again.waitFor(/^api-2 applies /)).resolves.toBe('api-2 applies {"logLevel":"debug","poolSize":20}');
+    const again = start('api-2', { DEBUG: 'simple-gossip:*' });
+    const first = await again.waitFor(/^api-2 applies /);
+    expect(first, `the restarted instance's log:\n${again.stderr}`).toBe('api-2 applies {"logLevel":"debug","poolSize":20}');
   });
 
   it('leader-only job: only the leader runs it, and it moves to another instance when the leader stops', async () => {

@@ -62,6 +62,11 @@ export class Script {
     return this.#proc.pid!;
   }
 
+  /** The last 4,000 characters it wrote to stderr. */
+  get stderr(): string {
+    return this.#stderr;
+  }
+
   /** Resolves with the first line (from `from` on) that matches. */
   async waitFor(pattern: RegExp, { from = 0, timeoutMs = 10_000 } = {}): Promise<string> {
     const deadline = Date.now() + timeoutMs;
