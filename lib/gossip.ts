@@ -349,11 +349,14 @@ export class Gossip<T = unknown> {
   async #boot(): Promise<void> {
     await this.#conn.ready();
     const channel = this.#wire.channel;
+    // The snapshot is read meanwhile (a read changes nothing, even if this id turns out to be taken).
+    const stored = this.#snapshot.read();
+    stored.catch(() => undefined);
     if ((await this.#conn.listeners(channel)) > 0) throw new NodeIdInUseError(this.id, this.namespace);
     await this.#conn.subscribe(channel);
     if ((await this.#conn.listeners(channel)) > 1) throw new NodeIdInUseError(this.id, this.namespace);
     // Messages that arrive meanwhile wait in the mailbox behind the recovery.
-    await this.#mailbox.run(() => this.#recover());
+    await this.#mailbox.run(async () => this.#recover(await stored));
     this.#phase = 'running';
     const r = this.#state.rumor;
     this.#o.logger.debug(`simple-gossip: ${this.id} started at version ${r.version} with ${r.nodes.length} member(s), led by ${r.leader}`);
@@ -362,9 +365,8 @@ export class Gossip<T = unknown> {
   }
 
   /** Cold start: the stored rumor, checked against one live member; or a new cluster. */
-  async #recover(): Promise<void> {
+  async #recover(stored: Rumor<T> | undefined): Promise<void> {
     const state = this.#state;
-    const stored = await this.#snapshot.read();
     if (!stored) {
       state.install(R.initialRumor<T>(this.id, undefined, this.#o, Date.now()));
       this.#snapshot.save(state.rumor);
