@@ -53,6 +53,7 @@ export async function convergenceSvg(r: Results): Promise<string> {
       subtitle: [
         `${r.meta.mode} run ${r.meta.date.slice(0, 16).replace('T', ' ')} UTC; ${m.cpuModel}, ${m.cores} cores; Redis ${m.redis}; node ${m.node}`,
         'solid: p50, dashed: p95; Erlang ranges plotted at their midpoint',
+        ...(r.floor ? [`this run's floor: an idle pub/sub hop between two processes, p50 ${r.floor.pubsubHopMs.p50.toFixed(2)} ms (the Erlang figures' machine: 0.05-0.1 ms)`] : []),
       ],
     },
     width: 560,
