@@ -30,9 +30,6 @@ export const SET_SYNC_TIMEOUT_MS = 2_000;
  */
 export const STAR_GAP_PER_MEMBER_MS = 0.4;
 
-/** How long a member's snapshot write may wait, so that under load it writes a few times a second, not per change. */
-export const MEMBER_SNAPSHOT_DELAY_MS = 50;
-
 /** Longest a member holds a `setSync` version request before answering with the version it has. */
 export const MAX_VERSION_HOLD_MS = 1_000;
 

@@ -1,7 +1,7 @@
 import { CfgView } from './cfg.js';
 import { Codec, isRumor } from './codec.js';
 import type { AnyEnvelope, Envelope, WriteOp } from './codec.js';
-import { COLD_START_PULL_TIMEOUT_MS, GOSSIP_JITTER_MS, MAX_VERSION_HOLD_MS, MEMBER_SNAPSHOT_DELAY_MS } from './constants.js';
+import { COLD_START_PULL_TIMEOUT_MS, GOSSIP_JITTER_MS, MAX_VERSION_HOLD_MS } from './constants.js';
 import { NodeIdInUseError, StoppedError } from './errors.js';
 import { EventBus } from './events.js';
 import type { GossipEvents, GossipEventType, Handler } from './events.js';
@@ -105,7 +105,7 @@ export class Gossip<T = unknown> {
       onEnvelope: (env) => this.#onEnvelope(env),
       onDrop: (err) => this.#report(err),
     });
-    this.#snapshot = new SnapshotStore<T>(this.#conn.cmd, this.#keys.snapshot(o.nodeId), (err) => this.#report(err), MEMBER_SNAPSHOT_DELAY_MS);
+    this.#snapshot = new SnapshotStore<T>(this.#conn.cmd, this.#keys.snapshot(o.nodeId), (err) => this.#report(err));
     this.#state = new NodeState<T>({
       self: o.nodeId,
       fansOut: this.#conn.fansOut,

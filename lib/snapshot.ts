@@ -19,25 +19,20 @@ export async function readSnapshot<T>(redis: Commands, key: string): Promise<Rum
 /**
  * A node's latest rumor in Redis. Writes go one at a time, in order. Plain
  * saves are coalesced: while one waits, a newer one replaces it; a save
- * `later` goes at once too, unless the last write is less than `delayMs`
- * old: then it waits for that (a member's copy: the cluster holds the
- * change elsewhere too, so under load a member writes its snapshot some 20
- * times a second, not once per change). A guarded write (the leader's
- * commit, checked against its lease) waits its turn and cancels any older
- * plain save still waiting.
+ * `later` (a member's copy) is queued after whatever this turn of the event
+ * loop already scheduled (the change's events). A guarded write (the
+ * leader's commit, checked against its lease) waits its turn and cancels any
+ * older plain save still waiting.
  */
 export class SnapshotStore<T> {
   #tail: Promise<unknown> = Promise.resolve();
   #waiting: { rumor: Rumor<T>; cancelled: boolean; queued: boolean } | undefined;
-  #timer: NodeJS.Timeout | undefined;
-  #lastWrite = -Infinity;
   #writes = 0;
 
   constructor(
     private readonly redis: Commands,
     readonly key: string,
     private readonly onError: (err: Error) => void,
-    private readonly delayMs = 0,
   ) {}
 
   async read(): Promise<Rumor<T> | undefined> {
@@ -57,22 +52,12 @@ export class SnapshotStore<T> {
       return;
     }
     this.#waiting = { rumor, cancelled: false, queued: false };
-    const wait = later ? this.#lastWrite + this.delayMs - performance.now() : 0;
-    if (wait > 0) {
-      this.#timer = setTimeout(() => this.#queue(), Math.ceil(wait));
-      this.#timer.unref();
-    } else if (later) {
-      // After whatever this turn of the event loop already scheduled (the change's events).
-      setImmediate(() => this.#queue());
-    } else {
-      this.#queue();
-    }
+    if (later) setImmediate(() => this.#queue());
+    else this.#queue();
   }
 
   /** Queues the waiting save's write (once). */
   #queue(): void {
-    clearTimeout(this.#timer);
-    this.#timer = undefined;
     const slot = this.#waiting;
     if (!slot || slot.queued) return;
     slot.queued = true;
@@ -81,7 +66,6 @@ export class SnapshotStore<T> {
       if (slot.cancelled) return;
       try {
         this.#writes++;
-        this.#lastWrite = performance.now();
         await this.redis.set(this.key, serialize(slot.rumor));
       } catch (err) {
         this.onError(new PersistenceError(`writing the snapshot of version ${slot.rumor.version} failed`, { cause: err }));
@@ -92,8 +76,6 @@ export class SnapshotStore<T> {
   /** Writes `rumor` through `write` (which may refuse) after the writes before it; resolves to its answer. */
   guarded<R>(rumor: Rumor<T>, write: (key: string, text: string) => Promise<R>): Promise<R> {
     if (this.#waiting) {
-      clearTimeout(this.#timer);
-      this.#timer = undefined;
       this.#waiting.cancelled = true;
       this.#waiting = undefined;
     }

@@ -98,7 +98,7 @@ export class NodeState<T> {
     if (next.gossipIntervalMs !== prev.gossipIntervalMs) this.#d.onIntervalChange();
     this.#d.events.emit('rumor', next);
     if (dataChanged) this.#d.events.emit('data', { data: this.#frozen, version: next.version });
-    // A member's copy may lag a moment behind (the leader's and the other members' hold the change too).
+    // A member's copy is written after the change's events (the leader's first: it answers for the write).
     if (!options.persisted) this.#d.snapshot.save(next, next.leader !== this.#d.self);
   }
 

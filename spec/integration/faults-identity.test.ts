@@ -51,7 +51,7 @@ describe('a member stopped and restarted with the same id', () => {
     const survivors = nodes.filter((n) => n !== victim);
     await survivors[0]!.call('setSync', { round: 0 });
     const versionBefore = await victim.call<number>('version');
-    // A member's snapshot may trail its changes by up to MEMBER_SNAPSHOT_DELAY_MS: let it land first.
+    // A member's snapshot is written just after its change's events: let it land first.
     await eventually(async () => (await storedVersion(opts.namespace, victim.id)) === versionBefore, 5_000, 'its snapshot of the version it holds');
 
     if (how === 'stopped') await victim.call('stop');
