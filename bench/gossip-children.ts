@@ -18,7 +18,7 @@ import {
   spawnChildren,
 } from './fleet.js';
 import { load1 } from './machine.js';
-import { guard } from './results.js';
+import { guard, throughputRow } from './results.js';
 import type { Ctx, Impl } from './results.js';
 import { sleep, summarize, until } from './stats.js';
 import { PAYLOAD } from './config.js';
@@ -101,18 +101,7 @@ async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNo
       await guard(ctx, `throughput n=${n} ${from} ${inFlight}`, async () => {
         ctx.log(`throughput, ${n} node processes, from the ${from}, ${inFlight} in flight`);
         const r = await runLoop(child, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: plan.throughputMs, payload: PAYLOAD, from: marks.reserve(10_000_000) });
-        results.throughput.push({
-          impl,
-          n,
-          from,
-          inFlight,
-          writes: r.done,
-          errors: r.errors,
-          seconds: r.ms / 1000,
-          perSecond: r.done / (r.ms / 1000),
-          latencyMs: summarize(r.lat),
-          load1: load1(),
-        });
+        results.throughput.push(throughputRow(impl, n, from, inFlight, r, load1()));
         await settle(children);
       });
     }

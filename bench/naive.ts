@@ -9,7 +9,7 @@ import type { ChildNode } from '../spec/support/child-node.js';
 import { PAYLOAD } from './config.js';
 import { killChildren, measureConvergence, runLoop, spawnChildren } from './fleet.js';
 import { load1 } from './machine.js';
-import { guard } from './results.js';
+import { guard, throughputRow } from './results.js';
 import type { Ctx } from './results.js';
 import { sleep, summarize } from './stats.js';
 
@@ -54,18 +54,7 @@ export async function naive(ctx: Ctx): Promise<void> {
         await guard(ctx, `naive throughput n=${n} ${inFlight}`, async () => {
           ctx.log(`naive throughput, ${n} processes, ${inFlight} in flight`);
           const r = await runLoop(children[1]!, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: ctx.plan.throughputMs, payload: PAYLOAD, from: ctx.marks.reserve(10_000_000) });
-          ctx.results.throughput.push({
-            impl: 'naive',
-            n,
-            from: 'any',
-            inFlight,
-            writes: r.done,
-            errors: r.errors,
-            seconds: r.ms / 1000,
-            perSecond: r.done / (r.ms / 1000),
-            latencyMs: summarize(r.lat),
-            load1: load1(),
-          });
+          ctx.results.throughput.push(throughputRow('naive', n, 'any', inFlight, r, load1()));
           // Let the readers drain their GETs before the next measurement.
           await quiesce(children);
         });

@@ -2,6 +2,7 @@
 import type { Plan, Marks, Mode } from './config.js';
 import type { PerUpdate } from './fleet.js';
 import type { Machine } from './machine.js';
+import { summarize } from './stats.js';
 import type { Summary } from './stats.js';
 import type { TargetRow } from './targets.js';
 
@@ -20,6 +21,11 @@ export interface ConvergenceRow {
   /** Messages and bytes sent per update, summed over every node (simple-gossip only). */
   readonly perUpdate?: PerUpdate;
   readonly load1: number;
+}
+
+/** A throughput row from a write loop's result. */
+export function throughputRow(impl: Impl, n: number, from: ThroughputRow['from'], inFlight: number, r: { done: number; errors: number; ms: number; lat: number[] }, load: number): ThroughputRow {
+  return { impl, n, from, inFlight, writes: r.done, errors: r.errors, seconds: r.ms / 1000, perSecond: r.done / (r.ms / 1000), latencyMs: summarize(r.lat), load1: load };
 }
 
 export interface ThroughputRow {

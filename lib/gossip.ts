@@ -538,15 +538,10 @@ export class Gossip<T = unknown> {
   async #awaitVersion(version: number, options: SetSyncOptions): Promise<void> {
     const poller: Poller = {
       nodes: () => this.nodes,
-      version: async (node, atLeast, holdMs) => {
-        if (node === this.id) return this.#state.whenVersion(atLeast, holdMs);
-        try {
-          const v = await this.#wire.request(node, 'vsn', { atLeast, waitMs: holdMs }, holdMs + this.#o.statusTimeoutMs);
-          return typeof v === 'number' ? v : undefined;
-        } catch {
-          return undefined;
-        }
-      },
+      version: (node, atLeast, holdMs) =>
+        node === this.id
+          ? this.#state.whenVersion(atLeast, holdMs)
+          : this.#wire.version(node, holdMs + this.#o.statusTimeoutMs, { atLeast, waitMs: holdMs }),
     };
     await awaitVersion(poller, version, options);
   }

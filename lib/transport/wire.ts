@@ -174,15 +174,17 @@ export class Wire {
 
   /** Each node's version, or undefined where it did not answer within `timeoutMs`. */
   versions(nodes: readonly string[], timeoutMs: number, own?: number): Promise<Array<number | undefined>> {
-    return Promise.all(nodes.map(async (n) => {
-      if (n === this.#o.self && own !== undefined) return own;
-      try {
-        const v = await this.request(n, 'vsn', {}, timeoutMs);
-        return typeof v === 'number' ? v : undefined;
-      } catch {
-        return undefined;
-      }
-    }));
+    return Promise.all(nodes.map((n) => (n === this.#o.self && own !== undefined ? own : this.version(n, timeoutMs))));
+  }
+
+  /** `node`'s version (held until it has `body.atLeast`, if given), or undefined where it did not answer within `timeoutMs`. */
+  async version(node: string, timeoutMs: number, body: Bodies['vsn'] = {}): Promise<number | undefined> {
+    try {
+      const v = await this.request(node, 'vsn', body, timeoutMs);
+      return typeof v === 'number' ? v : undefined;
+    } catch {
+      return undefined;
+    }
   }
 
   /** Rejects every pending request and ignores whatever arrives later. */
