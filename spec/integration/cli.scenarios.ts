@@ -318,7 +318,7 @@ export function cliScenarios(backend: Backend): void {
         // The first secret signs, any of them is accepted (rotation).
         expect((await cli(['status', '--secret', 's3cret', '--secret', 'old'])).code).toBe(0);
         expect((await cli(['status'], { env: { SIMPLE_GOSSIP_SECRET: 's3cret' } })).code).toBe(0);
-        const r = await cli(['status', '--timeout', '300']);
+        const r = await cli(['status', '--timeout', '1000']);
         expect(r.code).toBe(2);
         expect(reason(r)).toContain('does the cluster need a --secret?');
       });
