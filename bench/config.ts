@@ -9,7 +9,10 @@ export interface Plan {
   readonly inProcessNs: readonly number[];
   /** Cluster sizes for the naive SET + PUBLISH alternative (child processes). */
   readonly naiveNs: readonly number[];
-  /** Convergence samples at cluster size n. */
+  /** Cluster sizes for the script floor (floor.ts), with ioredis subscribers and with raw-socket ones. */
+  readonly floorNs: readonly number[];
+  readonly floorRawNs: readonly number[];
+  /** Convergence samples at cluster size n (the floor's too). */
   readonly convergenceRuns: (n: number) => number;
   /** How long each throughput run lasts. */
   readonly throughputMs: number;
@@ -28,6 +31,8 @@ export const PLANS: Readonly<Record<Mode, Plan>> = {
     childNs: [3, 10],
     inProcessNs: [3, 10],
     naiveNs: [3, 10],
+    floorNs: [3, 10],
+    floorRawNs: [3, 10],
     convergenceRuns: (n) => (n <= 3 ? 500 : 300),
     throughputMs: 1_500,
     setSyncRuns: 100,
@@ -41,6 +46,8 @@ export const PLANS: Readonly<Record<Mode, Plan>> = {
     childNs: [3, 10, 25, 50, 100],
     inProcessNs: [3, 10, 25, 50, 100],
     naiveNs: [3, 10, 25, 50, 100],
+    floorNs: [3, 10, 25],
+    floorRawNs: [3, 10],
     convergenceRuns: (n) => (n <= 3 ? 1000 : n <= 10 ? 500 : n <= 25 ? 300 : n <= 50 ? 200 : 150),
     throughputMs: 2_000,
     setSyncRuns: 200,

@@ -1,57 +1,255 @@
 /**
- * The physical floor on this machine, in the same run: one Redis pub/sub hop
- * between two idle processes (the issue's 0.05–0.1 ms), and a PING round
- * trip. Messages go 2 ms apart, like the convergence samples, so each one
- * wakes an idle process — as every hop of a write does.
+ * The physical floor of a Redis commit-and-publish design on this machine,
+ * in the same run as the library's figures, one OS process per subscriber
+ * node (floor-child.ts):
  *
- *   tsx bench/floor.ts listen <redis-url> <channel>   (the child side)
+ * - an idle pub/sub hop between two processes, and a PING round trip;
+ * - the script floor: the writer (this process, the N-th node) calls one Lua
+ *   script (EVALSHA) that HSETs a small field of `{floor}:cluster`, HINCRBYs
+ *   its version and PUBLISHes a ~200-byte message to each of the N-1
+ *   subscribers' channels `{floor}:node:<i>`. Convergence = the last of the
+ *   writer's answer and every subscriber's arrival, from the send; then
+ *   commits/s back to back, and with 64 in flight;
+ * - the same convergence with subscribers that read RESP off a bare socket.
+ *
+ * Times cross processes as process.hrtime.bigint() (CLOCK_MONOTONIC, one
+ * clock for every process on Linux; performance.timeOrigin differs between
+ * processes by milliseconds). Samples go one at a time, 2 ms after the last
+ * arrival, so each one wakes idle processes as a write does.
+ *
+ *   npx tsx bench/floor.ts [--full]   (just the floor, printed; bench/run.ts runs it first)
  */
 import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
-import type { Ctx } from './results.js';
-import { sleep, summarize } from './stats.js';
+import { findRedis } from '../tools/redis-server.js';
+import { PAYLOAD, PLANS } from './config.js';
+import { load1 } from './machine.js';
+import type { Ctx, Floor, FloorConvergenceRow, FloorRateRow, Results } from './results.js';
+import { now, pool, sleep, summarize, within } from './stats.js';
+import { renderFloor } from './table.js';
 
-const wallNow = (): number => performance.timeOrigin + performance.now();
+/** What the floor needs of a run's context (so it runs alone, too). */
+export type FloorCtx = Pick<Ctx, 'redisUrl' | 'plan' | 'log'> & { readonly results: Pick<Results, 'floor'> };
 
-/** Measures the floor; a child process subscribes, this process publishes. */
-export async function floor(ctx: Ctx, samples = 300): Promise<void> {
-  const channel = `bench-floor-${process.pid}`;
-  const child = spawn(process.execPath, ['--import', 'tsx', fileURLToPath(import.meta.url), 'listen', ctx.redisUrl, channel], { stdio: ['pipe', 'pipe', 'inherit'] });
-  const lines = createInterface({ input: child.stdout! });
-  const got: number[] = [];
-  let ready!: () => void;
-  const isReady = new Promise<void>((resolve) => (ready = resolve));
-  lines.on('line', (line) => (line === 'ready' ? ready() : got.push(Number(line))));
-  const redis = new Redis(ctx.redisUrl);
-  try {
-    await isReady;
-    for (let i = 0; i < samples; i++) {
-      await sleep(2);
-      await redis.publish(channel, String(wallNow()));
+const CHILD = fileURLToPath(new URL('./floor-child.ts', import.meta.url));
+const KEY = '{floor}:cluster';
+const CHANNEL_PREFIX = '{floor}:node:';
+const HOP_SAMPLES = 300;
+/** Samples first taken and thrown away at each N (fresh processes, cold JIT). */
+const WARM_UP = 50;
+const SAMPLE_TIMEOUT_MS = 1_000;
+/** ARGV: the field's value, the message, the number of subscribers, the channel prefix. */
+const SCRIPT = `
+redis.call('HSET', KEYS[1], 'data', ARGV[1])
+local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
+for i = 1, tonumber(ARGV[3]) do redis.call('PUBLISH', ARGV[4] .. i, ARGV[2]) end
+return version`;
+
+type Client = 'ioredis' | 'raw';
+
+const live = new Set<ChildProcess>();
+
+/** SIGKILLs every subscriber process still running (synchronous, so it works in an 'exit' handler). */
+export function killFloorChildren(): void {
+  for (const c of live) c.kill('SIGKILL');
+  live.clear();
+}
+
+const toMs = (ns: bigint): number => Number(ns) / 1e6;
+const JSON_PAYLOAD = JSON.stringify(PAYLOAD);
+/** `<seq> <send stamp> <payload>`: about 200 bytes; seq 0 is not reported back. */
+const message = (seq: number, sent: bigint): string => `${seq} ${sent} ${JSON_PAYLOAD}`;
+let lastSeq = 0;
+
+/** Subscriber processes on channels 1..count, and the arrival stamps they report. */
+class Subscribers {
+  readonly #procs: ChildProcess[] = [];
+  #sample: { seq: string; left: number; last: bigint; done: (last: bigint) => void } | undefined;
+
+  constructor(readonly client: Client, readonly url: string) {}
+
+  /** Grows to `count` processes, 4 starting at a time. */
+  async grow(count: number): Promise<void> {
+    const channels = Array.from({ length: count - this.#procs.length }, (_, i) => this.#procs.length + i + 1);
+    await pool(channels, 4, (i) => this.#spawn(i));
+  }
+
+  /** The latest arrival of message `seq` at the first `count` processes; undefined after `timeoutMs`. */
+  async expect(seq: number, count: number, timeoutMs = SAMPLE_TIMEOUT_MS): Promise<bigint | undefined> {
+    const all = new Promise<bigint>((done) => (this.#sample = { seq: String(seq), left: count, last: 0n, done }));
+    try {
+      return await within(all, timeoutMs);
+    } finally {
+      this.#sample = undefined;
     }
-    const pings: number[] = [];
-    for (let i = 0; i < samples; i++) {
-      await sleep(2);
-      const t0 = performance.now();
-      await redis.ping();
-      pings.push(performance.now() - t0);
+  }
+
+  async stop(): Promise<void> {
+    const exits = this.#procs.map((c) => new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(undefined) : c.once('exit', resolve))));
+    for (const c of this.#procs) {
+      c.kill('SIGKILL');
+      live.delete(c);
     }
-    await sleep(50);
-    ctx.results.floor = { pubsubHopMs: summarize(got), pingRoundTripMs: summarize(pings) };
-  } finally {
-    redis.disconnect();
-    child.kill();
+    this.#procs.length = 0;
+    await within(Promise.all(exits), 5_000);
+  }
+
+  #spawn(channel: number): Promise<void> {
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, this.client, this.url, `${CHANNEL_PREFIX}${channel}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    live.add(child);
+    this.#procs.push(child);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error(`floor subscriber ${channel} not ready within 30 s`)), 30_000);
+      child.once('exit', (code, signal) => {
+        clearTimeout(timer);
+        reject(new Error(`floor subscriber ${channel} exited (${code ?? signal}) before it was ready`));
+      });
+      createInterface({ input: child.stdout! }).on('line', (line) => {
+        if (line !== 'ready') return this.#arrived(line);
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  #arrived(line: string): void {
+    const [seq, at] = line.split(' ');
+    const s = this.#sample;
+    if (!s || seq !== s.seq || at === undefined) return;
+    const t = BigInt(at);
+    if (t > s.last) s.last = t;
+    if (--s.left === 0) s.done(s.last);
   }
 }
 
-if (process.argv[2] === 'listen') {
-  const [url, channel] = process.argv.slice(3) as [string, string];
-  const sub = new Redis(url);
-  sub.on('message', (_c, sent: string) => process.stdout.write(`${wallNow() - Number(sent)}\n`));
-  await sub.subscribe(channel);
-  process.stdout.write('ready\n');
-  process.stdin.on('close', () => process.exit(0));
-  process.stdin.resume();
+/** A message straight to subscriber 1, 2 ms apart: the hop, from PUBLISH sent to the message in the other process. */
+async function hop(redis: Redis, subs: Subscribers): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < HOP_SAMPLES; i++) {
+    const seq = ++lastSeq;
+    const arrival = subs.expect(seq, 1);
+    const sent = process.hrtime.bigint();
+    await redis.publish(`${CHANNEL_PREFIX}1`, message(seq, sent));
+    const at = await arrival;
+    if (at !== undefined) out.push(toMs(at - sent));
+    await sleep(2);
+  }
+  return out;
+}
+
+async function ping(redis: Redis): Promise<number[]> {
+  const out: number[] = [];
+  for (let i = 0; i < HOP_SAMPLES; i++) {
+    await sleep(2);
+    const t0 = process.hrtime.bigint();
+    await redis.ping();
+    out.push(toMs(process.hrtime.bigint() - t0));
+  }
+  return out;
+}
+
+/** One commit of the floor script; resolves when the writer has its answer. */
+function commit(redis: Redis, sha: string, n: number, seq: number, sent: bigint): Promise<unknown> {
+  return redis.evalsha(sha, 1, KEY, String(seq), message(seq, sent), n - 1, CHANNEL_PREFIX);
+}
+
+async function convergence(ctx: FloorCtx, redis: Redis, sha: string, subs: Subscribers, n: number): Promise<FloorConvergenceRow> {
+  const runs = ctx.plan.convergenceRuns(n);
+  const lat: number[] = [];
+  let timeouts = 0;
+  for (let i = 0; i < WARM_UP + runs; i++) {
+    const seq = ++lastSeq;
+    const arrivals = subs.expect(seq, n - 1);
+    const sent = process.hrtime.bigint();
+    const answered = commit(redis, sha, n, seq, sent).then(() => process.hrtime.bigint());
+    const [own, last] = await Promise.all([answered, arrivals]);
+    if (i >= WARM_UP) {
+      if (last === undefined) timeouts++;
+      else lat.push(toMs((own > last ? own : last) - sent));
+    }
+    await sleep(2);
+  }
+  return { subscribers: subs.client === 'raw' ? 'raw-socket' : 'ioredis', n, runs, timeouts, latencyMs: summarize(lat), load1: load1() };
+}
+
+/** The script back to back for `ms`, `inFlight` at a time; then waits until every subscriber has caught up. */
+async function commitRate(redis: Redis, sha: string, subs: Subscribers, n: number, inFlight: number, ms: number): Promise<FloorRateRow> {
+  const lat: number[] = [];
+  const t0 = now();
+  const worker = async () => {
+    for (let i = 0; i < 10_000_000 && now() - t0 < ms; i++) {
+      const start = now();
+      await commit(redis, sha, n, 0, process.hrtime.bigint());
+      lat.push(now() - start);
+    }
+  };
+  await Promise.all(Array.from({ length: inFlight }, worker));
+  const seconds = (now() - t0) / 1000;
+  const seq = ++lastSeq;
+  const caughtUp = subs.expect(seq, n - 1, 30_000);
+  await commit(redis, sha, n, seq, process.hrtime.bigint());
+  if ((await caughtUp) === undefined) throw new Error(`the floor's subscribers had not caught up 30 s after ${lat.length} commits`);
+  return { n, inFlight, commits: lat.length, seconds, perSecond: lat.length / seconds, latencyMs: summarize(lat), load1: load1() };
+}
+
+/** Measures the floor into ctx.results.floor (filled as it goes, so a failure keeps what was measured). */
+export async function floor(ctx: FloorCtx): Promise<void> {
+  const redis = new Redis(ctx.redisUrl);
+  const ioredis = new Subscribers('ioredis', ctx.redisUrl);
+  const raw = new Subscribers('raw', ctx.redisUrl);
+  try {
+    await ioredis.grow(1);
+    ctx.log('floor: an idle pub/sub hop between two processes, a PING round trip');
+    const f: Floor = { pubsubHopMs: summarize(await hop(redis, ioredis)), pingRoundTripMs: summarize(await ping(redis)), convergence: [], commitRate: [] };
+    ctx.results.floor = f;
+    const sha = (await redis.script('LOAD', SCRIPT)) as string;
+    for (const n of ctx.plan.floorNs) {
+      await ioredis.grow(n - 1);
+      ctx.log(`floor: script + ${n - 1} ioredis subscriber processes, ${ctx.plan.convergenceRuns(n)} commits, then back to back`);
+      f.convergence.push(await convergence(ctx, redis, sha, ioredis, n));
+      for (const inFlight of [1, 64]) f.commitRate.push(await commitRate(redis, sha, ioredis, n, inFlight, ctx.plan.throughputMs));
+    }
+    await ioredis.stop();
+    for (const n of ctx.plan.floorRawNs) {
+      await raw.grow(n - 1);
+      ctx.log(`floor: script + ${n - 1} raw-socket subscriber processes, ${ctx.plan.convergenceRuns(n)} commits`);
+      f.convergence.push(await convergence(ctx, redis, sha, raw, n));
+    }
+  } finally {
+    redis.disconnect();
+    await Promise.all([ioredis.stop(), raw.stop()]);
+  }
+}
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  const plan = PLANS[process.argv.includes('--full') ? 'full' : 'quick'];
+  const started = now();
+  const log = (m: string) => process.stderr.write(`[${((now() - started) / 1000).toFixed(1).padStart(5)} s] ${m}\n`);
+  const server = await findRedis({ own: true }).catch((err: unknown) => (process.env.REDIS_URL ? findRedis() : Promise.reject(err)));
+  const exit = async (code: number) => {
+    killFloorChildren();
+    await within(server.stop(), 5_000);
+    process.exit(code);
+  };
+  process.on('exit', killFloorChildren);
+  for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void exit(130));
+  const deadline = setTimeout(() => {
+    log('gave up after 5 min');
+    void exit(2);
+  }, 5 * 60_000);
+  const results: Pick<Results, 'floor'> = {};
+  let code = 0;
+  try {
+    log(`redis at ${server.url} (${server.source}), ${plan.mode} plan`);
+    await floor({ redisUrl: server.url, plan, log, results });
+  } catch (err) {
+    console.error('floor failed:', err);
+    code = 1;
+  }
+  clearTimeout(deadline);
+  if (results.floor) console.log(renderFloor(results.floor));
+  await exit(code);
 }

@@ -1,7 +1,8 @@
 /**
  * Convergence p50/p95 against cluster size, as an SVG drawn by vega-lite from
  * the results JSON: simple-gossip (one node per process, and all in one
- * process), the naive SET + PUBLISH alternative, and the Erlang original.
+ * process), the naive SET + PUBLISH alternative, this run's script floor,
+ * and the Erlang original and v1 (p50, measured on this machine).
  * `npx tsx bench/plot.ts [results.json] [out.svg]` redraws it from a file.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,8 @@ import { fileURLToPath } from 'node:url';
 import * as vega from 'vega';
 import { compile } from 'vega-lite';
 import type { TopLevelSpec } from 'vega-lite';
-import { ERLANG } from './reference.js';
+import { ERLANG, V1 } from './reference.js';
+import type { Reference } from './reference.js';
 import type { Results } from './results.js';
 
 interface Point {
@@ -24,9 +26,11 @@ const SERIES = {
   unfenced: 'simple-gossip, process per node, no fencing',
   inproc: 'simple-gossip, one process',
   naive: 'naive SET+PUBLISH',
+  floor: 'floor: script + ioredis subscribers',
   erlang: 'Erlang original (ref.)',
+  v1: 'simple-gossip v1 (ref.)',
 } as const;
-const COLORS = { child: '#1f5fa8', unfenced: '#2a9d4b', inproc: '#7fb2e5', naive: '#e6810f', erlang: '#888888' } as const;
+const COLORS = { child: '#1f5fa8', unfenced: '#2a9d4b', inproc: '#7fb2e5', naive: '#e6810f', floor: '#000000', erlang: '#888888', v1: '#c44e52' } as const;
 
 export function points(r: Results): Point[] {
   const out: Point[] = [];
@@ -37,10 +41,18 @@ export function points(r: Results): Point[] {
       : c.impl === 'simple-gossip, no fencing' ? SERIES.unfenced : SERIES.child;
     out.push({ n: c.n, ms: c.latencyMs.p50, series, percentile: 'p50' }, { n: c.n, ms: c.latencyMs.p95, series, percentile: 'p95' });
   }
-  for (const e of ERLANG.rows) {
-    const mid = (x: readonly [number, number]) => (x[0] + x[1]) / 2;
-    out.push({ n: e.n, ms: mid(e.convergenceP50Ms), series: SERIES.erlang, percentile: 'p50' }, { n: e.n, ms: mid(e.convergenceP95Ms), series: SERIES.erlang, percentile: 'p95' });
+  for (const c of r.floor?.convergence ?? []) {
+    if (c.subscribers !== 'ioredis' || c.latencyMs.samples === 0) continue;
+    out.push({ n: c.n, ms: c.latencyMs.p50, series: SERIES.floor, percentile: 'p50' }, { n: c.n, ms: c.latencyMs.p95, series: SERIES.floor, percentile: 'p95' });
   }
+  const reference = (ref: Reference, series: string) => {
+    for (const row of ref.rows) {
+      const p50 = row.convergenceP50Ms;
+      if (p50) out.push({ n: row.n, ms: (p50[0] + p50[1]) / 2, series, percentile: 'p50' });
+    }
+  };
+  reference(ERLANG, SERIES.erlang);
+  reference(V1, SERIES.v1);
   return out;
 }
 
@@ -52,8 +64,8 @@ export async function convergenceSvg(r: Results): Promise<string> {
       text: 'Convergence: set() on a non-leader until every node has it',
       subtitle: [
         `${r.meta.mode} run ${r.meta.date.slice(0, 16).replace('T', ' ')} UTC; ${m.cpuModel}, ${m.cores} cores; Redis ${m.redis}; node ${m.node}`,
-        'solid: p50, dashed: p95; Erlang ranges plotted at their midpoint',
-        ...(r.floor ? [`this run's floor: an idle pub/sub hop between two processes, p50 ${r.floor.pubsubHopMs.p50.toFixed(2)} ms (the Erlang figures' machine: 0.05-0.1 ms)`] : []),
+        'solid: p50, dashed: p95; the Erlang original and v1: p50 measured on this machine',
+        ...(r.floor ? [`this run's floor: an idle pub/sub hop between two processes, p50 ${r.floor.pubsubHopMs.p50.toFixed(2)} ms`] : []),
       ],
     },
     width: 560,

@@ -73,6 +73,37 @@ export interface NaiveRatioRow {
   readonly writesPerSec64: number;
 }
 
+/** The script floor's convergence at one N (floor.ts): the writer's answer and every subscriber's message, from the send. */
+export interface FloorConvergenceRow {
+  readonly subscribers: 'ioredis' | 'raw-socket';
+  readonly n: number;
+  readonly runs: number;
+  readonly timeouts: number;
+  readonly latencyMs: Summary;
+  readonly load1: number;
+}
+
+/** The floor script called back to back by one writer, `inFlight` at a time, with N-1 subscribers listening. */
+export interface FloorRateRow {
+  readonly n: number;
+  readonly inFlight: number;
+  readonly commits: number;
+  readonly seconds: number;
+  readonly perSecond: number;
+  readonly latencyMs: Summary;
+  readonly load1: number;
+}
+
+/** This machine's floor in this run (bench/floor.ts). */
+export interface Floor {
+  /** An idle pub/sub hop between two processes. */
+  pubsubHopMs: Summary;
+  pingRoundTripMs: Summary;
+  /** The script floor (HSET + HINCRBY + PUBLISH to N-1 subscriber processes in one EVALSHA). */
+  convergence: FloorConvergenceRow[];
+  commitRate: FloorRateRow[];
+}
+
 export interface Results {
   meta: {
     date: string;
@@ -84,6 +115,8 @@ export interface Results {
       childNs: readonly number[];
       inProcessNs: readonly number[];
       naiveNs: readonly number[];
+      floorNs?: readonly number[];
+      floorRawNs?: readonly number[];
       convergenceRuns: Record<number, number>;
       throughputMs: number;
       setSyncRuns: number;
@@ -94,8 +127,8 @@ export interface Results {
     notes: string[];
   };
   harness: { childCallRoundTripMs?: Summary };
-  /** This machine's floor in this run (bench/floor.ts): an idle pub/sub hop between two processes, a PING round trip. */
-  floor?: { pubsubHopMs: Summary; pingRoundTripMs: Summary };
+  /** This machine's floor in this run (bench/floor.ts). */
+  floor?: Floor;
   convergence: ConvergenceRow[];
   throughput: ThroughputRow[];
   setSync: SetSyncRow[];

@@ -5,14 +5,14 @@
  * Prints the tables, writes bench/results/<date>-<mode>.json and latest.json,
  * and draws bench/results/convergence-<mode>.svg (and convergence.svg, the latest). Never hangs: every wait has a
  * timeout, the whole run has a deadline, and child processes are killed on
- * any exit.
+ * any exit. `npx tsx bench/floor.ts [--full]` runs just the floor, first here.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { findRedis, HOW_TO_GET_REDIS } from '../tools/redis-server.js';
 import type { RedisHandle } from '../tools/redis-server.js';
 import { coldStartAlone } from './cold-start.js';
-import { floor } from './floor.js';
+import { floor, killFloorChildren } from './floor.js';
 import { Marks, PLANS } from './config.js';
 import type { Mode } from './config.js';
 import { killAll } from './fleet.js';
@@ -32,7 +32,7 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 function parseMode(argv: readonly string[]): Mode {
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log('usage: npm run bench [-- --full]\n  quick (default): N = 3, 10; under a minute\n  --full (or npm run bench:full): N = 3, 10, 25, 50, 100, longer runs; 5-10 minutes');
+    console.log('usage: npm run bench [-- --full]\n  quick (default): N = 3, 10; a minute or two\n  --full (or npm run bench:full): N = 3, 10, 25, 50, 100, longer runs; 5-10 minutes\n  npx tsx bench/floor.ts [--full]: just the floor');
     process.exit(0);
   }
   return argv.includes('--full') ? 'full' : 'quick';
@@ -42,6 +42,7 @@ let redis: RedisHandle | undefined;
 
 async function cleanUp(): Promise<void> {
   killAll();
+  killFloorChildren();
   await within(redis?.stop() ?? Promise.resolve(), 5_000);
 }
 
@@ -80,6 +81,8 @@ async function main(): Promise<number> {
         childNs: plan.childNs,
         inProcessNs: plan.inProcessNs,
         naiveNs: plan.naiveNs,
+        floorNs: plan.floorNs,
+        floorRawNs: plan.floorRawNs,
         convergenceRuns: Object.fromEntries(plan.childNs.map((n) => [n, plan.convergenceRuns(n)])),
         throughputMs: plan.throughputMs,
         setSyncRuns: plan.setSyncRuns,
@@ -103,10 +106,7 @@ async function main(): Promise<number> {
   const ctx: Ctx = { redisUrl: redis.url, plan, marks: new Marks(), results, log };
 
   try {
-    await guard(ctx, 'floor', async () => {
-      log('the floor: an idle pub/sub hop between two processes, a PING round trip');
-      await floor(ctx);
-    });
+    await guard(ctx, 'floor', () => floor(ctx));
     await guard(ctx, 'reads', () => reads(ctx));
     await guard(ctx, 'cold start', async () => {
       log('cold start without live peers');
@@ -165,7 +165,10 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void cleanUp().finally(() => process.exit(130));
   });
 }
-process.on('exit', () => killAll());
+process.on('exit', () => {
+  killAll();
+  killFloorChildren();
+});
 
 main().then(
   (code) => process.exit(code),
