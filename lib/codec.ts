@@ -158,9 +158,9 @@ export function assertSerializable(value: unknown, path = 'value', seen = new Se
 
 /** Keys superjson refuses to write (a prototype-pollution guard), so no node may hold them. */
 const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
-const FORBIDDEN_TEXT = /"(__proto__|constructor|prototype)"/;
+export const FORBIDDEN_TEXT = /"(__proto__|constructor|prototype)"/;
 
-function hasForbiddenKey(value: unknown, seen = new Set<unknown>()): boolean {
+export function hasForbiddenKey(value: unknown, seen = new Set<unknown>()): boolean {
   if (typeof value !== 'object' || value === null || seen.has(value)) return false;
   seen.add(value);
   if (value instanceof Map) {

@@ -41,3 +41,18 @@ export const REPLAY_WINDOW_MS = 60_000;
 
 /** Default largest accepted message. */
 export const DEFAULT_MAX_MESSAGE_BYTES = 8 * 1024 * 1024;
+
+/** Version of the v2 protocol's frames and envelopes. */
+export const PROTOCOL_V2 = 2;
+
+/** How long a committed write's id is kept, so a retry is answered with its version instead of applied again. */
+export const WRITE_RECORD_TTL_MS = 2 * 60_000;
+
+/** A node key outlives its node this long by default (`nodeKeyTtlMs`). */
+export const DEFAULT_NODE_KEY_TTL_MS = 7 * 24 * 60 * 60_000;
+
+/** How long a writer waits for the changes before its own to arrive before it reads the state instead. */
+export const OWN_CHANGE_WAIT_MS = 50;
+
+/** How long a restore lock is held at most. */
+export const RESTORE_LOCK_MS = 5_000;

@@ -132,3 +132,11 @@ export class PersistenceError extends GossipError {
     super('persistence_failed', message, options);
   }
 }
+
+/** Redis could not be reached in time (or the start was aborted): names the address and the cause. */
+export class RedisUnreachableError extends GossipError {
+  override readonly name = 'RedisUnreachableError';
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('redis_unreachable', message, options);
+  }
+}

@@ -10,7 +10,7 @@ type MittFactory = <E extends Record<EventType, unknown>>() => Emitter<E>;
 const mitt = ((mittModule as { default?: unknown }).default ?? mittModule) as MittFactory;
 
 /** The events a node emits. */
-export type GossipEvents<T> = {
+export type GossipEvents<T, R = Rumor<T>> = {
   /** The data changed (not emitted for membership or settings changes). */
   data: {
     /** The new data (deep-frozen). */
@@ -19,7 +19,7 @@ export type GossipEvents<T> = {
     readonly version: number;
   };
   /** The rumor changed in any way. */
-  rumor: Rumor<T>;
+  rumor: R;
   /** A problem with no caller to reject: a bad message, a failed snapshot write, a subscriber that threw. */
   error: Error;
 };
@@ -29,28 +29,28 @@ export type GossipEventType = keyof GossipEvents<unknown>;
 /** A subscriber. */
 export type Handler<E> = (event: E) => void;
 
-type Queued<T> = { [K in GossipEventType]: { type: K; event: GossipEvents<T>[K] } }[GossipEventType];
+type Queued<T, R> = { [K in GossipEventType]: { type: K; event: GossipEvents<T, R>[K] } }[GossipEventType];
 
 /**
  * mitt, with what a library needs on top: a handler registered twice runs
  * once, a handler that throws never stops the others or the node, and the
  * delivery mode of the original (sync, async, auto).
  */
-export class EventBus<T> {
-  readonly #mitt: Emitter<GossipEvents<T>> = mitt();
+export class EventBus<T, R = Rumor<T>> {
+  readonly #mitt: Emitter<GossipEvents<T, R>> = mitt();
   readonly #wrapped = new Map<GossipEventType, Map<Handler<never>, Handler<never>>>();
-  readonly #queue: Queued<T>[] = [];
+  readonly #queue: Queued<T, R>[] = [];
   #scheduled = false;
   /** Set while events are being delivered: an event emitted by a handler then waits its turn. */
   #draining = false;
 
   constructor(private readonly mode: EventMode, private readonly logger: Logger) {}
 
-  on<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T>[K]>): void {
+  on<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T, R>[K]>): void {
     let byHandler = this.#wrapped.get(type);
     if (!byHandler) this.#wrapped.set(type, (byHandler = new Map()));
     if (byHandler.has(handler)) return;
-    const safe: Handler<GossipEvents<T>[K]> = (event) => {
+    const safe: Handler<GossipEvents<T, R>[K]> = (event) => {
       try {
         handler(event);
       } catch (err) {
@@ -61,24 +61,24 @@ export class EventBus<T> {
     this.#mitt.on(type, safe);
   }
 
-  off<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T>[K]>): void {
+  off<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T, R>[K]>): void {
     const safe = this.#wrapped.get(type)?.get(handler);
     if (!safe) return;
     this.#wrapped.get(type)!.delete(handler);
-    this.#mitt.off(type, safe as Handler<GossipEvents<T>[K]>);
+    this.#mitt.off(type, safe as Handler<GossipEvents<T, R>[K]>);
   }
 
   /** Removes `handler` from every event type. */
   offAll(handler: Handler<never>): void {
-    for (const type of this.#wrapped.keys()) this.off(type, handler as Handler<GossipEvents<T>[typeof type]>);
+    for (const type of this.#wrapped.keys()) this.off(type, handler as Handler<GossipEvents<T, R>[typeof type]>);
   }
 
   has(type: GossipEventType): boolean {
     return (this.#wrapped.get(type)?.size ?? 0) > 0;
   }
 
-  emit<K extends GossipEventType>(type: K, event: GossipEvents<T>[K]): void {
-    this.#queue.push({ type, event } as Queued<T>);
+  emit<K extends GossipEventType>(type: K, event: GossipEvents<T, R>[K]): void {
+    this.#queue.push({ type, event } as Queued<T, R>);
     if (this.mode === 'sync' || (this.mode === 'auto' && this.#queue.length > AUTO_SYNC_THRESHOLD)) {
       this.#drain();
     } else if (!this.#scheduled) {
@@ -102,7 +102,7 @@ export class EventBus<T> {
     }
   }
 
-  #deliver(q: Queued<T>): void {
+  #deliver(q: Queued<T, R>): void {
     if (q.type === 'error' && !this.has('error')) {
       this.logger.warn('simple-gossip:', q.event);
       return;

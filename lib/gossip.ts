@@ -11,6 +11,7 @@ import type { MetricsSnapshot } from './metrics.js';
 import * as R from './model/rumor.js';
 import type { Rumor } from './model/rumor.js';
 import { Healer } from './node/healer.js';
+import { GossipNode } from './node/node.js';
 import { LeaderRole } from './node/leader.js';
 import { Lease } from './node/lease.js';
 import { WriteRouter } from './node/router.js';
@@ -148,6 +149,8 @@ export class Gossip<T = unknown> {
    * starts a one-node cluster of its own.
    */
   static async start<T = unknown>(options: GossipOptions = {}): Promise<Gossip<T>> {
+    // The v2 core, while it replaces this one (SIMPLE_GOSSIP_CORE=v2).
+    if (process.env.SIMPLE_GOSSIP_CORE === 'v2') return (await GossipNode.start<T>(options)) as unknown as Gossip<T>;
     const node = new Gossip<T>(resolveOptions(options));
     try {
       await node.#boot();

@@ -73,6 +73,11 @@ export class Metrics {
     this.#counters[name] = (this.#counters[name] ?? 0) + by;
   }
 
+  /** One counter's value. */
+  counter(name: string): number {
+    return this.#counters[name] ?? 0;
+  }
+
   /** Counts a request sent; call the returned function with how it ended. */
   rpc(type: string): (outcome: 'answered' | 'timeouts' | 'noListener' | 'other') => void {
     const row = (this.#rpc[type] ??= { calls: 0, answered: 0, timeouts: 0, noListener: 0, totalMs: 0, maxMs: 0 });

@@ -1,6 +1,6 @@
 import { hostname } from 'node:os';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
-import { DEFAULT_MAX_MESSAGE_BYTES } from './constants.js';
+import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_NODE_KEY_TTL_MS } from './constants.js';
 import { InvalidOptionError } from './errors.js';
 import { debugLogger } from './logging.js';
 import type { Secret } from './signing.js';
@@ -71,6 +71,15 @@ export interface GossipOptions {
    * @default 30000 with join 'auto', 0 with join 'manual'
    */
   evictAfterMs?: number;
+  /**
+   * How long `start()` waits for Redis before it rejects, naming the address
+   * and the cause. @default 10000
+   */
+  connectTimeoutMs?: number;
+  /** Aborts `start()`: it rejects with the signal's reason. */
+  signal?: AbortSignal;
+  /** How long a stopped node's key (which cluster it was in) outlives it in Redis. @default 7 days */
+  nodeKeyTtlMs?: number;
   /** Largest message sent or accepted, in bytes. @default 8 MiB */
   maxMessageBytes?: number;
   /**
@@ -87,9 +96,10 @@ export interface GossipOptions {
   logger?: Logger;
 }
 
-export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 'secret'>> {
+export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 'secret' | 'signal'>> {
   readonly redis: NonNullable<GossipOptions['redis']>;
   readonly secret: GossipOptions['secret'];
+  readonly signal: AbortSignal | undefined;
 }
 
 const DEFAULT_RPC_TIMEOUT_MS = 3_000;
@@ -108,9 +118,11 @@ export const DEFAULT_OPTIONS = {
   statusTimeoutMs: 1_024,
   fencing: true,
   join: 'manual',
+  connectTimeoutMs: 10_000,
+  nodeKeyTtlMs: DEFAULT_NODE_KEY_TTL_MS,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   logger: debugLogger(),
-} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'leaseMs' | 'evictAfterMs'>;
+} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'signal' | 'leaseMs' | 'evictAfterMs'>;
 
 /** Fills in defaults and checks every option; throws {@link InvalidOptionError}. */
 export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
@@ -119,6 +131,7 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
     ...withoutUndefined(opts),
     redis: opts.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     secret: opts.secret,
+    signal: opts.signal,
     nodeId: opts.nodeId ?? hostname(),
     leaseMs: opts.leaseMs ?? Math.max(MIN_LEASE_MS, opts.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS),
     evictAfterMs: opts.evictAfterMs ?? (opts.join === 'auto' ? DEFAULT_EVICT_AFTER_MS : 0),
@@ -137,6 +150,9 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
   if (o.join !== 'manual' && o.join !== 'auto') throw new InvalidOptionError('join', `must be 'manual' or 'auto', not ${String(o.join)}`);
   if (typeof o.fencing !== 'boolean') throw new InvalidOptionError('fencing', `must be true or false, not ${String(o.fencing)}`);
   checkInt('maxMessageBytes', o.maxMessageBytes, 1024);
+  checkInt('connectTimeoutMs', o.connectTimeoutMs, 1);
+  checkInt('nodeKeyTtlMs', o.nodeKeyTtlMs, 1_000);
+  if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidOptionError('signal', 'must be an AbortSignal');
   if (o.secret !== undefined) {
     const list = Array.isArray(o.secret) ? o.secret : [o.secret];
     if (list.length === 0 || list.some((s) => !(typeof s === 'string' || Buffer.isBuffer(s)) || s.length === 0)) {
@@ -154,8 +170,8 @@ function withoutUndefined<T extends object>(o: T): Partial<T> {
 }
 
 function checkName(option: string, value: unknown): void {
-  if (typeof value !== 'string' || value.length === 0 || value.length > 200 || /[\s*?[\]]/.test(value)) {
-    throw new InvalidOptionError(option, 'must be a non-empty string of at most 200 characters, without spaces or glob characters');
+  if (typeof value !== 'string' || value.length === 0 || value.length > 200 || /[\s*?[\]\\{}]/.test(value)) {
+    throw new InvalidOptionError(option, 'must be a non-empty string of at most 200 characters, without spaces, braces, backslashes or glob characters (* ? [ ])');
   }
 }
 

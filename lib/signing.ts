@@ -28,6 +28,20 @@ export class Signer {
     return MARK + mac(this.#keys[0]!, payload).toString('base64url') + payload;
   }
 
+  /** The signature of `payload` with the first secret (base64url), for a frame that carries it apart. */
+  signature(payload: string): string {
+    return mac(this.#keys[0]!, payload).toString('base64url');
+  }
+
+  /** Whether `sig` is `payload`'s signature with any of the secrets (constant-time compare). */
+  verify(sig: string, payload: string): boolean {
+    const given = Buffer.from(sig, 'base64url');
+    return this.#keys.some((key) => {
+      const want = mac(key, payload);
+      return given.length === want.length && timingSafeEqual(given, want);
+    });
+  }
+
   /** The payload of a genuine frame; a {@link BadMessageError} for an unsigned or forged one. */
   open(frame: string): string {
     if (frame[0] !== MARK || frame.length < 1 + SIG_CHARS) throw new BadMessageError('bad_signature', 'unsigned message');

@@ -1,5 +1,6 @@
 import { Cluster, Redis } from 'ioredis';
 import type { RedisOptions } from 'ioredis';
+import { RedisUnreachableError } from '../errors.js';
 
 export type RedisInput = string | RedisOptions | Redis | Cluster;
 
@@ -26,6 +27,9 @@ export abstract class Connection {
   abstract readonly multiKeyScripts: boolean;
   /** Whether {@link publishMany} is one command that Redis fans out (a standalone Redis), not one per channel. */
   abstract readonly fansOut: boolean;
+  /** How a script publishes to a member's channel, and counts its listeners. */
+  abstract readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
+  abstract readonly numsubCommand: 'NUMSUB' | 'SHARDNUMSUB';
 
   static open(input: RedisInput, events: ConnectionEvents): Connection {
     return isCluster(input) ? new ClusterConnection(input, events) : new StandaloneConnection(input, events);
@@ -48,28 +52,49 @@ export abstract class Connection {
     return this.cmd.status === 'ready' && this.sub.status === 'ready';
   }
 
-  /** Resolves once both connections are ready; with a timeout, rejects with the last connection error after it. */
-  async ready(timeoutMs?: number): Promise<void> {
+  /**
+   * Resolves once both connections are ready; with a timeout (or a signal),
+   * rejects after it with an error that names the address and the last
+   * connection error.
+   */
+  async ready(timeoutMs?: number, signal?: AbortSignal): Promise<void> {
     const both = Promise.all([waitReady(this.cmd), waitReady(this.sub)]);
-    if (timeoutMs === undefined) {
+    if (timeoutMs === undefined && signal === undefined) {
       await both;
       return;
     }
+    signal?.throwIfAborted();
     let last: Error | undefined;
     const remember = (err: Error) => void (last = err);
     this.cmd.on('error', remember);
     let timer: NodeJS.Timeout | undefined;
+    let onAbort: (() => void) | undefined;
     try {
       await Promise.race([
         both,
         new Promise((_, reject) => {
-          timer = setTimeout(() => reject(new Error(`could not connect to Redis within ${timeoutMs} ms${last ? `: ${last.message}` : ''}`, { cause: last })), timeoutMs);
+          const fail = (why: string, cause?: unknown) =>
+            reject(new RedisUnreachableError(`could not connect to Redis at ${this.address}${why}${last ? `: ${last.message}` : ''}`, { cause: cause ?? last }));
+          if (timeoutMs !== undefined) timer = setTimeout(() => fail(` within ${timeoutMs} ms`), timeoutMs);
+          onAbort = () => fail(' (aborted)', signal!.reason);
+          signal?.addEventListener('abort', onAbort, { once: true });
         }),
       ]);
     } finally {
       clearTimeout(timer);
+      if (onAbort) signal?.removeEventListener('abort', onAbort);
       this.cmd.off('error', remember);
     }
+  }
+
+  /** Where it connects, for messages (no password). */
+  get address(): string {
+    if (this.cmd instanceof Cluster) {
+      const nodes = (this.cmd as unknown as { startupNodes: unknown }).startupNodes as Array<{ host?: string; port?: number } | string | number>;
+      return `the Redis Cluster ${nodes.map((n) => (typeof n === 'object' ? `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}` : String(n))).join(', ')}`;
+    }
+    const { host, port, path } = this.cmd.options;
+    return path ? path : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
   }
 
   /** Resolves once every command sent before it has been answered. */
@@ -107,6 +132,8 @@ class StandaloneConnection extends Connection {
   readonly sub: Redis;
   readonly multiKeyScripts = true;
   readonly fansOut = true;
+  readonly publishCommand = 'PUBLISH';
+  readonly numsubCommand = 'NUMSUB';
 
   constructor(input: string | RedisOptions | Redis, events: ConnectionEvents) {
     super();
@@ -153,6 +180,8 @@ class ClusterConnection extends Connection {
   readonly sub: Cluster;
   readonly multiKeyScripts = false;
   readonly fansOut = false;
+  readonly publishCommand = 'SPUBLISH';
+  readonly numsubCommand = 'SHARDNUMSUB';
 
   constructor(input: Cluster, events: ConnectionEvents) {
     super();

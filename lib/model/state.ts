@@ -1,0 +1,160 @@
+/**
+ * A cluster's state as a node holds it, and the pure rules of changing it:
+ * what an incoming change means, applying a data change, what a head means.
+ * Nothing here does I/O; the node's shell carries out what these decide.
+ */
+
+/** The committed state of a cluster, as every member holds it (frozen). */
+export interface State<T = unknown> {
+  /** The cluster's id. */
+  readonly cluster: string;
+  /** +1 on every commit; consecutive, so a gap shows a missed change. */
+  readonly version: number;
+  /** The hash chain over the commits: two states with one version and different hashes have diverged. */
+  readonly hash: string;
+  /** The shared value (in config mode an object of keys). */
+  readonly data: T | undefined;
+  /** The member that does the housekeeping. */
+  readonly leader: string;
+  /** Members, in the order every member shares. */
+  readonly nodes: readonly string[];
+  /** How many members get this node's head each anti-entropy tick. */
+  readonly fanout: number;
+  /** The anti-entropy period. */
+  readonly gossipIntervalMs: number;
+}
+
+/** What anti-entropy exchanges: where a node is. */
+export interface Head {
+  readonly cluster: string;
+  readonly version: number;
+  readonly hash: string;
+}
+
+/** How the data is stored: one value ('v'), or one field per key ('c'). */
+export type DataMode = 'v' | 'c';
+
+/** A key's (or the whole value's) bookkeeping in Redis. */
+export interface Entry {
+  /** Its position: keys are ordered by the seq of their first write. */
+  readonly seq: number;
+  /** The commit time of its last write, by Redis's clock. */
+  readonly at: number;
+  /** Its writer's signature ('' when unsigned). */
+  readonly sig: string;
+}
+
+/** What a node keeps beside the state to write it back whole (a restore, a new cluster of its own). */
+export interface Book {
+  readonly mode: DataMode;
+  /** The last data write's commit time; 0 if the data was never written. */
+  readonly wt: number;
+  /** The last key seq handed out. */
+  readonly seq: number;
+  /** When the cluster was created, by Redis's clock. */
+  readonly created: number;
+  /** Config mode: each key's entry. Value mode: the value's, under ''. */
+  readonly entries: ReadonlyMap<string, Entry>;
+}
+
+/** A data change, as a commit script published it (its values decoded). */
+export interface DataChange {
+  readonly version: number;
+  readonly hash: string;
+  readonly prev: string;
+  /** Commit time, by Redis's clock. */
+  readonly at: number;
+  readonly op: 'set' | 'patch';
+  /** 'set' only: how the new value is stored. */
+  readonly mode?: DataMode;
+  /** Keys set (value mode: one '' entry, or none for undefined), with their values. */
+  readonly set: readonly string[];
+  readonly values: readonly unknown[];
+  readonly sigs: readonly string[];
+  readonly del: readonly string[];
+}
+
+export const headOf = (s: State): Head => ({ cluster: s.cluster, version: s.version, hash: s.hash });
+
+/** What a change published for `cluster` at `version` after `prev` means to a node holding `own`. */
+export type ChangeVerdict =
+  /** The next change of this node's chain: apply it. */
+  | 'apply'
+  /** This node holds it already, or something newer. */
+  | 'stale'
+  /** A gap, another chain, or a change that says "read me": read the state from Redis. */
+  | 'read';
+
+export function judgeChange(own: Head, change: { cluster: string; version: number; prev: string; data: boolean }): ChangeVerdict {
+  if (change.cluster === own.cluster && change.version <= own.version) return 'stale';
+  if (change.data && change.cluster === own.cluster && change.version === own.version + 1 && change.prev === own.hash) return 'apply';
+  return 'read';
+}
+
+/** What another member's head means to a node holding `own`. */
+export type HeadVerdict = 'same' | 'behind' | 'ahead' | 'diverged' | 'foreign';
+
+export function judgeHead(own: Head, theirs: Head): HeadVerdict {
+  if (theirs.cluster !== own.cluster) return 'foreign';
+  if (theirs.version > own.version) return 'behind';
+  if (theirs.version < own.version) return 'ahead';
+  return theirs.hash === own.hash ? 'same' : 'diverged';
+}
+
+/**
+ * The state and book after a data change (judged 'apply'). Config mode keeps
+ * key order: keys already there stay where they are, new ones go last, as
+ * their seq in Redis says.
+ */
+export function applyData<T>(state: State<T>, book: Book, c: DataChange): { state: State<T>; book: Book } {
+  const entries = new Map(c.op === 'set' ? [] : book.entries);
+  let data: unknown;
+  let mode = book.mode;
+  let seq = book.seq;
+  if (c.op === 'set') {
+    mode = c.mode ?? 'v';
+    seq = 0;
+    if (mode === 'v') {
+      data = c.set.length > 0 ? c.values[0] : undefined;
+      if (c.set.length > 0) entries.set('', { seq: 0, at: c.at, sig: c.sigs[0] ?? '' });
+    } else {
+      const obj: Record<string, unknown> = {};
+      c.set.forEach((key, i) => {
+        obj[key] = c.values[i];
+        entries.set(key, { seq: ++seq, at: c.at, sig: c.sigs[i] ?? '' });
+      });
+      data = obj;
+    }
+  } else {
+    if (mode === 'v') entries.clear();
+    mode = 'c';
+    const obj: Record<string, unknown> = { ...(state.data as Record<string, unknown> | undefined) };
+    c.set.forEach((key, i) => {
+      obj[key] = c.values[i];
+      const old = entries.get(key);
+      entries.set(key, { seq: old?.seq ?? ++seq, at: c.at, sig: c.sigs[i] ?? '' });
+    });
+    for (const key of c.del) {
+      delete obj[key];
+      entries.delete(key);
+    }
+    data = obj;
+  }
+  return {
+    state: { ...state, version: c.version, hash: c.hash, data: data as T | undefined },
+    book: { ...book, mode, seq, wt: c.at, entries },
+  };
+}
+
+/** The keys whose value differs between two data values (config mode; for `onKey`). */
+export function changedKeys(before: unknown, after: unknown): string[] {
+  const a = isRecord(before) ? before : {};
+  const b = isRecord(after) ? after : {};
+  const out: string[] = [];
+  for (const key of Object.keys(a)) if (!Object.hasOwn(b, key) || a[key] !== b[key]) out.push(key);
+  for (const key of Object.keys(b)) if (!Object.hasOwn(a, key)) out.push(key);
+  return out;
+}
+
+export const isRecord = (x: unknown): x is Record<string, unknown> =>
+  typeof x === 'object' && x !== null && !Array.isArray(x) && Object.getPrototypeOf(x) === Object.prototype;

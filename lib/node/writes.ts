@@ -1,0 +1,216 @@
+/**
+ * A node's writes: each one a single commit script call with a write id of
+ * its own, retried with that id until its outcome is known (so it is never
+ * applied twice and never reported refused when it was applied); updaters
+ * batched and re-run on a conflict; the caller's own change installed from
+ * the script's answer.
+ */
+import { assertSerializable, deserialize, serialize } from '../codec.js';
+import { MAX_UPDATE_RETRIES } from '../constants.js';
+import { ConflictError, GossipError, MessageTooLargeError } from '../errors.js';
+import { isRecord } from '../model/state.js';
+import type { DataChange, DataMode, State } from '../model/state.js';
+import type { Signer } from '../signing.js';
+import type { RedisClock } from '../transport/clock.js';
+import { signatureLine } from '../transport/frames.js';
+import type { DataMeta } from '../transport/frames.js';
+import { UpdateQueue, applyUpdaters } from '../updates.js';
+import type { PendingUpdate, Updater } from '../updates.js';
+import { randomId, storedPayload } from './store.js';
+import type { CommitReply, Store } from './store.js';
+
+/** A data write before it is encoded: a whole value, or keys set and removed. */
+export type DataOp =
+  | { readonly op: 'set'; readonly value: unknown }
+  | { readonly op: 'patch'; readonly set: ReadonlyMap<string, unknown>; readonly del: readonly string[] };
+
+/** What the node does for its writes. */
+export interface WriterHost<T> {
+  readonly store: Store;
+  readonly clock: RedisClock;
+  readonly signer: Signer | undefined;
+  readonly maxMessageBytes: number;
+  /** How long an unknown outcome is retried before the call rejects. */
+  readonly retryForMs: number;
+  state(): State<T>;
+  /** Installs this node's own committed change; resolves once the node holds its version. */
+  committed(change: DataChange): Promise<void>;
+  /** Waits until this node holds at least `version` (the change that beat an updater is on its way), or reads it. */
+  catchUp(version: number): Promise<void>;
+  /** The commit found the cluster's state gone (Redis lost it): restore it, then the write goes on. */
+  restore(): Promise<void>;
+  /** The commit found this node no longer a member: settle where it belongs, then the write goes on. */
+  rehome(): Promise<void>;
+  assertRunning(): void;
+}
+
+/** Frame overhead the script adds (header line), so the size check is honest. */
+const HEADER_ALLOWANCE = 512;
+
+export class Writer<T> {
+  readonly #h: WriterHost<T>;
+  readonly #updates: UpdateQueue<T>;
+
+  constructor(host: WriterHost<T>) {
+    this.#h = host;
+    this.#updates = new UpdateQueue<T>((batch) => this.#runUpdaters(batch));
+  }
+
+  /** Commits `op` unconditionally; resolves to the version that holds it (this node holds it too). */
+  async write(op: DataOp): Promise<number> {
+    const encoded = this.#encode(op);
+    for (let attempt = 0; ; attempt++) {
+      const state = this.#h.state();
+      const reply = await this.#commit(state, encoded, '');
+      const done = await this.#settle(state, encoded, reply, attempt);
+      if (done !== undefined) return done;
+    }
+  }
+
+  /** Queues an updater; updaters queued together commit together, as one compare-and-set. */
+  update(fn: Updater<T>): Promise<number> {
+    return this.#updates.add(fn).then(() => this.#h.state().version);
+  }
+
+  rejectAll(err: unknown): void {
+    this.#updates.rejectAll(err);
+  }
+
+  async #runUpdaters(batch: PendingUpdate<T>[]): Promise<void> {
+    for (let attempt = 1; attempt <= MAX_UPDATE_RETRIES; attempt++) {
+      this.#h.assertRunning();
+      const state = this.#h.state();
+      const { data, changed } = applyUpdaters(batch, state.data);
+      if (batch.length === 0 || !changed) return;
+      const encoded = this.#encode({ op: 'set', value: data });
+      const reply = await this.#commit(state, encoded, state.hash);
+      if (reply.kind === 'conflict') {
+        await this.#h.catchUp(reply.version);
+        continue;
+      }
+      if ((await this.#settle(state, encoded, reply, attempt)) !== undefined) return;
+    }
+    throw new ConflictError(MAX_UPDATE_RETRIES);
+  }
+
+  /** Calls the commit script with the write's id until the outcome is known. */
+  async #commit(state: State<T>, e: Encoded, base: string): Promise<CommitReply> {
+    const deadline = Date.now() + this.#h.retryForMs;
+    for (;;) {
+      this.#h.assertRunning();
+      try {
+        return await this.#h.store.commit({ cluster: state.cluster, writeId: e.writeId, base, sigLine: e.sigLine, metaText: e.metaText, values: e.values });
+      } catch (err) {
+        // A lost connection or answer: the same write id makes the retry safe.
+        if (Date.now() >= deadline) {
+          throw new GossipError('outcome_unknown', `the write ${e.writeId} could not reach Redis within ${this.#h.retryForMs} ms; it may or may not be applied: ${(err as Error).message}`, { cause: err });
+        }
+        await sleep(50);
+      }
+    }
+  }
+
+  /** What a commit's answer means: the version (done), or undefined to try again. */
+  async #settle(state: State<T>, e: Encoded, reply: CommitReply, attempt: number): Promise<number | undefined> {
+    switch (reply.kind) {
+      case 'ok':
+      case 'dup':
+        await this.#h.committed({ version: reply.version, hash: reply.hash, prev: reply.prev, at: reply.at, ...e.change });
+        return reply.version;
+      case 'noop':
+        return state.version;
+      case 'not_object':
+        throw new TypeError('setCfg/deleteCfg/patchCfg need the data to be an object of keys (or undefined)');
+      case 'stale':
+        this.#h.clock.observe(reply.now, Date.now());
+        e.refresh(this.#h.clock.now());
+        break;
+      case 'missing':
+        await this.#h.restore();
+        break;
+      case 'not_member':
+        await this.#h.rehome();
+        break;
+      case 'conflict':
+        // Only a compare-and-set conflicts; the updater loop handles it.
+        await this.#h.catchUp(reply.version);
+        return undefined;
+    }
+    if (attempt >= MAX_UPDATE_RETRIES) throw new GossipError('write_failed', `the write could not be committed after ${attempt} attempts (last answer: ${reply.kind})`);
+    return undefined;
+  }
+
+  /** Encodes a write once: values checked, serialised, signed; refused when too big to send. */
+  #encode(op: DataOp): Encoded {
+    const keys: string[] = [];
+    const texts: string[] = [];
+    let mode: DataMode | undefined;
+    let del: readonly string[] = [];
+    if (op.op === 'set') {
+      assertSerializable(op.value);
+      if (isRecord(op.value)) {
+        mode = 'c';
+        for (const [k, v] of Object.entries(op.value)) {
+          keys.push(k);
+          texts.push(serialize(v));
+        }
+      } else {
+        mode = 'v';
+        if (op.value !== undefined) {
+          keys.push('');
+          texts.push(serialize(op.value));
+        }
+      }
+    } else {
+      for (const [k, v] of op.set) {
+        if (typeof k !== 'string') throw new TypeError(`a config key must be a string, not ${typeof k}`);
+        assertSerializable(v, `value of "${k}"`);
+        keys.push(k);
+        texts.push(serialize(v));
+      }
+      del = op.del;
+    }
+    const signer = this.#h.signer;
+    const sigs = signer ? keys.map((k, i) => signer.signature(storedPayload(k, texts[i]!))) : undefined;
+    const writeId = randomId();
+    const change = {
+      op: op.op,
+      ...(mode ? { mode } : {}),
+      set: keys,
+      values: texts.map((t) => deserialize<unknown>(t)),
+      sigs: sigs ?? [],
+      del,
+    };
+    const build = (ts: number) => {
+      const meta: DataMeta = { w: writeId, ts, op: op.op, ...(mode ? { mode } : {}), set: keys, ...(del.length ? { del } : {}), ...(sigs ? { sigs } : {}) };
+      const metaText = JSON.stringify(meta);
+      return { metaText, sigLine: signatureLine(signer, metaText, texts) };
+    };
+    const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t) + 1, HEADER_ALLOWANCE) + build(0).metaText.length + 64;
+    if (bytes > this.#h.maxMessageBytes) throw new MessageTooLargeError(bytes, this.#h.maxMessageBytes);
+    const encoded: Encoded = {
+      writeId,
+      values: texts,
+      change,
+      ...build(this.#h.clock.now()),
+      refresh(ts) {
+        Object.assign(encoded, build(ts));
+      },
+    };
+    return encoded;
+  }
+}
+
+interface Encoded {
+  readonly writeId: string;
+  metaText: string;
+  sigLine: string;
+  readonly values: readonly string[];
+  readonly change: Omit<DataChange, 'version' | 'hash' | 'prev' | 'at'>;
+  /** Re-stamps the write (after Redis said the stamp was outside the replay window). */
+  refresh(ts: number): void;
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((resolve) => setTimeout(resolve, ms).unref());
+}
