@@ -33,7 +33,7 @@ export class PropagationTimeoutError extends GossipError {
   }
 }
 
-/** An updater kept meeting newer versions at the leader and gave up. */
+/** An updater kept meeting newer versions (other writes got in first every time) and gave up. */
 export class ConflictError extends GossipError {
   override readonly name = 'ConflictError';
   constructor(attempts: number) {
@@ -54,14 +54,6 @@ export class NoListenerError extends GossipError {
   override readonly name = 'NoListenerError';
   constructor(readonly target: string) {
     super('no_listener', `nobody listens for node "${target}"`);
-  }
-}
-
-/** No leader could be reached to take a write. */
-export class NoLeaderError extends GossipError {
-  override readonly name = 'NoLeaderError';
-  constructor(message: string, options?: { cause?: unknown }) {
-    super('no_leader', message, options);
   }
 }
 

@@ -2,7 +2,7 @@ import * as mittModule from 'mitt';
 import type { Emitter, EventType } from 'mitt';
 import { AUTO_SYNC_THRESHOLD } from './constants.js';
 import { SubscriberError } from './errors.js';
-import type { Rumor } from './model/rumor.js';
+import type { State } from './model/state.js';
 import type { EventMode, Logger } from './options.js';
 
 // mitt runs as ESM but its types read as CommonJS: take the factory either way.
@@ -10,7 +10,7 @@ type MittFactory = <E extends Record<EventType, unknown>>() => Emitter<E>;
 const mitt = ((mittModule as { default?: unknown }).default ?? mittModule) as MittFactory;
 
 /** The events a node emits. */
-export type GossipEvents<T, R = Rumor<T>> = {
+export type GossipEvents<T, R = State<T>> = {
   /** The data changed (not emitted for membership or settings changes). */
   data: {
     /** The new data (deep-frozen). */
@@ -18,7 +18,7 @@ export type GossipEvents<T, R = Rumor<T>> = {
     /** The version that holds it. */
     readonly version: number;
   };
-  /** The rumor changed in any way. */
+  /** The state changed in any way (data, members, leader, settings). */
   rumor: R;
   /** A problem with no caller to reject: a bad message, a failed snapshot write, a subscriber that threw. */
   error: Error;
@@ -36,7 +36,7 @@ type Queued<T, R> = { [K in GossipEventType]: { type: K; event: GossipEvents<T, 
  * once, a handler that throws never stops the others or the node, and the
  * delivery mode of the original (sync, async, auto).
  */
-export class EventBus<T, R = Rumor<T>> {
+export class EventBus<T, R = State<T>> {
   readonly #mitt: Emitter<GossipEvents<T, R>> = mitt();
   readonly #wrapped = new Map<GossipEventType, Map<Handler<never>, Handler<never>>>();
   readonly #queue: Queued<T, R>[] = [];

@@ -4,15 +4,14 @@
  * @module simple-gossip
  */
 export { Gossip } from './gossip.js';
-export type { StatusResult, StopOptions } from './gossip.js';
+export type { StatusResult, StopOptions, Rumor } from './gossip.js';
 export type { Updater, UpdateResult } from './updates.js';
 export type { SetSyncOptions, WaitFor } from './propagation.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export type { GossipOptions, EventMode, Logger } from './options.js';
 export type { Secret } from './signing.js';
 export type { GossipEvents, GossipEventType, Handler } from './events.js';
-export type { Rumor, Head } from './model/rumor.js';
-export type { VClock, ClockEntry } from './model/vclock.js';
+export type { Head } from './model/state.js';
 export type { MetricsSnapshot, RpcCounters, TrafficCounters } from './metrics.js';
 export {
   GossipError,
@@ -21,7 +20,7 @@ export {
   ConflictError,
   RequestTimeoutError,
   NoListenerError,
-  NoLeaderError,
+  RedisUnreachableError,
   NodeIdInUseError,
   StoppedError,
   InvalidOptionError,
@@ -32,4 +31,4 @@ export {
 } from './errors.js';
 export type { DropReason } from './errors.js';
 export { Observer } from './observer.js';
-export type { ObserverOptions, MemberView } from './observer.js';
+export type { ObserverOptions, MemberView, ObserverWrite } from './observer.js';

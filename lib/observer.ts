@@ -1,85 +1,104 @@
 import { randomBytes } from 'node:crypto';
-import { Codec, isRumor } from './codec.js';
-import type { WriteOp } from './codec.js';
-import { MAX_ROUTE_ATTEMPTS } from './constants.js';
-import { NoLeaderError, NoListenerError, RequestTimeoutError } from './errors.js';
-import { chooseLeader } from './model/leader.js';
+import { REPLAY_WINDOW_MS } from './constants.js';
+import { GossipError } from './errors.js';
 import { Metrics } from './metrics.js';
-import type { Rumor } from './model/rumor.js';
-import type { WriteReply } from './node/leader.js';
+import { isLive, ranksBefore } from './model/housekeeping.js';
+import type { ClusterEntry } from './model/housekeeping.js';
+import type { State } from './model/state.js';
+import { Store } from './node/store.js';
+import { Writer } from './node/writes.js';
 import { resolveOptions } from './options.js';
 import type { GossipOptions, ResolvedOptions } from './options.js';
 import { Signer } from './signing.js';
+import { RedisClock } from './transport/clock.js';
 import { Connection } from './transport/connection.js';
+import { isHead } from './transport/envelope.js';
 import { Keys } from './transport/keys.js';
-import { Wire } from './transport/wire.js';
+import { Messages } from './transport/messages.js';
 
 /** Options of {@link Observer.connect}: those of {@link GossipOptions} that matter to a client that is not a member. */
-export type ObserverOptions = Pick<GossipOptions, 'redis' | 'namespace' | 'rpcTimeoutMs' | 'statusTimeoutMs' | 'secret' | 'maxMessageBytes' | 'logger'> & {
-  /** This client's id (its channel is `<namespace>:observer:<id>`). @default a random one */
+export type ObserverOptions = Pick<GossipOptions, 'redis' | 'namespace' | 'rpcTimeoutMs' | 'statusTimeoutMs' | 'secret' | 'maxMessageBytes' | 'logger' | 'connectTimeoutMs' | 'signal'> & {
+  /** This client's id (its channel is `{<namespace>}:observer:<id>`). @default a random one */
   readonly id?: string;
-  /** How long `connect` waits for Redis before it rejects with the connection error. @default 5000 */
-  readonly connectTimeoutMs?: number;
 };
 
 /** One member as an observer sees it. */
 export interface MemberView {
-  /** The member's id. */
   readonly nodeId: string;
   /** Whether some client listens on its channel. */
   readonly listening: boolean;
   /** The version it answered, or undefined when it did not answer in time. */
   readonly version: number | undefined;
-  /** Whether it leads the cluster. */
   readonly leader: boolean;
 }
 
+/** A write an observer makes: the whole value, or config keys. */
+export type ObserverWrite =
+  | { readonly kind: 'set'; readonly data: unknown }
+  | { readonly kind: 'cfg'; readonly key: string; readonly value: unknown }
+  | { readonly kind: 'delete'; readonly key: string };
+
 /**
  * A client that talks to a running cluster without joining it — for the
- * CLI, probes and dashboards. It listens on `<namespace>:observer:<id>`, so
- * nothing mistakes it for a member; it reads by asking members, and writes
- * through the leader like any node.
+ * CLI, probes and dashboards. It reads the cluster's state from Redis, asks
+ * members for their versions, and commits writes with the same script a
+ * member uses (published to every member). It listens on
+ * `{<namespace>}:observer:<id>`, so nothing mistakes it for a member.
  */
 export class Observer {
   readonly #o: ResolvedOptions;
   readonly #keys: Keys;
   readonly #conn: Connection;
-  readonly #wire: Wire;
+  readonly #clock = new RedisClock();
+  readonly #messages: Messages;
+  readonly #store: Store;
   /** This observer's id (random unless given). */
   readonly id: string;
 
   private constructor(options: ObserverOptions) {
     this.id = options.id ?? `observer-${randomBytes(4).toString('hex')}`;
     this.#o = resolveOptions({ ...options, nodeId: this.id });
-    this.#keys = new Keys(this.#o.namespace);
+    this.#keys = new Keys(this.#o.namespace, true);
+    const signer = this.#o.secret === undefined ? undefined : new Signer(this.#o.secret);
     this.#conn = Connection.open(this.#o.redis, {
-      onMessage: (c, m) => this.#wire.receive(c, m),
+      onMessage: (c, m) => this.#messages.receive(c, m),
       onReconnect: () => undefined,
       onError: (err) => this.#o.logger.debug('simple-gossip observer: redis', err.message),
     });
-    this.#wire = new Wire({
+    this.#messages = new Messages({
       self: this.id,
       observer: true,
       namespace: this.#o.namespace,
-      codec: new Codec({
-        namespace: this.#o.namespace,
-        maxMessageBytes: this.#o.maxMessageBytes,
-        signer: this.#o.secret === undefined ? undefined : new Signer(this.#o.secret),
-      }),
+      maxMessageBytes: this.#o.maxMessageBytes,
+      signer,
       conn: this.#conn,
       keys: this.#keys,
+      clock: this.#clock,
       metrics: new Metrics(),
+      onChange: () => undefined,
       onEnvelope: () => undefined,
       onDrop: (err) => this.#o.logger.debug('simple-gossip observer: dropped', err.message),
     });
+    this.#store = new Store({
+      self: this.id,
+      observer: true,
+      namespace: this.#o.namespace,
+      conn: this.#conn,
+      keys: this.#keys,
+      signer,
+      nodeKeyTtlMs: this.#o.nodeKeyTtlMs,
+      replayWindowMs: REPLAY_WINDOW_MS,
+    });
   }
 
-  /** Connects and subscribes to this observer's channel; rejects if Redis cannot be reached in time. */
+  /** Connects and subscribes to this observer's channel; rejects, naming the address, if Redis cannot be reached in time. */
   static async connect(options: ObserverOptions = {}): Promise<Observer> {
     const observer = new Observer(options);
     try {
-      await observer.#conn.ready(options.connectTimeoutMs ?? 5_000);
-      await observer.#conn.subscribe(observer.#wire.channel);
+      await observer.#conn.ready(observer.#o.connectTimeoutMs, observer.#o.signal);
+      const sentAt = Date.now();
+      observer.#clock.observe(await observer.#store.time(), sentAt);
+      await observer.#conn.subscribe(observer.#messages.channel);
       return observer;
     } catch (err) {
       await observer.close();
@@ -87,7 +106,6 @@ export class Observer {
     }
   }
 
-  /** The namespace it observes. */
   get namespace(): string {
     return this.#o.namespace;
   }
@@ -98,25 +116,39 @@ export class Observer {
     return channels.map((c) => this.#keys.nodeOf(c)).filter((id): id is string => id !== undefined).sort();
   }
 
-  /** The newest rumor among the live members (undefined when no member answers). */
-  async rumor(): Promise<Rumor | undefined> {
-    const live = await this.live();
-    const answers = await Promise.allSettled(live.map((id) => this.#wire.request(id, 'pull', {}, this.#o.rpcTimeoutMs)));
-    let best: Rumor | undefined;
-    for (const a of answers) {
-      if (a.status === 'fulfilled' && isRumor(a.value) && (!best || a.value.version > best.version)) best = a.value;
+  /**
+   * The state of the namespace's main cluster (the live one discovery would
+   * join: the largest, then the oldest), read from Redis; undefined when
+   * there is none.
+   */
+  async rumor(): Promise<State | undefined> {
+    const now = this.#clock.now();
+    const entries = await this.#store.registry();
+    const ranked = [...entries.filter((e) => isLive(e, now)), ...entries.filter((e) => !isLive(e, now))];
+    let best: ClusterEntry | undefined;
+    for (const e of ranked) if (best === undefined || (isLive(e, now) === isLive(best, now) && ranksBefore(e, best))) best = e;
+    if (best) {
+      const stored = await this.#store.read(best.id);
+      if (stored) return stored.state;
     }
-    return best;
+    // No registry (Redis lost it, say): ask a live member where its cluster is.
+    for (const id of await this.live()) {
+      const head = await this.#messages.request(id, 'headreq', {}, this.#o.rpcTimeoutMs).catch(() => undefined);
+      if (!isHead(head)) continue;
+      const stored = await this.#store.read(head.cluster);
+      if (stored) return stored.state;
+    }
+    return undefined;
   }
 
-  /** Every member of the newest rumor, with whether it listens and the version it answers. */
-  async members(): Promise<{ rumor: Rumor | undefined; members: MemberView[] }> {
+  /** Every member of the main cluster, with whether it listens and the version it answers. */
+  async members(): Promise<{ rumor: State | undefined; members: MemberView[] }> {
     const rumor = await this.rumor();
     if (!rumor) return { rumor, members: [] };
     const nodes = [...rumor.nodes];
     const [counts, versions] = await Promise.all([
       this.#conn.listenersOf(nodes.map((n) => this.#keys.node(n))),
-      this.#wire.versions(nodes, this.#o.statusTimeoutMs),
+      Promise.all(nodes.map((n) => this.#messages.version(n, this.#o.statusTimeoutMs))),
     ]);
     return {
       rumor,
@@ -124,53 +156,46 @@ export class Observer {
     };
   }
 
-  /**
-   * Writes through the leader, following redirects; a leader nobody listens
-   * for (or that does not answer) is passed over for the next one chosen the
-   * way the members choose, which then takes over. Resolves to the rumor
-   * that holds the write.
-   */
-  async write(op: Extract<WriteOp, { kind: 'set' | 'cfg' }>): Promise<Rumor> {
-    const rumor = await this.rumor();
-    if (!rumor) throw new NoLeaderError(`no member of namespace "${this.namespace}" answers`);
-    const down = new Set<string>();
-    let target = rumor.leader;
-    let lastError: unknown;
-    for (let attempt = 0; attempt < MAX_ROUTE_ATTEMPTS; attempt++) {
-      if (down.has(target)) target = chooseLeader(rumor.nodes, target, down, rumor.nodes.find((n) => !down.has(n)) ?? target);
-      let reply: WriteReply;
-      try {
-        reply = (await this.#wire.request(target, 'write', { op }, this.#o.rpcTimeoutMs + this.#o.leaseMs)) as WriteReply;
-      } catch (err) {
-        if (!(err instanceof NoListenerError || err instanceof RequestTimeoutError)) throw err;
-        down.add(target);
-        lastError = err;
-        continue;
-      }
-      if (reply.status === 'ok') return reply.rumor;
-      if (reply.status === 'redirect') target = reply.leader;
-    }
-    throw new NoLeaderError(`no leader of namespace "${this.namespace}" took the write`, { cause: lastError });
+  /** Commits a write to the main cluster, as a member would; resolves to the state that holds it. */
+  async write(op: ObserverWrite): Promise<State> {
+    let state = await this.rumor();
+    if (!state) throw new GossipError('no_cluster', `namespace "${this.namespace}" has no cluster`);
+    const writer = new Writer<unknown>({
+      store: this.#store,
+      clock: this.#clock,
+      signer: this.#o.secret === undefined ? undefined : new Signer(this.#o.secret),
+      maxMessageBytes: this.#o.maxMessageBytes,
+      retryForMs: Math.max(this.#o.rpcTimeoutMs * 3, 5_000),
+      state: () => state!,
+      committed: async () => undefined,
+      catchUp: async () => {
+        state = (await this.rumor()) ?? state;
+      },
+      restore: () => Promise.reject(new GossipError('no_cluster', `the cluster's state is gone from Redis; a member restores it`)),
+      rehome: () => Promise.resolve(),
+      assertRunning: () => undefined,
+    });
+    if (op.kind === 'set') await writer.write({ op: 'set', value: op.data });
+    else if (op.kind === 'cfg') await writer.write({ op: 'patch', set: new Map([[op.key, op.value]]), del: [] });
+    else await writer.write({ op: 'patch', set: new Map(), del: [op.key] });
+    return (await this.#store.read(state.cluster))?.state ?? state;
   }
 
   /**
-   * Calls `onChange` with each newer rumor, polling the live members' versions
-   * every `intervalMs` (an observer gets no pushes); returns its stop function.
+   * Calls `onChange` with each newer state of the main cluster, polling its
+   * version in Redis every `intervalMs`; returns its stop function.
    */
-  watch(onChange: (rumor: Rumor) => void, intervalMs = 250): () => void {
-    let last = 0;
+  watch(onChange: (state: State) => void, intervalMs = 250): () => void {
+    let last = '';
     let timer: NodeJS.Timeout | undefined;
     let stopped = false;
     const poll = async () => {
       try {
-        const live = await this.live();
-        const versions = await this.#wire.versions(live, this.#o.statusTimeoutMs);
-        if (versions.some((v) => v !== undefined && v !== last)) {
-          const rumor = await this.rumor();
-          if (rumor && rumor.version !== last) {
-            last = rumor.version;
-            onChange(rumor);
-          }
+        const state = await this.rumor();
+        const mark = state ? `${state.cluster}/${state.version}` : '';
+        if (state && mark !== last) {
+          last = mark;
+          onChange(state);
         }
       } catch (err) {
         this.#o.logger.debug('simple-gossip observer: poll failed', err);
@@ -184,9 +209,8 @@ export class Observer {
     };
   }
 
-  /** Closes its connections. */
   async close(): Promise<void> {
-    this.#wire.close();
+    this.#messages.close();
     await this.#conn.close();
   }
 }

@@ -89,9 +89,9 @@ export function dueForEviction(members: ReadonlyArray<{ readonly id: string; rea
   return members.filter((m) => m.id !== self && now - m.seen > evictAfterMs).map((m) => m.id);
 }
 
-/** The members after `absorbed`'s join `into`: the surviving order, then the newcomers in theirs. */
+/** The members after `absorbed`'s join `into`: the newcomers first (as the original), in their order, then the others. */
 export function union(into: readonly string[], absorbed: readonly string[]): string[] {
-  return [...into, ...absorbed.filter((id) => !into.includes(id))];
+  return [...absorbed.filter((id) => !into.includes(id)), ...into];
 }
 
 /** The members and leader after `id` leaves. */

@@ -61,7 +61,7 @@ type KeyListener = (value: unknown, info: { readonly version: number }) => void;
 
 const EMPTY_BOOK: Book = { mode: 'v', wt: 0, seq: 0, created: 0, entries: new Map() };
 
-export class GossipNode<T = unknown> {
+export class Node<T = unknown> {
   readonly #o: ResolvedOptions;
   readonly #keys: Keys;
   readonly #conn: Connection;
@@ -139,8 +139,8 @@ export class GossipNode<T = unknown> {
   }
 
   /** Starts a node: connects, refuses an id that is live, and takes its cluster's state from Redis (or starts one). */
-  static async start<T = unknown>(options: GossipOptions = {}): Promise<GossipNode<T>> {
-    const node = new GossipNode<T>(resolveOptions(options));
+  static async start<T = unknown>(options: GossipOptions = {}): Promise<Node<T>> {
+    const node = new Node<T>(resolveOptions(options));
     try {
       await node.#boot();
       return node;
@@ -391,9 +391,12 @@ export class GossipNode<T = unknown> {
     await this.#conn.subscribe(channel);
     if ((await this.#conn.listeners(channel)) > 1) throw new NodeIdInUseError(this.id, this.namespace);
     const stored = nodeKey?.cluster === undefined ? undefined : await this.#store.read<T>(nodeKey.cluster).catch((err: unknown) => this.#report(err));
-    if (stored && stored.state.nodes.includes(this.id)) {
+    if (stored?.state.nodes.includes(this.id)) {
       this.#adopt(stored);
-    } else if (!(nodeKey?.cluster !== undefined && !stored && (await this.#fromLiveMember(nodeKey.cluster, nodeKey.nodes)))) {
+    } else if (stored) {
+      // Removed while it was down: it goes on alone with the data it would have had.
+      await this.#startCluster(stored.state.data, stored.book, Math.max(stored.state.version, nodeKey?.version ?? 0));
+    } else if (!(nodeKey?.cluster !== undefined && (await this.#fromLiveMember(nodeKey.cluster, nodeKey.nodes)))) {
       await this.#startCluster(undefined, EMPTY_BOOK, nodeKey?.version ?? 0);
     }
     this.#synced = true;

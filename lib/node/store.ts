@@ -49,6 +49,8 @@ export type MergeReply =
 
 export interface StoreOptions {
   readonly self: string;
+  /** A client that is not a member (the CLI): its writes go to every member. */
+  readonly observer?: boolean;
   readonly namespace: string;
   readonly conn: Connection;
   readonly keys: Keys;
@@ -90,7 +92,7 @@ export class Store {
   async commit(w: WriteRequest): Promise<CommitReply> {
     const { keys, conn } = this.#o;
     const r = await this.#scripts.run('commit', [keys.cluster(w.cluster), keys.write(w.writeId)], [
-      conn.publishCommand, keys.nodePrefix, this.#header(w.cluster), this.#o.self, w.base,
+      conn.publishCommand, keys.nodePrefix, this.#header(w.cluster), this.#o.observer ? '' : this.#o.self, w.base,
       WRITE_RECORD_TTL_MS, this.#o.replayWindowMs, w.sigLine, w.metaText, ...w.values,
     ]);
     const kind = String(r[0]) as CommitReply['kind'];

@@ -148,7 +148,7 @@ export class Writer<T> {
     let del: readonly string[] = [];
     if (op.op === 'set') {
       assertSerializable(op.value);
-      if (isRecord(op.value)) {
+      if (isRecord(op.value) && !reaches(op.value, op.value)) {
         mode = 'c';
         for (const [k, v] of Object.entries(op.value)) {
           keys.push(k);
@@ -209,6 +209,14 @@ interface Encoded {
   readonly change: Omit<DataChange, 'version' | 'hash' | 'prev' | 'at'>;
   /** Re-stamps the write (after Redis said the stamp was outside the replay window). */
   refresh(ts: number): void;
+}
+
+/** Whether `root` is reachable from inside `from` (a cycle through it: such a value is stored whole, not key by key). */
+function reaches(from: unknown, root: object, seen = new Set<unknown>()): boolean {
+  if (typeof from !== 'object' || from === null || seen.has(from)) return false;
+  seen.add(from);
+  const children = from instanceof Map ? [...from.keys(), ...from.values()] : from instanceof Set ? [...from] : Object.values(from);
+  return children.some((c) => c === root || reaches(c, root, seen));
 }
 
 function sleep(ms: number): Promise<void> {

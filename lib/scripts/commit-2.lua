@@ -9,7 +9,7 @@
   ARGV[1]  publish command              PUBLISH | SPUBLISH
   ARGV[2]  member channel prefix        {ns}:node:
   ARGV[3]  header, open                 {"v":2,"t":"change","ns":…,"c":…,"from":…
-  ARGV[4]  the writer's id              must be a member; not published to
+  ARGV[4]  the writer's id              must be a member; not published to ('' for an observer: every member is)
   ARGV[5]  base hash                    '' for an unconditional write
   ARGV[6]  write record TTL, ms
   ARGV[7]  replay window, ms            the writer's stamp (meta.ts) must be this close to Redis's clock
@@ -45,7 +45,7 @@ if not head[1] then return {'missing'} end
 local version, prev, nodes, mode, seq = tonumber(head[1]), head[2], head[3], head[4], tonumber(head[5])
 local writer = ARGV[4]
 
-local member = false
+local member = writer == ''
 for id in string.gmatch(nodes, '%S+') do
   if id == writer then member = true end
 end

@@ -1,7 +1,9 @@
 --[[
   tick-4: a node's anti-entropy tick against Redis, in one round trip:
   refresh its liveness (its node key, its cluster's registry entry) and
-  read its cluster's head and what it needs to judge the leader.
+  read its cluster's head and what it needs to judge the leader. The node
+  key is rewritten whole (cluster, version, members), so it comes back by
+  itself after Redis lost it.
 
   KEYS[1]  the cluster's hash            {ns}:cluster:<clusterId>
   KEYS[2]  the registry of clusters      {ns}:clusters
@@ -27,7 +29,7 @@ for id in string.gmatch(head[3], '%S+') do
   size = size + 1
   if id == ARGV[1] then listed = 1 end
 end
-redis.call('HSET', KEYS[3], 'c', string.match(KEYS[1], ':cluster:(.*)$'), 'seen', now)
+redis.call('HSET', KEYS[3], 'c', string.match(KEYS[1], ':cluster:(.*)$'), 'v', head[1], 'nodes', head[3], 'seen', now)
 redis.call('PEXPIRE', KEYS[3], ARGV[2])
 if listed == 1 then
   local id = string.match(KEYS[1], ':cluster:(.*)$')

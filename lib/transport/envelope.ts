@@ -4,7 +4,7 @@
  * when a secret is set. One switch on the type; anything else is dropped.
  */
 import { deserialize, FORBIDDEN_TEXT, hasForbiddenKey, serialize } from '../codec.js';
-import { PROTOCOL_V2 } from '../constants.js';
+import { PROTOCOL_VERSION } from '../constants.js';
 import { BadMessageError, MessageTooLargeError } from '../errors.js';
 import type { DropReason } from '../errors.js';
 import type { Head } from '../model/state.js';
@@ -76,7 +76,7 @@ export function decodeEnvelope(raw: string, o: EnvelopeOptions): AnyEnvelope {
   }
   if (FORBIDDEN_TEXT.test(text) && hasForbiddenKey(value)) throw drop('bad_shape', 'message has a __proto__, constructor or prototype key');
   if (!isObject(value)) throw drop('bad_shape', 'envelope is not an object');
-  if (value.v !== PROTOCOL_V2) throw drop('unknown_protocol', `unknown protocol version ${String(value.v)}`);
+  if (value.v !== PROTOCOL_VERSION) throw drop('unknown_protocol', `unknown protocol version ${String(value.v)}`);
   if (value.ns !== o.namespace) throw drop('wrong_namespace', `message for namespace ${String(value.ns)}`);
   if (typeof value.type !== 'string' || !(value.type in BODY_CHECKS)) throw drop('unknown_type', `unknown message type ${String(value.type)}`);
   if (!isId(value.from) || !isId(value.to)) throw drop('bad_shape', 'missing sender or addressee');

@@ -12,7 +12,7 @@
  * newline, so the lines need no other framing.
  */
 import { FORBIDDEN_TEXT, hasForbiddenKey } from '../codec.js';
-import { PROTOCOL_V2 } from '../constants.js';
+import { PROTOCOL_VERSION } from '../constants.js';
 import { BadMessageError } from '../errors.js';
 import type { DropReason } from '../errors.js';
 import type { DataMode } from '../model/state.js';
@@ -69,7 +69,7 @@ export interface FrameOptions {
 
 /** The header line a script completes (it appends the version, hashes and time). */
 export function headerPrefix(namespace: string, cluster: string, from: string): string {
-  return `{"v":${PROTOCOL_V2},"t":"change","ns":${JSON.stringify(namespace)},"c":${JSON.stringify(cluster)},"from":${JSON.stringify(from)}`;
+  return `{"v":${PROTOCOL_VERSION},"t":"change","ns":${JSON.stringify(namespace)},"c":${JSON.stringify(cluster)},"from":${JSON.stringify(from)}`;
 }
 
 /** What a writer sends beside its meta line: the signature line that covers the meta and values. */
@@ -86,7 +86,7 @@ export function decodeChange(raw: string, o: FrameOptions): ChangeFrame {
   const second = raw.indexOf('\n', first + 1);
   if (first < 0 || second < 0) throw drop('bad_shape', 'a change frame has a header, a signature and a meta line');
   const header = parseJson(raw.slice(0, first));
-  if (!isObject(header) || header.v !== PROTOCOL_V2 || header.t !== 'change') throw drop('unknown_protocol', 'not a v2 change frame');
+  if (!isObject(header) || header.v !== PROTOCOL_VERSION || header.t !== 'change') throw drop('unknown_protocol', 'not a v2 change frame');
   if (header.ns !== o.namespace) throw drop('wrong_namespace', `change for namespace ${String(header.ns)}`);
   if (!isHeader(header)) throw drop('bad_shape', 'malformed change header');
   const sig = raw.slice(first + 1, second);

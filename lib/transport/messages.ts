@@ -5,7 +5,7 @@
  * reported, never thrown); envelopes out; replies matched to their requests
  * here, outside the node's inbox.
  */
-import { PROTOCOL_V2, REPLAY_WINDOW_MS } from '../constants.js';
+import { PROTOCOL_VERSION, REPLAY_WINDOW_MS } from '../constants.js';
 import { BadMessageError, GossipError, NoListenerError, RequestTimeoutError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import type { RedisClock } from './clock.js';
@@ -90,7 +90,7 @@ export class Messages {
   /** Publishes an envelope to `to`'s channel; resolves to how many listened. Never throws: an encoding failure rejects. */
   async send<K extends MessageType>(to: string, type: K, body: Bodies[K], extra: Partial<Envelope<K>> = {}, channel = this.#o.keys.node(to)): Promise<number> {
     const o = this.#o;
-    const env = { v: PROTOCOL_V2, ns: o.namespace, type, from: o.self, to, ts: o.clock.now(), body, ...extra, ...(o.observer ? { observer: true } : {}) };
+    const env = { v: PROTOCOL_VERSION, ns: o.namespace, type, from: o.self, to, ts: o.clock.now(), body, ...extra, ...(o.observer ? { observer: true } : {}) };
     const text = encodeEnvelope(env as AnyEnvelope, o);
     o.metrics.sent(type, text.length);
     return o.conn.publish(channel, text);

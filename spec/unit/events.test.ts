@@ -44,9 +44,9 @@ describe('EventBus delivery modes', () => {
     const seen: string[] = [];
     b.on('data', (e) => seen.push(`data ${e.version}`));
     b.on('rumor', (r) => seen.push(`rumor ${r.version}`));
-    b.emit('rumor', { cluster: 'a@1', version: 1, vclock: {}, data: 1, leader: 'a', nodes: ['a'], fanout: 2, gossipIntervalMs: 1 });
+    b.emit('rumor', { cluster: 'a@1', version: 1, hash: 'h1', data: 1, leader: 'a', nodes: ['a'], fanout: 2, gossipIntervalMs: 1 });
     b.emit('data', ev(1));
-    b.emit('rumor', { cluster: 'a@1', version: 2, vclock: {}, data: 2, leader: 'a', nodes: ['a'], fanout: 2, gossipIntervalMs: 1 });
+    b.emit('rumor', { cluster: 'a@1', version: 2, hash: 'h2', data: 2, leader: 'a', nodes: ['a'], fanout: 2, gossipIntervalMs: 1 });
     await settle();
     expect(seen).toEqual(['rumor 1', 'data 1', 'rumor 2']);
   });
