@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { deserialize } from '../../lib/codec.js';
+import { Keys } from '../../lib/transport/keys.js';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Gossip, NodeIdInUseError } from '../../lib/index.js';
 import { ChildStartError, converged, leaderOf, useChildren, viewOf } from '../support/child.js';
@@ -29,13 +29,20 @@ async function threeNodes(label: string): Promise<{ nodes: ChildNode[]; opts: Op
 
 /** How many clients listen on a node's channel (pattern subscribers not counted). */
 async function listeners(ns: string, id: string): Promise<number> {
-  const [, count] = (await probe.call('PUBSUB', 'NUMSUB', `${ns}:node:${id}`)) as [string, number];
+  const [, count] = (await probe.call('PUBSUB', 'NUMSUB', new Keys(ns, true).node(id))) as [string, number];
   return Number(count);
 }
 
+/** The version a node's key in Redis says it last held (written on stop and membership changes, refreshed each tick). */
 async function storedVersion(ns: string, id: string): Promise<number | undefined> {
-  const text = await probe.get(`${ns}:snapshot:${id}`);
-  return text === null ? undefined : deserialize<{ version: number }>(text).version;
+  const v = await probe.hget(new Keys(ns, true).snapshot(id), 'v');
+  return v === null ? undefined : Number(v);
+}
+
+/** A node key without its liveness stamp (which its own node refreshes each tick). */
+async function nodeKeyOf(ns: string, id: string): Promise<Record<string, string>> {
+  const { seen: _seen, ...rest } = await probe.hgetall(new Keys(ns, true).snapshot(id));
+  return rest;
 }
 
 describe('a member stopped and restarted with the same id', () => {
@@ -51,15 +58,17 @@ describe('a member stopped and restarted with the same id', () => {
     const survivors = nodes.filter((n) => n !== victim);
     await survivors[0]!.call('setSync', { round: 0 });
     const versionBefore = await victim.call<number>('version');
-    // A member's snapshot is written just after its change's events: let it land first.
-    await eventually(async () => (await storedVersion(opts.namespace, victim.id)) === versionBefore, 5_000, 'its snapshot of the version it holds');
+    // A member's node key follows the cluster's version at its next tick.
+    await eventually(async () => (await storedVersion(opts.namespace, victim.id)) === versionBefore, 5_000, 'its node key at the version it holds');
 
     if (how === 'stopped') await victim.call('stop');
     else victim.kill('SIGKILL');
     await victim.exited;
     await eventually(async () => (await listeners(opts.namespace, victim.id)) === 0, 5_000, 'the old subscription to go');
 
-    // The cluster moves on without it (through a new leader if it led).
+    // A killed leader is replaced at a survivor's next tick (its channel has no listener); a stopped one handed over.
+    if (role === 'leader') await eventually(async () => (await survivors[0]!.call<string>('leader')) !== victim.id, 5_000, 'a new leader');
+    // The cluster moves on without it (writes need no leader).
     for (let round = 1; round <= 3; round++) await survivors[round % 2]!.call('set', { round });
     const moved = await converged(survivors, 10_000);
     expect(moved.data).toEqual({ round: 3 });
@@ -71,7 +80,7 @@ describe('a member stopped and restarted with the same id', () => {
     const respawnedAt = now();
     const back = await children.spawn({ ...opts, nodeId: victim.id });
     const restartMs = now() - respawnedAt;
-    // Ready means recovered: its snapshot named the members, and a live one had the newer rumor.
+    // Ready means recovered: its node key named the cluster, and the cluster's state in Redis is the newest.
     const first = await viewOf(back);
     expect(first.data).toEqual({ round: 3 });
     expect(first.version).toBe(moved.version);
@@ -81,10 +90,10 @@ describe('a member stopped and restarted with the same id', () => {
     const view = await converged(all, 10_000);
     for (const n of all) expect([...(await n.call<string[]>('nodes'))].sort()).toEqual(['a', 'b', 'c']);
     expect(await listeners(opts.namespace, victim.id)).toBe(1);
-    // A full member again: a write waits for it, and its snapshot follows.
+    // A full member again: a write waits for it, and its node key follows.
     await back.call('setSync', { round: 4 });
     for (const n of all) expect(await n.call('get')).toEqual({ round: 4 });
-    await eventually(async () => (await storedVersion(opts.namespace, victim.id)) === (await back.call<number>('version')), 5_000, 'its snapshot');
+    await eventually(async () => (await storedVersion(opts.namespace, victim.id)) === (await back.call<number>('version')), 5_000, 'its node key');
 
     reportFault('member-restart', { role, how, restartMs: Math.round(restartMs), versionBefore, versionOnReturn: first.version, leaderAfter: view.leader });
   }, 60_000);
@@ -95,16 +104,16 @@ describe('a second process started with a nodeId that is live in the namespace',
     const { nodes, opts } = await threeNodes('fault-dup');
     const live = nodes.find((n) => n.id === 'b')!;
     const before = await viewOf(live);
-    await eventually(async () => (await storedVersion(opts.namespace, 'b')) === before.version, 5_000, "b's snapshot of the version it holds");
-    const snapshotBefore = await probe.get(`${opts.namespace}:snapshot:b`);
+    await eventually(async () => (await storedVersion(opts.namespace, 'b')) === before.version, 5_000, "b's node key at the version it holds");
+    const nodeKeyBefore = await nodeKeyOf(opts.namespace, 'b');
 
     const refused = children.spawn({ ...opts, nodeId: 'b' });
     await expect(refused).rejects.toBeInstanceOf(ChildStartError);
     await expect(refused).rejects.toMatchObject({ code: 'node_id_in_use', message: expect.stringContaining('already live') });
 
-    // Unaffected: the same view, its snapshot untouched, one subscription, and it still answers and writes.
+    // Unaffected: the same view, its node key untouched, one subscription, and it still answers and writes.
     expect(await viewOf(live)).toEqual(before);
-    expect(await probe.get(`${opts.namespace}:snapshot:b`)).toBe(snapshotBefore);
+    expect(await nodeKeyOf(opts.namespace, 'b')).toEqual(nodeKeyBefore);
     expect(await listeners(opts.namespace, 'b')).toBe(1);
     expect(await live.call('status')).toMatchObject({ ok: true, version: before.version });
     await live.call('setSync', { from: 'the live b' });

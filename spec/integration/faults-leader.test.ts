@@ -5,7 +5,6 @@ import { eventually } from '../support/cluster.js';
 import { freshNamespace, useRedis } from '../support/redis.js';
 import { reportFault } from '../support/report.js';
 import { now, WriteLoop } from '../support/write-loop.js';
-import type { Acked } from '../support/write-loop.js';
 
 const redis = useRedis();
 const children = useChildren();
@@ -19,8 +18,8 @@ interface Writer {
 
 /**
  * Three node processes; each non-leader writes one config key per write
- * (`setCfg`: an updater through the leader, acknowledged once applied, not
- * waiting for propagation) as fast as it can, each keeping a ledger.
+ * (`setCfg`: one commit script, acknowledged once applied) as fast as it
+ * can, each keeping a ledger.
  */
 async function writingFollowers(label: string): Promise<{ leader: ChildNode; writers: Writer[] }> {
   const nodes = await children.cluster(['a', 'b', 'c'], {
@@ -39,79 +38,53 @@ async function stopAll(writers: readonly Writer[]): Promise<void> {
   await Promise.all(writers.map(({ loop }) => loop.stop()));
 }
 
-/** The first write acknowledged after `after` by another leader than `dead`. */
-function firstAckWithout(writers: readonly Writer[], dead: string, after: number): Acked<WriteAck> {
-  const acks = writers.flatMap(({ loop }) => loop.acked.filter((a) => a.ackedAt > after && a.answer.leader !== dead));
-  const first = acks.sort((x, y) => x.ackedAt - y.ackedAt)[0];
-  if (!first) throw new Error(`no write acknowledged without ${dead}`);
-  return first;
+/** Every acknowledged write of every writer, by the key it wrote, missing from `data`. */
+function missingFrom(data: Record<string, unknown>, writers: readonly Writer[]): string[] {
+  return writers.flatMap(({ node, loop }) => loop.acked.filter((a) => data[`${node.id}-${a.seq}`] !== a.seq).map((a) => `${node.id}-${a.seq}`));
 }
 
-describe('the leader killed with SIGKILL during a stream of writes from the others', () => {
-  it('a new leader takes writes within 2 × rpcTimeoutMs, and every acknowledged write survives', async () => {
-    const { leader, writers } = await writingFollowers('fault-leader');
-    try {
-      const killedAt = now();
-      leader.kill('SIGKILL');
-      expect(await leader.exited).toMatchObject({ signal: 'SIGKILL' });
-      // Writes go on: 20 more acknowledged, sent after the kill.
-      await eventuallyAcked(writers, 20, killedAt);
-      await stopAll(writers);
+/** The longest wait between two acknowledgements of one writer, from `since` on. */
+function longestStall(writers: readonly Writer[], since: number): number {
+  return Math.max(...writers.map(({ loop }) => longestGap([since, ...loop.ackedSince(since).map((a) => a.ackedAt)])));
+}
 
-      const failoverMs = firstAckWithout(writers, leader.id, killedAt).ackedAt - killedAt;
-      expect(failoverMs).toBeLessThan(2 * RPC_TIMEOUT_MS);
+describe('the leader killed or frozen during a stream of writes from the others', () => {
+  // No leader is in the write path: a writer never waits for a failover.
+  it.each(['SIGKILL', 'SIGSTOP'] as const)('%s: writes go on without a stall, a new leader takes the housekeeping, and every acknowledged write survives', async (signal) => {
+    const { leader, writers } = await writingFollowers(`fault-leader-${signal}`);
+    try {
+      const hitAt = now();
+      leader.kill(signal);
+      if (signal === 'SIGKILL') expect(await leader.exited).toMatchObject({ signal: 'SIGKILL' });
+      // Writes go on: 200 more acknowledged, sent after the signal.
+      await eventuallyAcked(writers, 200, hitAt);
+      // The survivors choose another leader (no listener, or no refreshed node key for 3 gossip periods).
+      await eventually(async () => (await writers[0]!.node.call<string>('leader')) !== leader.id, 10_000, 'a new leader');
+      await stopAll(writers);
+      const stallMs = longestStall(writers, hitAt);
+      // Far below the old lease (3 s), whatever the machine's load: nothing waits for the dead leader.
+      expect(stallMs).toBeLessThan(RPC_TIMEOUT_MS);
 
       const view = await converged(writers.map((w) => w.node), 15_000);
       expect(view.leader).not.toBe(leader.id);
-      const data = view.data as Record<string, unknown>;
-      const missing = writers.flatMap(({ node, loop }) =>
-        loop.acked.filter((a) => data[`${node.id}-${a.seq}`] !== a.seq).map((a) => `${node.id}-${a.seq}`),
-      );
-      expect(missing).toEqual([]);
+      expect(missingFrom(view.data as Record<string, unknown>, writers)).toEqual([]);
+      expect(writers.map(({ loop }) => loop.failureCodes())).toEqual(writers.map(() => ({})));
 
-      reportFault('leader-killed', {
-        failoverMs: Math.round(failoverMs),
+      if (signal === 'SIGSTOP') {
+        // Resumed, the old leader catches up and writes like any member; nothing acknowledged is lost.
+        leader.kill('SIGCONT');
+        await leader.call('setCfg', 'after-resume', true);
+        const all = await converged([leader, ...writers.map((w) => w.node)], 15_000);
+        expect((all.data as Record<string, unknown>)['after-resume']).toBe(true);
+        expect(missingFrom(all.data as Record<string, unknown>, writers)).toEqual([]);
+      }
+
+      reportFault(`leader-${signal}`, {
+        longestStallMs: Math.round(stallMs),
         newLeader: view.leader,
         writers: writers.map(({ node, loop }) => ({ id: node.id, acked: loop.acked.length, failed: loop.failureCodes() })),
-        longestGapBetweenAcksMs: Math.round(longestGap(writers.flatMap(({ loop }) => loop.acked.map((a) => a.ackedAt)))),
         finalVersion: view.version,
       });
-    } finally {
-      await stopAll(writers);
-    }
-  }, 90_000);
-
-  // The survivors both write: one becomes the leader and applies its own
-  // updaters locally, the other's cross Redis. Each has one write at a time,
-  // so a compare-and-set from the follower has one competitor: it should
-  // need a retry or two, never exhaust them all.
-  it("after the failover, the follower's writes are not starved by the new leader's own writes", async () => {
-    const { leader, writers } = await writingFollowers('fault-starve');
-    try {
-      const killedAt = now();
-      leader.kill('SIGKILL');
-      await leader.exited;
-      await eventuallyAcked(writers, 1, killedAt);
-      const first = firstAckWithout(writers, leader.id, killedAt);
-      const failoverAt = first.ackedAt;
-      const newLeader = first.answer.leader;
-      const local = writers.find((w) => w.node.id === newLeader)!;
-      const remote = writers.find((w) => w !== local)!;
-      // A workload, not a sleep: until the new leader has written 300 times itself.
-      await local.loop.waitForAcks(300, 30_000, failoverAt);
-      await stopAll(writers);
-
-      const remoteFailed = remote.loop.failed.filter((f) => f.sentAt > failoverAt);
-      const remoteAcked = remote.loop.ackedSince(failoverAt);
-      reportFault('leader-killed-fairness', {
-        newLeader,
-        localWritesAcked: local.loop.ackedSince(failoverAt).length,
-        remoteWritesAcked: remoteAcked.length,
-        remoteWritesFailed: remoteFailed.length,
-        remoteFailureCodes: remote.loop.failureCodes(),
-      });
-      expect(remoteFailed.map((f) => f.code)).toEqual([]);
-      expect(remoteAcked.length).toBeGreaterThan(0);
     } finally {
       await stopAll(writers);
     }

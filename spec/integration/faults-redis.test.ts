@@ -1,5 +1,5 @@
 import { Redis } from 'ioredis';
-import { deserialize } from '../../lib/codec.js';
+import { Keys } from '../../lib/transport/keys.js';
 import { describe, expect, it } from 'vitest';
 import { converged, leaderOf, useChildren } from '../support/child.js';
 import { eventually } from '../support/cluster.js';
@@ -15,7 +15,7 @@ const RPC_TIMEOUT_MS = 1_000;
 
 describe('Redis killed (SIGKILL) and restarted empty while setSync writes flow', () => {
   // How long Redis stays down (the injected fault): shorter, then longer than the RPC timeout.
-  it.each([500, 3_000])('down %i ms: every node reconnects and rewrites its snapshot, the cluster converges, and no acknowledged write is lost', async (outageMs) => {
+  it.each([500, 3_000])('down %i ms: every node reconnects, the state is restored from the members, the cluster converges, and no acknowledged write is lost', async (outageMs) => {
     const ns = freshNamespace('fault-redis');
     const nodes = await children.cluster(['a', 'b', 'c'], {
       redis: own().url,
@@ -24,12 +24,13 @@ describe('Redis killed (SIGKILL) and restarted empty while setSync writes flow',
       gossipIntervalMs: 500,
     });
     const { others } = await leaderOf(nodes);
-    // A non-leader writes, so every write crosses Redis to the leader and back.
+    // A non-leader writes (no different from the leader in v2: one commit script either way).
     const writer = others[0]!;
     const loop = WriteLoop.start((n) => writer.call('setSync', n, { timeoutMs: 2_000 }));
     const probe = new Redis(own().url, { retryStrategy: () => 50, maxRetriesPerRequest: null });
     probe.on('error', () => undefined);
-    const snapshotKeys = nodes.map((n) => `${ns}:snapshot:${n.id}`);
+    const keys = new Keys(ns, true);
+    const snapshotKeys = nodes.map((n) => keys.snapshot(n.id));
     try {
       await loop.waitForAcks(10, 15_000);
       // Nobody writes this key again: its absence proves the restarted Redis is empty.
@@ -44,12 +45,12 @@ describe('Redis killed (SIGKILL) and restarted empty while setSync writes flow',
       const restartedAt = now();
       expect(await probe.exists(`${ns}:sentinel`)).toBe(0);
 
-      // Every node rewrites its snapshot by itself.
-      await eventually(async () => (await probe.exists(...snapshotKeys)) === 3, 15_000, 'the three snapshots');
+      // Every node key comes back by itself (each node's next tick).
+      await eventually(async () => (await probe.exists(...snapshotKeys)) === 3, 15_000, 'the three node keys');
       const snapshotsBackMs = now() - restartedAt;
       // And resubscribes: one listener on each node's channel.
       await eventually(async () => {
-        const reply = (await probe.call('PUBSUB', 'NUMSUB', ...nodes.map((n) => `${ns}:node:${n.id}`))) as Array<string | number>;
+        const reply = (await probe.call('PUBSUB', 'NUMSUB', ...nodes.map((n) => keys.node(n.id)))) as Array<string | number>;
         return nodes.every((_, i) => Number(reply[2 * i + 1]) === 1);
       }, 15_000, 'every node subscribed again');
       // Writes flow again: acknowledged ones, sent after the restart.
@@ -67,11 +68,12 @@ describe('Redis killed (SIGKILL) and restarted empty while setSync writes flow',
       expect(view.data).toBeGreaterThanOrEqual(ackedBeforeCrash);
       expect([...view.nodes].sort()).toEqual(['a', 'b', 'c']);
 
-      // Each snapshot catches up with the converged rumor.
+      // The state in Redis is the converged one, and each node key points at it.
+      expect(await probe.hget(keys.cluster(view.cluster), 'v')).toBe(String(view.version));
       await eventually(async () => {
-        const stored = await probe.mget(...snapshotKeys);
-        return stored.every((s) => s !== null && deserialize<{ version: number }>(s).version === view.version);
-      }, 10_000, 'every snapshot at the converged version');
+        const stored = await Promise.all(snapshotKeys.map((k) => probe.hmget(k, 'c', 'v')));
+        return stored.every(([c, v]) => c === view.cluster && Number(v) === view.version);
+      }, 10_000, 'every node key at the converged version');
 
       reportFault('redis-killed', {
         outageMs,

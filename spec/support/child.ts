@@ -57,19 +57,21 @@ export function useChildren() {
 export interface ChildView {
   readonly id: string;
   readonly version: number;
+  readonly cluster: string;
   readonly leader: string;
   readonly nodes: readonly string[];
   readonly data: unknown;
 }
 
 export async function viewOf(child: ChildNode): Promise<ChildView> {
-  const [version, leader, nodes, data] = await Promise.all([
+  const [cluster, version, leader, nodes, data] = await Promise.all([
+    child.call<string>('cluster'),
     child.call<number>('version'),
     child.call<string>('leader'),
     child.call<string[]>('nodes'),
     child.call('get'),
   ]);
-  return { id: child.id, version, leader, nodes, data };
+  return { id: child.id, cluster, version, leader, nodes, data };
 }
 
 /** The one leader every child names, and the others. */
@@ -92,7 +94,7 @@ export async function converged(children: readonly ChildNode[], timeoutMs: numbe
     const [first, ...rest] = views as [ChildView, ...ChildView[]];
     return (
       new Set(first.nodes).size === first.nodes.length &&
-      rest.every((v) => v.version === first.version && v.leader === first.leader &&
+      rest.every((v) => v.cluster === first.cluster && v.version === first.version && v.leader === first.leader &&
         isDeepStrictEqual(v.data, first.data) &&
         isDeepStrictEqual([...v.nodes].sort(), [...first.nodes].sort()))
     );

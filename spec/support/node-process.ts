@@ -9,7 +9,7 @@
  *   stdout, if it cannot:  {"event":"failed","error":{"code":…,"message":…}}, then exit code 1
  *   stdin:                 {"id":1,"cmd":"set","args":[…]}
  *   stdout:                {"id":1,"ok":true,"value":…} | {"id":1,"ok":false,"error":{"code":…,"message":…}}
- * Commands: set, setSync, get, join, leave, status, version, nodes, leader, stop;
+ * Commands: set, setSync, get, join, leave, status, version, nodes, leader, cluster, stop;
  * setCfg (answers the writer's {version, leader} just after the write), getCfg, metrics;
  * watch [key]: from then on prints {"event":"data","version":…,"mark":data[key]} on every
  *   'data' event ([null] stops it); loop [LoopSpec]: runs writes inside this process
@@ -45,6 +45,7 @@ export type Command =
   | 'version'
   | 'nodes'
   | 'leader'
+  | 'cluster'
   | 'stop'
   | 'setCfg'
   | 'setCfgSync'
@@ -197,6 +198,8 @@ async function main(): Promise<void> {
         return node.nodes;
       case 'leader':
         return node.leader;
+      case 'cluster':
+        return node.rumor.cluster;
       case 'stop':
         await node.stop();
         return undefined;
