@@ -214,7 +214,8 @@ describe('decodeEnvelope drops what is not a genuine envelope', () => {
 describe('isHead and isRequest', () => {
   it('isHead takes a cluster id, a version ≥ 1 and a 40-hex hash', () => {
     expect(isHead({ cluster: 'c', version: 1, hash: H3 })).toBe(true);
-    expect(isHead({ cluster: 'c', version: 1, hash: H3.toUpperCase() })).toBe(false);
+    expect(isHead({ cluster: 'c', version: 1, hash: 'A'.repeat(40) })).toBe(false);
+    expect(isHead({ cluster: 'c', version: 1, hash: 'a'.repeat(40) })).toBe(true);
     expect(isHead({ cluster: 'c', version: 2.5, hash: H3 })).toBe(false);
   });
 
