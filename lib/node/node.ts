@@ -670,19 +670,24 @@ export class Node<T = unknown> {
     }
     const slot = { again: false, done: Promise.resolve() };
     slot.done = (async () => {
+      let unlisted = false;
+      let missing = false;
       try {
         do {
           slot.again = false;
           const stored = await this.#store.read<T>(cluster);
           this.#metrics.count('reads');
           const own = cluster === this.#state.cluster;
-          if (stored && own && !stored.state.nodes.includes(this.id)) await this.#removed();
-          else if (stored) this.#step({ kind: 'stored', stored });
-          else if (own && this.#phase === 'running') await this.#restore();
+          unlisted = stored !== undefined && own && !stored.state.nodes.includes(this.id);
+          missing = stored === undefined && own;
+          if (stored && !unlisted) this.#step({ kind: 'stored', stored });
         } while (slot.again);
       } finally {
         this.#reads.delete(cluster);
       }
+      // After the slot is free: what follows reads again (a rejoin reads the cluster it joins).
+      if (unlisted) await this.#removed();
+      else if (missing && this.#phase === 'running') await this.#restore();
     })();
     this.#reads.set(cluster, slot);
     return slot.done;

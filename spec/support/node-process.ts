@@ -11,6 +11,7 @@
  *   stdout:                {"id":1,"ok":true,"value":…} | {"id":1,"ok":false,"error":{"code":…,"message":…}}
  * Commands: set, setSync, get, join, leave, status, version, nodes, leader, cluster, stop;
  * setCfg (answers the writer's {version, leader} just after the write), getCfg, metrics;
+ * watchVersions: from then on prints {"event":"version","version":…,"cluster":…} on every 'rumor' event;
  * watch [key]: from then on prints {"event":"data","version":…,"mark":data[key]} on every
  *   'data' event ([null] stops it); loop [LoopSpec]: runs writes inside this process
  *   (for benchmarks) and answers a {@link LoopResult}.
@@ -52,6 +53,7 @@ export type Command =
   | 'getCfg'
   | 'metrics'
   | 'watch'
+  | 'watchVersions'
   | 'loop';
 
 export interface Request {
@@ -68,6 +70,9 @@ export type ReadyLine = { readonly event: 'ready'; readonly nodeId: string; read
 
 /** The node could not start (e.g. its id is live elsewhere: code 'node_id_in_use'). */
 export type FailedLine = { readonly event: 'failed'; readonly error: { readonly code: string; readonly message: string } };
+
+/** Printed on each 'rumor' event while `watchVersions` is on. */
+export type VersionLine = { readonly event: 'version'; readonly version: number; readonly cluster: string };
 
 /** Printed on each 'data' event while `watch` is on: the version and `data[key]`. */
 export type DataLine = { readonly event: 'data'; readonly version: number; readonly mark: unknown };
@@ -136,7 +141,7 @@ function readOptions(): NodeProcessOptions {
   return JSON.parse(raw) as NodeProcessOptions;
 }
 
-function write(line: Response | ReadyLine | FailedLine | DataLine, then?: () => void): void {
+function write(line: Response | ReadyLine | FailedLine | DataLine | VersionLine, then?: () => void): void {
   process.stdout.write(`${JSON.stringify(line)}\n`, then);
 }
 
@@ -223,6 +228,10 @@ async function main(): Promise<void> {
         node.subscribe(watcher);
         return true;
       }
+      case 'watchVersions':
+        // Every version this node's subscribers see, in order (a 'rumor' event per change).
+        node.subscribe((r) => write({ event: 'version', version: r.version, cluster: r.cluster }), 'rumor');
+        return true;
       case 'loop':
         return runLoop(node, args[0] as LoopSpec);
       default:
