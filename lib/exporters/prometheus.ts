@@ -67,13 +67,17 @@ type Snap = MetricsSnapshot;
 
 /** A counter read from `snapshot.counters`: [metric name, counter key, help]. */
 const EVENT_COUNTERS: readonly (readonly [string, string, string])[] = [
-  ['pushes_total', 'pushes', 'Rumors pushed to epidemic-tree neighbours after a change.'],
-  ['anti_entropy_rounds_total', 'antiEntropyRounds', 'Anti-entropy rounds: heads sent to a random member.'],
-  ['merges_total', 'reconcile.merge', 'Concurrent rumors merged into one (neither descended from the other).'],
-  ['leader_commits_total', 'leaderCommits', 'Changes committed by this node as leader.'],
-  ['fenced_commits_total', 'fencedCommits', 'Commits refused because this leader had lost its lease.'],
-  ['writes_refused_total', 'writesRefused', 'Writes this node redirected because it may not commit (no lease).'],
+  ['anti_entropy_rounds_total', 'antiEntropyRounds', 'Anti-entropy rounds: ticks that sent this node\'s head to random members and compared it with Redis.'],
+  ['state_reads_total', 'reads', 'Reads of the cluster\'s whole state from Redis (to catch up, or after a change of members or settings).'],
+  ['node_key_writes_total', 'nodeKeyWrites', 'Writes of this node\'s key in Redis (its cluster, version and members), on membership changes.'],
 ];
+
+/** What a node made of a change a commit script published to it: [outcome label, counter key]. */
+const CHANGE_OUTCOMES = [
+  ['applied', 'changes.applied'],
+  ['stale', 'changes.stale'],
+  ['read', 'changes.read'],
+] as const;
 
 /** The nodes reported on one registry under one prefix, and the metrics that report them. */
 interface Group {
@@ -92,11 +96,13 @@ const groups = new WeakMap<AnyRegistry, Map<string, Group>>();
  * share a registry; register each of them.
  *
  * Counters: `messages_sent_total` / `messages_received_total` and
- * `sent_bytes_total` / `received_bytes_total` by message `type`,
- * `messages_dropped_total` by `reason`, `pushes_total`,
- * `anti_entropy_rounds_total`, `merges_total`, `leader_commits_total`,
- * `fenced_commits_total`, `writes_refused_total`, `snapshot_writes_total`.
- * Gauges: `version`, `members`, `is_leader` (1 or 0), `ready` (1 while the
+ * `sent_bytes_total` / `received_bytes_total` by message `type` (`change`,
+ * `head`, `vsn`, `headreq`, `restore`, `reply`), `messages_dropped_total` by
+ * `reason`, `rpc_requests_total` by `type` and `outcome`, `rpc_seconds_total`
+ * by `type`, `changes_total` by `outcome` (`applied`, `stale`, `read`),
+ * `state_reads_total`, `anti_entropy_rounds_total`, `node_key_writes_total`.
+ * Gauges: `version`, `version_lag`, `members`, `is_leader` (1 or 0: the
+ * member that does the housekeeping), `ready` (1 while the
  * node runs with its Redis connections up). All names start with `prefix`.
  *
  * @param node a started node
@@ -177,9 +183,9 @@ function createGroup(registry: AnyRegistry, prefix: string): Group {
     };
 
   try {
-    counter('messages_sent_total', 'Messages published by this node, by message type.', ['type'], traffic('sent', 'messages'));
-    counter('sent_bytes_total', 'Size of the messages published by this node, by message type.', ['type'], traffic('sent', 'bytes'));
-    counter('messages_received_total', 'Valid messages received by this node, by message type.', ['type'], traffic('received', 'messages'));
+    counter('messages_sent_total', 'Messages this node published (heads, requests, replies: the commit scripts publish the changes), by message type.', ['type'], traffic('sent', 'messages'));
+    counter('sent_bytes_total', 'Size of the messages this node published, by message type.', ['type'], traffic('sent', 'bytes'));
+    counter('messages_received_total', 'Valid messages received by this node (changes included), by message type.', ['type'], traffic('received', 'messages'));
     counter('received_bytes_total', 'Size of the valid messages received by this node, by message type.', ['type'], traffic('received', 'bytes'));
     counter('messages_dropped_total', 'Messages dropped on receipt, by reason (bad_signature, replay, too_big, ...).', ['reason'], (c, node, s) => {
       for (const reason of DROP_REASONS) c.inc({ ...labelsOf(node), reason }, s.dropped[reason] ?? 0);
@@ -187,8 +193,8 @@ function createGroup(registry: AnyRegistry, prefix: string): Group {
     for (const [name, key, help] of EVENT_COUNTERS) {
       counter(name, help, [], (c, node, s) => c.inc(labelsOf(node), s.counters[key] ?? 0));
     }
-    counter('reconciles_total', 'Rumors shown to this node, by what the accept rule made of them (adopt, keep, merge, removed).', ['outcome'], (c, node, s) => {
-      for (const outcome of ['adopt', 'keep', 'merge', 'removed']) c.inc({ ...labelsOf(node), outcome }, s.counters[`reconcile.${outcome}`] ?? 0);
+    counter('changes_total', 'Changes published to this node by other writers\' commits, by outcome: applied (the next in its chain), stale (one it held already), read (a gap, another cluster, or a change of members or settings: it read the state instead).', ['outcome'], (c, node, s) => {
+      for (const [outcome, key] of CHANGE_OUTCOMES) c.inc({ ...labelsOf(node), outcome }, s.counters[key] ?? 0);
     });
     counter('rpc_requests_total', 'Requests this node sent, by type and outcome (answered, timeout, no_listener).', ['type', 'outcome'], (c, node, s) => {
       for (const [type, row] of Object.entries(s.rpc)) {
@@ -200,11 +206,10 @@ function createGroup(registry: AnyRegistry, prefix: string): Group {
     counter('rpc_seconds_total', 'Total round-trip time of the answered requests, by type (divide by rpc_requests_total{outcome="answered"}).', ['type'], (c, node, s) => {
       for (const [type, row] of Object.entries(s.rpc)) c.inc({ ...labelsOf(node), type }, row.totalMs / 1000);
     });
-    counter('snapshot_writes_total', 'Snapshots of the rumor written to Redis by this node.', [], (c, node, s) => c.inc(labelsOf(node), s.snapshotWrites));
     gauge('version', 'The cluster version this node holds.', (_, s) => s.version);
     gauge('members', 'Members of the cluster in this node\'s view.', (_, s) => s.members);
     gauge('version_lag', 'How many versions this node is behind the highest it has seen from its cluster.', (_, s) => s.versionLag);
-    gauge('is_leader', '1 when this node is the leader in its own view, else 0.', (node) => (node.leader === node.id ? 1 : 0));
+    gauge('is_leader', '1 when this node is the leader (the member that does the housekeeping) in its own view, else 0.', (node) => (node.leader === node.id ? 1 : 0));
     gauge('ready', '1 while this node runs and its Redis connections are up, else 0.', (node) => (node.ready ? 1 : 0));
   } catch (err) {
     removeGroup(registry, { nodes, metrics });

@@ -5,6 +5,7 @@
 import { Counter, Registry } from 'prom-client';
 import { afterEach, describe, expect, it } from 'vitest';
 import { registerGossipMetrics } from '../../lib/exporters/prometheus.js';
+import { Keys } from '../../lib/transport/keys.js';
 import type { Backend } from '../support/backends.js';
 import { useNodes, eventually } from '../support/cluster.js';
 
@@ -58,8 +59,10 @@ export function prometheusScenarios(backend: Backend): void {
       const registry = freshRegistry();
       for (const n of nodes) cleanup.push(registerGossipMetrics(n, { registry }));
       const leader = nodes.find((n) => n.leader === n.id)!;
-      const follower = nodes.find((n) => n.leader !== n.id)!;
-      for (let i = 0; i < 5; i++) await follower.setSync({ i });
+      const writer = nodes.find((n) => n.leader !== n.id)!;
+      const others = nodes.filter((n) => n !== writer);
+      const before = new Map(nodes.map((n) => [n, n.metrics().counters['changes.applied'] ?? 0]));
+      for (let i = 0; i < 5; i++) await writer.setSync({ i });
 
       const { text, value } = await scrape(registry);
       const ns = namespace();
@@ -71,14 +74,14 @@ export function prometheusScenarios(backend: Backend): void {
         ['simple_gossip_messages_received_total', 'counter'],
         ['simple_gossip_received_bytes_total', 'counter'],
         ['simple_gossip_messages_dropped_total', 'counter'],
-        ['simple_gossip_pushes_total', 'counter'],
+        ['simple_gossip_rpc_requests_total', 'counter'],
+        ['simple_gossip_rpc_seconds_total', 'counter'],
+        ['simple_gossip_changes_total', 'counter'],
+        ['simple_gossip_state_reads_total', 'counter'],
         ['simple_gossip_anti_entropy_rounds_total', 'counter'],
-        ['simple_gossip_merges_total', 'counter'],
-        ['simple_gossip_leader_commits_total', 'counter'],
-        ['simple_gossip_fenced_commits_total', 'counter'],
-        ['simple_gossip_writes_refused_total', 'counter'],
-        ['simple_gossip_snapshot_writes_total', 'counter'],
+        ['simple_gossip_node_key_writes_total', 'counter'],
         ['simple_gossip_version', 'gauge'],
+        ['simple_gossip_version_lag', 'gauge'],
         ['simple_gossip_members', 'gauge'],
         ['simple_gossip_is_leader', 'gauge'],
         ['simple_gossip_ready', 'gauge'],
@@ -86,17 +89,24 @@ export function prometheusScenarios(backend: Backend): void {
         expect(text).toContain(`# TYPE ${name} ${type}\n`);
         expect(text).toMatch(new RegExp(`^# HELP ${name} \\S`, 'm'));
       }
+      // v1's series are gone: there are no pushes, leader commits, leases or accept-rule outcomes any more.
+      for (const gone of ['pushes_total', 'merges_total', 'leader_commits_total', 'fenced_commits_total', 'writes_refused_total', 'reconciles_total', 'snapshot_writes_total']) {
+        expect(text).not.toContain(`simple_gossip_${gone}`);
+      }
 
       for (const n of nodes) {
         const snap = n.metrics();
-        expect(value('simple_gossip_version', at(n))).toBeGreaterThanOrEqual(7); // 1 + two joins + five writes
+        expect(value('simple_gossip_version', at(n))).toBeGreaterThanOrEqual(8); // 1 + two joins + five writes
         expect(value('simple_gossip_members', at(n))).toBe(3);
+        expect(value('simple_gossip_version_lag', at(n))).toBe(0);
         expect(value('simple_gossip_is_leader', at(n))).toBe(n === leader ? 1 : 0);
         expect(value('simple_gossip_ready', at(n))).toBe(1);
-        expect(value('simple_gossip_snapshot_writes_total', at(n))).toBeGreaterThanOrEqual(1);
+        // Each node wrote its key when it joined, and read the merged state.
+        expect(value('simple_gossip_node_key_writes_total', at(n))).toBeGreaterThanOrEqual(1);
+        expect(value('simple_gossip_node_key_writes_total', at(n))).toBe(snap.snapshotWrites);
+        expect(value('simple_gossip_state_reads_total', at(n))).toBeGreaterThanOrEqual(1);
         expect(value('simple_gossip_messages_dropped_total', at(n, { reason: 'bad_signature' }))).toBe(0);
-        expect(value('simple_gossip_merges_total', at(n))).toBe(0);
-        expect(value('simple_gossip_fenced_commits_total', at(n))).toBe(0);
+        for (const outcome of ['applied', 'stale', 'read']) expect(value('simple_gossip_changes_total', at(n, { outcome }))).toBeGreaterThanOrEqual(0);
         // Counters only grow, so the scrape lies between two readings of the node.
         const received = Object.values(snap.received).reduce((sum, r) => sum + r.messages, 0);
         const scraped = [...text.matchAll(new RegExp(`^simple_gossip_messages_received_total\\{[^}]*node_id="${n.id}"[^}]*\\} (\\d+)$`, 'gm'))]
@@ -104,37 +114,45 @@ export function prometheusScenarios(backend: Backend): void {
         expect(scraped).toBeGreaterThan(0);
         expect(scraped).toBeLessThanOrEqual(received);
       }
-      expect(value('simple_gossip_leader_commits_total', at(leader))).toBeGreaterThanOrEqual(7);
-      expect(value('simple_gossip_leader_commits_total', at(follower))).toBe(0);
-      // Five writes from the follower: five replies to it, and each result pushed on to the third member.
-      const sum = (name: string, extra: Record<string, string> = {}) => nodes.reduce((t, n) => t + (value(name, at(n, extra)) ?? 0), 0);
-      expect(value('simple_gossip_messages_received_total', at(follower, { type: 'reply' }))).toBeGreaterThanOrEqual(5);
-      expect(sum('simple_gossip_pushes_total')).toBeGreaterThanOrEqual(5);
-      expect(sum('simple_gossip_messages_sent_total', { type: 'push' })).toBeGreaterThanOrEqual(5);
-      expect(sum('simple_gossip_messages_received_total', { type: 'push' })).toBeLessThanOrEqual(sum('simple_gossip_messages_sent_total', { type: 'push' }));
-      const perPush = sum('simple_gossip_sent_bytes_total', { type: 'push' }) / sum('simple_gossip_messages_sent_total', { type: 'push' });
-      expect(perPush).toBeGreaterThan(50); // a whole rumor, in an envelope
-      expect(perPush).toBeLessThan(10_000);
+      // The writer installs its own changes from the script's answers; the script publishes each to the two others, who apply it.
+      expect(value('simple_gossip_changes_total', at(writer, { outcome: 'applied' }))).toBe(before.get(writer));
+      for (const n of others) {
+        expect(value('simple_gossip_changes_total', at(n, { outcome: 'applied' }))).toBe(before.get(n)! + 5);
+        expect(value('simple_gossip_messages_received_total', at(n, { type: 'change' }))).toBeGreaterThanOrEqual(5);
+      }
+      // setSync asks every member for its version: the writer sent vsn requests and got the answers.
+      expect(value('simple_gossip_rpc_requests_total', at(writer, { type: 'vsn', outcome: 'answered' }))).toBeGreaterThanOrEqual(5);
+      expect(value('simple_gossip_rpc_seconds_total', at(writer, { type: 'vsn' }))).toBeGreaterThan(0);
+      // What travels is the change (one small key), not the state.
+      const sum = (name: string, extra: Record<string, string> = {}) => others.reduce((t, n) => t + (value(name, at(n, extra)) ?? 0), 0);
+      const perChange = sum('simple_gossip_received_bytes_total', { type: 'change' }) / sum('simple_gossip_messages_received_total', { type: 'change' });
+      expect(perChange).toBeGreaterThan(50);
+      expect(perChange).toBeLessThan(1_000);
     });
 
     it('values are read from the node at each scrape', async () => {
-      const a = await start('a');
+      const [a, b] = await cluster(['a', 'b']);
       const registry = freshRegistry();
-      cleanup.push(registerGossipMetrics(a, { registry }));
+      cleanup.push(registerGossipMetrics(a!, { registry }), registerGossipMetrics(b!, { registry }));
       const before = await scrape(registry);
-      expect(before.value('simple_gossip_version', { node_id: 'a' })).toBe(1);
+      const v = a!.version;
+      expect(before.value('simple_gossip_version', { node_id: 'a' })).toBe(v);
       expect(before.value('simple_gossip_is_leader', { node_id: 'a' })).toBe(1);
-      await a.set('one');
-      await a.set('two');
+      expect(before.value('simple_gossip_is_leader', { node_id: 'b' })).toBe(0);
+      await a!.setSync('one');
+      await a!.setSync('two');
       const after = await scrape(registry);
-      expect(after.value('simple_gossip_version', { node_id: 'a' })).toBe(3);
-      expect(after.value('simple_gossip_leader_commits_total', { node_id: 'a' })).toBe(
-        before.value('simple_gossip_leader_commits_total', { node_id: 'a' })! + 2,
+      expect(after.value('simple_gossip_version', { node_id: 'a' })).toBe(v + 2);
+      expect(after.value('simple_gossip_version', { node_id: 'b' })).toBe(v + 2);
+      expect(after.value('simple_gossip_changes_total', { node_id: 'b', outcome: 'applied' })).toBe(
+        before.value('simple_gossip_changes_total', { node_id: 'b', outcome: 'applied' })! + 2,
       );
-      await a.stop();
+      // A stopping leader hands over (one more version); the stopped node keeps its last values.
+      await a!.stop();
       const stopped = await scrape(registry);
       expect(stopped.value('simple_gossip_ready', { node_id: 'a' })).toBe(0);
-      expect(stopped.value('simple_gossip_version', { node_id: 'a' })).toBe(3);
+      expect(stopped.value('simple_gossip_version', { node_id: 'a' })).toBe(a!.metrics().version);
+      expect(stopped.value('simple_gossip_version', { node_id: 'a' })).toBeGreaterThanOrEqual(v + 2);
     });
 
     it('dropped messages are counted by reason', async () => {
@@ -142,8 +160,9 @@ export function prometheusScenarios(backend: Backend): void {
       a.on('error', () => undefined);
       const registry = freshRegistry();
       cleanup.push(registerGossipMetrics(a, { registry }));
-      await backend.publish(`${namespace()}:node:a`, '{not json');
-      await backend.publish(`${namespace()}:node:a`, '{not json either');
+      const channel = new Keys(namespace(), true).node('a');
+      await backend.publish(channel, '{not json');
+      await backend.publish(channel, '{not json either');
       await eventually(() => a.metrics().dropped.bad_json === 2);
       const { value } = await scrape(registry);
       expect(value('simple_gossip_messages_dropped_total', { node_id: 'a', reason: 'bad_json' })).toBe(2);
@@ -193,16 +212,16 @@ export function prometheusScenarios(backend: Backend): void {
     it('a name already taken in the registry is refused, and the metric that holds it is left alone', async () => {
       const a = await start('a');
       const registry = freshRegistry();
-      const theirs = new Counter({ name: 'simple_gossip_merges_total', help: 'not ours', registers: [registry] });
+      const theirs = new Counter({ name: 'simple_gossip_changes_total', help: 'not ours', registers: [registry] });
       theirs.inc(41);
       expect(() => registerGossipMetrics(a, { registry })).toThrow(/already been registered/);
-      expect(registry.getSingleMetric('simple_gossip_merges_total')).toBe(theirs);
+      expect(registry.getSingleMetric('simple_gossip_changes_total')).toBe(theirs);
       expect(registry.getMetricsAsArray()).toHaveLength(1);
       // The same node under another prefix is fine.
       cleanup.push(registerGossipMetrics(a, { registry, prefix: 'other_' }));
       const { value } = await scrape(registry);
-      expect(value('simple_gossip_merges_total', {})).toBe(41);
-      expect(value('other_merges_total', { node_id: 'a' })).toBe(0);
+      expect(value('simple_gossip_changes_total', {})).toBe(41);
+      expect(value('other_changes_total', { node_id: 'a', outcome: 'applied' })).toBe(0);
     });
 
     it('the default registry is prom-client\'s global one', async () => {
