@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { MessageTooLargeError } from '../../lib/index.js';
 import { useNodes, eventually } from '../support/cluster.js';
-import { useRedis } from '../support/redis.js';
+import { readClusterHash } from '../support/keys.js';
+import { useClients, useRedis } from '../support/redis.js';
 
 const redis = useRedis();
-const { start, cluster } = useNodes(redis);
+const { start, cluster, namespace } = useNodes(redis);
+const client = useClients(redis);
 
 describe('set and get', () => {
   it('a lone node reads back what it set, deep-frozen', async () => {
@@ -34,12 +36,18 @@ describe('set and get', () => {
     expect(a.get()).toBeUndefined();
   });
 
-  it('a write on a non-leader is readable at once on the writer and reaches every member', async () => {
+  it('a write on a non-leader is readable at once on the writer and reaches every member, with no request to the leader', async () => {
     const nodes = await cluster(['a', 'b', 'c']);
     const writer = nodes.find((n) => n.leader !== n.id)!;
+    const leader = nodes.find((n) => n.leader === n.id)!;
+    const leaderReceived = () => Object.entries(leader.metrics().received).filter(([type]) => type !== 'change' && type !== 'head');
+    const before = leaderReceived();
     await writer.set('from a follower');
     expect(writer.get()).toBe('from a follower');
     await eventually(() => nodes.every((n) => n.get() === 'from a follower'));
+    // One commit script: the writer asked nobody, the leader got only the change (like every member).
+    expect(writer.metrics().rpc).toEqual({});
+    expect(leaderReceived()).toEqual(before);
   });
 
   it('a cyclic value is carried whole', async () => {
@@ -136,11 +144,86 @@ describe('config mode', () => {
     }
   });
 
+  it('each config key is a field of its own in the cluster’s hash; a setCfg rewrites only its key', async () => {
+    const a = await start('a');
+    await a.setCfg('one', 1);
+    await a.setCfg('two', 2);
+    const hashOf = () => readClusterHash(client(), namespace(), a.rumor.cluster);
+    const before = await hashOf();
+    expect(before.mode).toBe('c');
+    expect(Object.keys(before).filter((f) => f.startsWith('k:')).sort()).toEqual(['k:one', 'k:two']);
+    await a.setCfg('two', 22);
+    const after = await hashOf();
+    expect(after['k:one']).toBe(before['k:one']);
+    expect(after['k:two']).not.toBe(before['k:two']);
+  });
+
   it('a data value that is not an object of keys is a TypeError', async () => {
     const a = await start('a');
     await a.set(5);
     await expect(a.setCfg('k', 1)).rejects.toBeInstanceOf(TypeError);
     expect(() => a.getCfg('k')).toThrow(TypeError);
     expect(a.get()).toBe(5);
+  });
+});
+
+describe('patchCfg', () => {
+  it('sets several keys and removes those given undefined, in one commit: one version bump, on every member', async () => {
+    const nodes = await cluster(['a', 'b', 'c'], { gossipIntervalMs: 60_000 });
+    const [a, b] = nodes as [typeof nodes[0], typeof nodes[0]];
+    await a.setCfgSync('gone', 'soon');
+    await a.setCfgSync('kept', 'as is');
+    const version = a.version;
+    const changes = () => nodes.map((n) => n.metrics().received.change?.messages ?? 0);
+    const before = changes();
+    await b.patchCfg({ x: 1, y: { deep: true }, gone: undefined });
+    expect(b.version).toBe(version + 1);
+    expect(b.get()).toEqual({ kept: 'as is', x: 1, y: { deep: true } });
+    await eventually(() => nodes.every((n) => n.version === version + 1));
+    for (const n of nodes) {
+      expect(n.get()).toEqual({ kept: 'as is', x: 1, y: { deep: true } });
+      expect(n.getCfg('gone', 'default')).toBe('default');
+    }
+    // One change frame on each other member, none on the writer.
+    expect(changes().map((c, i) => c - before[i]!)).toEqual(nodes.map((n) => (n === b ? 0 : 1)));
+    const hash = await readClusterHash(client(), namespace(), b.rumor.cluster);
+    expect(Object.keys(hash).filter((f) => f.startsWith('k:')).sort()).toEqual(['k:kept', 'k:x', 'k:y']);
+  });
+
+  it('touches no other key: patches from two members at once both land, none conflicts', async () => {
+    const nodes = await cluster(['a', 'b']);
+    const [a, b] = nodes as [typeof nodes[0], typeof nodes[0]];
+    await a.setSync({ shared: 0 });
+    const version = a.version;
+    await Promise.all([
+      ...Array.from({ length: 10 }, (_, i) => a.patchCfg({ [`a${i}`]: i, [`a${i}-extra`]: true })),
+      ...Array.from({ length: 10 }, (_, i) => b.patchCfg({ [`b${i}`]: i })),
+    ]);
+    await eventually(() => nodes.every((n) => n.version === version + 20));
+    for (const n of nodes) {
+      const data = n.get() as Record<string, unknown>;
+      expect(Object.keys(data)).toHaveLength(1 + 20 + 10);
+      expect(data.shared).toBe(0);
+      for (let i = 0; i < 10; i++) expect([data[`a${i}`], data[`a${i}-extra`], data[`b${i}`]]).toEqual([i, true, i]);
+    }
+    expect(a.get()).toEqual(b.get());
+  });
+
+  it('removing only keys that are not there changes nothing (no version bump)', async () => {
+    const a = await start('a');
+    await a.setCfg('k', 1);
+    const version = a.version;
+    await a.patchCfg({ missing: undefined, alsoMissing: undefined });
+    expect(a.version).toBe(version);
+    expect(a.get()).toEqual({ k: 1 });
+  });
+
+  it('on data that is not an object of keys is a TypeError, and changes nothing', async () => {
+    const a = await start('a');
+    await a.set([1, 2]);
+    const version = a.version;
+    await expect(a.patchCfg({ k: 1 })).rejects.toBeInstanceOf(TypeError);
+    expect(a.version).toBe(version);
+    expect(a.get()).toEqual([1, 2]);
   });
 });
