@@ -1,10 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { Gossip, PropagationTimeoutError } from '../../lib/index.js';
 import { useNodes, eventually } from '../support/cluster.js';
-import { freshNamespace, useRedis } from '../support/redis.js';
+import { keysOf, readNodeKey, redisNow } from '../support/keys.js';
+import { freshNamespace, useClients, useRedis } from '../support/redis.js';
 
 const redis = useRedis();
-const { start, cluster } = useNodes(redis);
+const { start, cluster, namespace } = useNodes(redis);
+const client = useClients(redis);
 
 describe('discovery (join: auto)', () => {
   it('5 nodes started at the same moment end as one cluster with one leader, 20 times out of 20', async () => {
@@ -26,6 +28,27 @@ describe('discovery (join: auto)', () => {
     }
   }, 120_000);
 
+  it('a node joins the largest live cluster of the namespace, by itself', async () => {
+    // The small cluster is the older one: size comes first.
+    const small = await start('y1', { gossipIntervalMs: 200 });
+    await new Promise((r) => setTimeout(r, 20));
+    const big = await cluster(['x1', 'x2', 'x3'], { gossipIntervalMs: 200 });
+    const z = await start('z', { join: 'auto', gossipIntervalMs: 200 });
+    await eventually(() => z.nodes.length === 4 && big.every((n) => n.nodes.length === 4), 5_000);
+    expect(z.rumor.cluster).toBe(big[0]!.rumor.cluster);
+    expect(small.nodes).toEqual(['y1']);
+  });
+
+  it('between live clusters of one size, a node joins the oldest', async () => {
+    const older = await cluster(['o1', 'o2'], { gossipIntervalMs: 200 });
+    await new Promise((r) => setTimeout(r, 20));
+    const newer = await cluster(['p1', 'p2'], { gossipIntervalMs: 200 });
+    const z = await start('z', { join: 'auto', gossipIntervalMs: 200 });
+    await eventually(() => z.nodes.length === 3 && older.every((n) => n.nodes.length === 3), 5_000);
+    expect(z.rumor.cluster).toBe(older[0]!.rumor.cluster);
+    for (const n of newer) expect(n.nodes).toHaveLength(2);
+  });
+
   it('a node that left on purpose stays out; join() brings it back', async () => {
     const opts = { join: 'auto' as const, gossipIntervalMs: 200 };
     const a = await start('a', opts);
@@ -41,17 +64,24 @@ describe('discovery (join: auto)', () => {
 });
 
 describe('eviction', () => {
-  it('the leader removes a member nobody listens for after evictAfterMs; status is ok again', async () => {
+  it('the leader evicts a member whose node key has not been refreshed for evictAfterMs, and deletes that key; status is ok again', async () => {
     const opts = { evictAfterMs: 500, gossipIntervalMs: 200 };
     const nodes = await cluster(['a', 'b', 'c'], opts);
     const victim = nodes.find((n) => n.leader !== n.id)!;
     const rest = nodes.filter((n) => n !== victim);
+    const probe = client();
     await victim.stop();
-    const stoppedAt = Date.now();
+    // Its last sign of life: the last tick that refreshed its node key.
+    const lastSeen = Number((await readNodeKey(probe, namespace(), victim.id)).seen);
+    expect(lastSeen).toBeGreaterThan(0);
     await eventually(() => rest.every((n) => n.nodes.length === 2), 5_000);
-    const took = Date.now() - stoppedAt;
-    expect(took).toBeGreaterThanOrEqual(500);
+    expect((await redisNow(probe)) - lastSeen).toBeGreaterThanOrEqual(500);
+    expect(await probe.exists(keysOf(namespace()).snapshot(victim.id))).toBe(0);
+    for (const n of rest) expect(n.nodes).not.toContain(victim.id);
     expect(await rest[0]!.status()).toMatchObject({ ok: true });
+    // The members that tick are never evicted.
+    await new Promise((r) => setTimeout(r, 800));
+    for (const n of rest) expect([...n.nodes].sort()).toEqual(rest.map((m) => m.id).sort());
   });
 
   it('an evicted member that comes back with join auto rejoins by itself and regains the newest data', async () => {
