@@ -38,7 +38,7 @@ export function assertSerializable(value: unknown, path = 'value', seen = new Se
 }
 
 /** Keys superjson refuses to write (a prototype-pollution guard), so no node may hold them. */
-const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+export const FORBIDDEN_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 export const FORBIDDEN_TEXT = /"(__proto__|constructor|prototype)"/;
 
 export function hasForbiddenKey(value: unknown, seen = new Set<unknown>()): boolean {
@@ -77,6 +77,17 @@ export function serialize(value: unknown): string {
   } catch (err) {
     throw new TypeError(`value cannot be serialised: ${(err as Error).message}`, { cause: err });
   }
+}
+
+/**
+ * The value of a text that came from another node or from Redis: as
+ * {@link deserialize}, and a TypeError for one that carries a `__proto__`,
+ * `constructor` or `prototype` key anywhere.
+ */
+export function deserializeForeign<T>(text: string): T {
+  const value = deserialize<T>(text);
+  if (FORBIDDEN_TEXT.test(text) && hasForbiddenKey(value)) throw new TypeError('the value has a __proto__, constructor or prototype key');
+  return value;
 }
 
 /** The value of a {@link serialize} text; throws on text that is neither form. */

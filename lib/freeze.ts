@@ -11,8 +11,7 @@ const MUTATORS: ReadonlyArray<[abstract new (...args: never[]) => object, readon
  * so those get instance methods that throw.
  */
 export function deepFreeze<T>(value: T, seen = new Set<unknown>()): T {
-  // Frozen here before (a value kept from the previous state): frozen all the way down already.
-  if (typeof value !== 'object' || value === null || seen.has(value) || Object.isFrozen(value)) return value;
+  if (typeof value !== 'object' || value === null || seen.has(value)) return value;
   seen.add(value);
   if (value instanceof Map) {
     for (const [k, v] of value) {

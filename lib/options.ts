@@ -48,15 +48,6 @@ export interface GossipOptions {
   /** How long `status()` waits for members. @default 1024 */
   statusTimeoutMs?: number;
   /**
-   * Fenced leadership: the leader holds a lease in Redis and every commit is
-   * checked against it, so a leader that was frozen or cut off cannot commit
-   * after another took over. Costs one Redis round trip per batch of writes.
-   * @default true
-   */
-  fencing?: boolean;
-  /** How long the leader's lease lasts without renewal (renewed every third of it). @default rpcTimeoutMs (at least 100) */
-  leaseMs?: number;
-  /**
    * `'auto'`: a node finds the live members of its namespace through Redis
    * and joins them by itself, so nodes that start anywhere end as one
    * cluster, and a node that was removed comes back. `'manual'`: nodes join
@@ -104,11 +95,9 @@ export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 
 
 const DEFAULT_RPC_TIMEOUT_MS = 3_000;
 const DEFAULT_EVICT_AFTER_MS = 30_000;
-/** Shorter leases would expire between two renewals on a busy event loop. */
-const MIN_LEASE_MS = 100;
 
 
-/** The defaults of the options (but `redis`, `nodeId`, `leaseMs`, `evictAfterMs` and `secret`, which depend on the environment or on other options). */
+/** The defaults of the options (but `redis`, `nodeId`, `evictAfterMs`, `secret` and `signal`, which depend on the environment or on other options). */
 export const DEFAULT_OPTIONS = {
   namespace: 'simple_gossip',
   eventMode: 'auto',
@@ -116,13 +105,12 @@ export const DEFAULT_OPTIONS = {
   gossipIntervalMs: 15_000,
   rpcTimeoutMs: DEFAULT_RPC_TIMEOUT_MS,
   statusTimeoutMs: 1_024,
-  fencing: true,
   join: 'manual',
   connectTimeoutMs: 10_000,
   nodeKeyTtlMs: DEFAULT_NODE_KEY_TTL_MS,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   logger: debugLogger(),
-} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'signal' | 'leaseMs' | 'evictAfterMs'>;
+} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'signal' | 'evictAfterMs'>;
 
 /** Fills in defaults and checks every option; throws {@link InvalidOptionError}. */
 export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
@@ -133,7 +121,6 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
     secret: opts.secret,
     signal: opts.signal,
     nodeId: opts.nodeId ?? hostname(),
-    leaseMs: opts.leaseMs ?? Math.max(MIN_LEASE_MS, opts.rpcTimeoutMs ?? DEFAULT_RPC_TIMEOUT_MS),
     evictAfterMs: opts.evictAfterMs ?? (opts.join === 'auto' ? DEFAULT_EVICT_AFTER_MS : 0),
   };
   checkName('nodeId', o.nodeId);
@@ -145,10 +132,8 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
   checkInt('gossipIntervalMs', o.gossipIntervalMs, 1);
   checkInt('rpcTimeoutMs', o.rpcTimeoutMs, 1);
   checkInt('statusTimeoutMs', o.statusTimeoutMs, 1);
-  checkInt('leaseMs', o.leaseMs, MIN_LEASE_MS);
   checkInt('evictAfterMs', o.evictAfterMs, 0);
   if (o.join !== 'manual' && o.join !== 'auto') throw new InvalidOptionError('join', `must be 'manual' or 'auto', not ${String(o.join)}`);
-  if (typeof o.fencing !== 'boolean') throw new InvalidOptionError('fencing', `must be true or false, not ${String(o.fencing)}`);
   checkInt('maxMessageBytes', o.maxMessageBytes, 1024);
   checkInt('connectTimeoutMs', o.connectTimeoutMs, 1);
   checkInt('nodeKeyTtlMs', o.nodeKeyTtlMs, 1_000);

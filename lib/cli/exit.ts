@@ -7,7 +7,7 @@ export const EXIT = {
   unreachable: 2,
   /** `status`: a member does not answer, or the members answer different versions. */
   unhealthy: 3,
-  /** `set` / `set-cfg`: the leader did not take the write. */
+  /** `set` / `set-cfg` / `delete-cfg` / `evict`: the cluster refused the write, or it could not be committed. */
   writeFailed: 4,
 } as const;
 

@@ -3,7 +3,7 @@ import { println, toJson } from './output.js';
 import type { Session } from './session.js';
 
 /**
- * `get [key]`: the newest data among the live members, as JSON; with a key,
+ * `get [key]`: the main cluster's data, read from Redis, as JSON; with a key,
  * that key of the data seen as an object of keys (`null` when it is missing).
  */
 export async function get(s: Session, key: string | undefined): Promise<number> {

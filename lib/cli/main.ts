@@ -6,12 +6,14 @@
 import { readFileSync } from 'node:fs';
 import { Command, CommanderError, Option } from 'commander';
 import { CliError, EXIT, asCliError } from './exit.js';
+import { evict } from './evict.js';
 import { get } from './get.js';
 import { nodes } from './nodes.js';
-import { collect, collectUrls, DEFAULT_NAMESPACE, DEFAULT_REDIS, DEFAULT_TIMEOUT_MS, parseMs, SECRET_ENV } from './options.js';
+import { collect, collectUrls, DEFAULT_NAMESPACE, DEFAULT_PURGE_AGE_MS, DEFAULT_REDIS, DEFAULT_TIMEOUT_MS, parseDuration, parseMs, SECRET_ENV } from './options.js';
 import type { GlobalOptions } from './options.js';
+import { purge } from './purge.js';
 import { Session } from './session.js';
-import { setCfgOp, setOp, write } from './set.js';
+import { deleteCfgOp, setCfgOp, setOp, write } from './set.js';
 import { status } from './status.js';
 import { watch } from './watch.js';
 
@@ -54,7 +56,7 @@ program
 
 program
   .command('set')
-  .description('replace the data (through the leader); prints the new version')
+  .description('replace the data (one commit, as a member makes it); prints the new version')
   .argument('<json>', 'the new data as JSON, or - to read it from stdin')
   .action(async (json: string, _o, cmd: Command) => {
     const op = await setOp(json);
@@ -63,7 +65,7 @@ program
 
 program
   .command('set-cfg')
-  .description('set one config key (through the leader); prints the new version')
+  .description('set one config key, keeping the others; prints the new version')
   .argument('<key>', 'the config key')
   .argument('<json>', 'its value as JSON (a string needs quotes: \'"dark"\')')
   .action((key: string, json: string, _o, cmd: Command) => {
@@ -72,9 +74,29 @@ program
   });
 
 program
+  .command('delete-cfg')
+  .description('remove one config key, keeping the others; prints the version')
+  .argument('<key>', 'the config key')
+  .action((key: string, _o, cmd: Command) => withSession(cmd, (s) => write(s, deleteCfgOp(key))));
+
+program
+  .command('evict')
+  .description('remove a member from the cluster, as its leave() would (for a member that is gone for good); prints the new version')
+  .argument('<id>', 'the node id')
+  .action((id: string, _o, cmd: Command) => withSession(cmd, (s) => evict(s, id)));
+
+program
+  .command('purge')
+  .description('delete the node keys and cluster states nobody uses any more (stale, not listening, not a live cluster\'s)')
+  .option('--dry-run', 'only print what would be deleted')
+  .option('--older-than <duration>', 'how long a node or cluster must have been silent (ms, or e.g. 90s, 30m, 12h, 7d)', parseDuration, DEFAULT_PURGE_AGE_MS)
+  .action((o: { dryRun?: boolean; olderThan: number }, cmd: Command) =>
+    withSession(cmd, (s) => purge(s, { dryRun: o.dryRun === true, olderThanMs: o.olderThan })));
+
+program
   .command('watch')
   .description('print the data, then each change on its own line, until Ctrl-C')
-  .option('--interval <ms>', 'how often to poll the members', parseMs, 250)
+  .option('--interval <ms>', 'how often to poll the state in Redis', parseMs, 250)
   .action((o: { interval: number }, cmd: Command) => withSession(cmd, (s) => watch(s, o.interval)));
 
 program

@@ -3,7 +3,7 @@ import { println, table, toJson } from './output.js';
 import type { Session } from './session.js';
 
 /**
- * `nodes`: the members of the newest rumor, the leader marked, each live or
+ * `nodes`: the members of the main cluster, the leader marked, each live or
  * not (whether a client listens on its channel); then any live node of the
  * namespace that is not a member (a node that went on alone, say).
  */

@@ -19,6 +19,8 @@ export const DEFAULT_NAMESPACE = 'simple_gossip';
 /** How long to wait for Redis and for each member's answer. */
 export const DEFAULT_TIMEOUT_MS = 3_000;
 export const SECRET_ENV = 'SIMPLE_GOSSIP_SECRET';
+/** `purge`: how long a node key or cluster must have been silent before it counts as unused. */
+export const DEFAULT_PURGE_AGE_MS = 24 * 3_600_000;
 
 /** The secrets to sign with (commander reads SIMPLE_GOSSIP_SECRET when no `--secret` is given). */
 export function secretsOf(g: GlobalOptions): string[] | undefined {
@@ -30,6 +32,18 @@ export function parseMs(value: string): number {
   const n = Number(value);
   if (!/^\d+$/.test(value.trim()) || !Number.isSafeInteger(n) || n < 1) {
     throw new InvalidArgumentError('expected a whole number of milliseconds, at least 1.');
+  }
+  return n;
+}
+
+const UNITS: Readonly<Record<string, number>> = { ms: 1, s: 1_000, m: 60_000, min: 60_000, h: 3_600_000, d: 86_400_000 };
+
+/** Commander parser for a duration: whole milliseconds (`1500`), or a number and a unit (`90s`, `30m`, `12h`, `7d`). */
+export function parseDuration(value: string): number {
+  const m = /^(\d+)\s*(ms|s|m|min|h|d)?$/.exec(value.trim());
+  const n = m ? Number(m[1]) * UNITS[m[2] ?? 'ms']! : NaN;
+  if (!Number.isSafeInteger(n) || n < 1) {
+    throw new InvalidArgumentError('expected a duration: whole milliseconds, or a number and ms, s, m, h or d (e.g. 12h).');
   }
   return n;
 }

@@ -1,9 +1,14 @@
 import type { Cluster } from 'ioredis';
 import yoctoSpinner from 'yocto-spinner';
 import type { Spinner } from 'yocto-spinner';
-import { Observer } from '../index.js';
+import { REPLAY_WINDOW_MS } from '../constants.js';
+import { Observer, PersistenceError } from '../index.js';
+import type { MemberView, Rumor } from '../index.js';
+import { Store } from '../node/store.js';
 import { resolveOptions } from '../options.js';
-import type { Rumor } from '../index.js';
+import { Signer } from '../signing.js';
+import { Connection } from '../transport/connection.js';
+import { Keys } from '../transport/keys.js';
 import { CliError, EXIT, asCliError } from './exit.js';
 import { secretsOf } from './options.js';
 import type { GlobalOptions } from './options.js';
@@ -21,6 +26,9 @@ export class Session {
   #cluster: Cluster | undefined;
   /** A standalone --redis that is in fact a Redis Cluster node: worth a hint when no member is found. */
   #clusterNode = false;
+  /** What the observer was given as `redis`: the URL, or the Redis Cluster client. */
+  #redis: string | Cluster | undefined;
+  #direct: Promise<Direct> | undefined;
   #closing: Promise<void> | undefined;
 
   private constructor(readonly options: GlobalOptions, readonly target: Target) {
@@ -49,6 +57,7 @@ export class Session {
       const { clusterNode } = await target.probe(options.timeout);
       session.#clusterNode = clusterNode && !target.cluster;
       const redis = target.connection(options.timeout);
+      session.#redis = redis;
       if (typeof redis !== 'string') session.#cluster = redis;
       // Redis answered the probe, so this is quick; should it hang, the process exits anyway (see main.ts).
       session.#observer = await withDeadline(
@@ -92,13 +101,76 @@ export class Session {
     return live;
   }
 
-  /** The newest rumor among the live members; exit code 2 when none answers. */
+  /** The main cluster's state, read from Redis (the live one discovery would join); exit code 2 when no member is live or there is none. */
   async rumor(): Promise<Rumor> {
     const live = await this.live();
     this.progress(`asking ${live.length} member${live.length === 1 ? '' : 's'}`);
-    const rumor = await this.observer.rumor();
+    const rumor = await this.observer.rumor().catch((err: unknown) => this.#unreadable(err));
     if (!rumor) throw this.silent(live.length);
     return rumor;
+  }
+
+  /** A state whose signatures this CLI's secrets do not verify: exit code 2, with the likely reason. */
+  #unreadable(err: unknown): never {
+    if (err instanceof PersistenceError && /not signed by a known secret/.test(err.message)) {
+      throw new CliError(EXIT.unreachable, `${err.message} (${secretsOf(this.options) ? 'a wrong --secret' : 'does the cluster need a --secret'}?)`, { cause: err });
+    }
+    throw err;
+  }
+
+  /**
+   * The main cluster's members, once at least one of them has answered this
+   * CLI; exit code 2 when none does. Members drop requests that are not
+   * signed with their secret, so this is also the check that the CLI has the
+   * right --secret: a write made without it would commit values the members
+   * refuse to read.
+   */
+  async answering(): Promise<{ rumor: Rumor; members: MemberView[] }> {
+    const live = await this.live();
+    this.progress(`asking ${live.length} member${live.length === 1 ? '' : 's'} for their version`);
+    const { rumor, members } = await this.observer.members().catch((err: unknown) => this.#unreadable(err));
+    if (!rumor || !members.some((m) => m.version !== undefined)) {
+      throw this.silent(members.filter((m) => m.listening).length || live.length);
+    }
+    return { rumor, members };
+  }
+
+  /**
+   * Redis itself, for what the observer does not offer (evict, purge): a
+   * connection of the CLI's own and a {@link Store} that commits as an
+   * observer (every member is told). Opened on first use, closed with the session.
+   */
+  direct(): Promise<Direct> {
+    return (this.#direct ??= this.#openDirect());
+  }
+
+  async #openDirect(): Promise<Direct> {
+    const o = resolveOptions({ namespace: this.options.namespace, nodeId: this.observer.id });
+    const conn = Connection.open(this.#redis ?? this.target.urls[0]!, {
+      onMessage: () => undefined,
+      onReconnect: () => undefined,
+      // Commands that fail reject; the connection's own errors (a retry) need no line on stderr.
+      onError: () => undefined,
+    });
+    const keys = new Keys(o.namespace, true);
+    const secrets = secretsOf(this.options);
+    const store = new Store({
+      self: this.observer.id,
+      observer: true,
+      namespace: o.namespace,
+      conn,
+      keys,
+      signer: secrets ? new Signer(secrets) : undefined,
+      nodeKeyTtlMs: o.nodeKeyTtlMs,
+      replayWindowMs: REPLAY_WINDOW_MS,
+    });
+    try {
+      await conn.ready(this.options.timeout);
+    } catch (err) {
+      await conn.close();
+      throw asCliError(err, EXIT.unreachable, `cannot reach ${this.target.at}: `);
+    }
+    return { conn, keys, store };
   }
 
   /** The error for members that listen but do not answer: usually a secret that differs. */
@@ -118,9 +190,18 @@ export class Session {
 
   async #close(): Promise<void> {
     if (this.#observer) await withDeadline(this.#observer.close(), 2_000, 'close').catch(() => undefined);
+    const direct = await this.#direct?.catch(() => undefined);
+    if (direct) await withDeadline(direct.conn.close(), 2_000, 'close').catch(() => undefined);
     const cluster = this.#cluster;
     if (cluster && cluster.status !== 'end') {
       await withDeadline(cluster.quit(), 1_000, 'close').catch(() => cluster.disconnect());
     }
   }
+}
+
+/** The CLI's own way into Redis: the connection, the namespace's names, and the state's reads and scripts. */
+export interface Direct {
+  readonly conn: Connection;
+  readonly keys: Keys;
+  readonly store: Store;
 }

@@ -1,10 +1,10 @@
-import type { Rumor } from '../index.js';
+import type { ObserverWrite, Rumor } from '../index.js';
 import { EXIT, asCliError } from './exit.js';
 import { parseJsonArg, readStdin } from './options.js';
 import { println, toJson } from './output.js';
 import type { Session } from './session.js';
 
-export type WriteOp = { readonly kind: 'set'; readonly data: unknown } | { readonly kind: 'cfg'; readonly key: string; readonly value: unknown };
+export type WriteOp = ObserverWrite;
 
 /** `set <json>` (`-`: read it from stdin): the write to send, checked before anything connects. */
 export async function setOp(json: string): Promise<WriteOp> {
@@ -16,10 +16,20 @@ export function setCfgOp(key: string, json: string): WriteOp {
   return { kind: 'cfg', key, value: parseJsonArg('the value', json) };
 }
 
-/** Sends a write through the leader, like any node's; prints the version that holds it. */
+/** `delete-cfg <key>`: removes one key of the data (nothing to do when it is not there). */
+export function deleteCfgOp(key: string): WriteOp {
+  return { kind: 'delete', key };
+}
+
+/**
+ * Commits a write with the script a member uses (no leader in the way; every
+ * member is told); prints the version that holds it. First checks that a
+ * member answers this CLI: one that lacks the cluster's secret would commit
+ * values the members refuse.
+ */
 export async function write(s: Session, op: WriteOp): Promise<number> {
-  await s.live();
-  s.progress('writing through the leader');
+  await s.answering();
+  s.progress('committing the write');
   let rumor: Rumor;
   try {
     rumor = await s.observer.write(op);
@@ -27,6 +37,6 @@ export async function write(s: Session, op: WriteOp): Promise<number> {
     throw asCliError(err, EXIT.writeFailed, 'write failed: ');
   }
   s.done();
-  println(s.options.json ? toJson({ ok: true, version: rumor.version, leader: rumor.leader }) : `version ${rumor.version} (leader ${rumor.leader})`);
+  println(s.options.json ? toJson({ ok: true, version: rumor.version }) : `version ${rumor.version}`);
   return EXIT.ok;
 }

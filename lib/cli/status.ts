@@ -11,13 +11,12 @@ type Health =
 /**
  * `status`: every member with its version and whether it answers. Healthy
  * (exit 0) when all answer with one version, as `node.status()` judges it;
- * a silent member wins over a version mismatch (exit 3 either way).
+ * a silent member wins over a version mismatch (exit 3 either way). When
+ * no member answers at all, the CLI is not heard (exit 2).
  */
 export async function status(s: Session): Promise<number> {
-  const live = await s.live();
-  s.progress(`asking ${live.length} member${live.length === 1 ? '' : 's'} for their version`);
-  const { rumor, members: unsorted } = await s.observer.members();
-  if (!rumor) throw s.silent(live.length);
+  // None answering at all is not a health verdict but a CLI that is not heard (a secret that differs): exit 2.
+  const { rumor, members: unsorted } = await s.answering();
   const members = unsorted.toSorted((a, b) => a.nodeId.localeCompare(b.nodeId));
   const health = judge(members);
   const top = Math.max(rumor.version, ...members.map((m) => m.version ?? 0));

@@ -5,9 +5,9 @@ import type { Session } from './session.js';
 
 /**
  * `watch`: prints the data now, then one line each time it changes, until
- * SIGINT or SIGTERM (then exits 0). An observer gets no pushes: it polls the
- * live members' versions every `intervalMs`, so changes closer together than
- * that may show as one line.
+ * SIGINT or SIGTERM (then exits 0). An observer is no member and is sent no
+ * changes: it polls the cluster's state in Redis every `intervalMs`, so
+ * changes closer together than that may show as one line.
  */
 export async function watch(s: Session, intervalMs: number): Promise<number> {
   await s.live();

@@ -120,7 +120,7 @@ export function applyData<T>(state: State<T>, book: Book, c: DataChange): { stat
     } else {
       const obj: Record<string, unknown> = {};
       c.set.forEach((key, i) => {
-        obj[key] = c.values[i];
+        put(obj, key, c.values[i]);
         entries.set(key, { seq: ++seq, at: c.at, sig: c.sigs[i] ?? '' });
       });
       data = obj;
@@ -130,7 +130,7 @@ export function applyData<T>(state: State<T>, book: Book, c: DataChange): { stat
     mode = 'c';
     const obj: Record<string, unknown> = { ...(state.data as Record<string, unknown> | undefined) };
     c.set.forEach((key, i) => {
-      obj[key] = c.values[i];
+      put(obj, key, c.values[i]);
       const old = entries.get(key);
       entries.set(key, { seq: old?.seq ?? ++seq, at: c.at, sig: c.sigs[i] ?? '' });
     });
@@ -144,6 +144,11 @@ export function applyData<T>(state: State<T>, book: Book, c: DataChange): { stat
     state: { ...state, version: c.version, hash: c.hash, data: data as T | undefined },
     book: { ...book, mode, seq, wt: c.at, entries },
   };
+}
+
+/** Sets an own property, whatever its name (`__proto__` too: never the object's prototype). */
+function put(obj: Record<string, unknown>, key: string, value: unknown): void {
+  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
 }
 
 /** The keys whose value differs between two data values (config mode; for `onKey`). */

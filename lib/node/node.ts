@@ -7,16 +7,16 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { deleteCfgUpdater, setCfgUpdater, CfgView } from '../cfg.js';
-import { deserialize } from '../codec.js';
+import { deserializeForeign } from '../codec.js';
 import { GOSSIP_JITTER_MS, MAX_VERSION_HOLD_MS, OWN_CHANGE_WAIT_MS, REPLAY_WINDOW_MS, RESTORE_LOCK_MS } from '../constants.js';
-import { CouldNotConnectError, GossipError, NodeIdInUseError, StoppedError } from '../errors.js';
+import { BadMessageError, CouldNotConnectError, GossipError, NodeIdInUseError, PersistenceError, StoppedError } from '../errors.js';
 import { EventBus } from '../events.js';
 import type { GossipEvents, GossipEventType, Handler } from '../events.js';
 import { deepFreeze } from '../freeze.js';
 import { Metrics } from '../metrics.js';
 import type { MetricsSnapshot } from '../metrics.js';
 import { chainHash } from '../model/chain.js';
-import { dueForEviction, judgeTick, pickCluster, union, without } from '../model/housekeeping.js';
+import { dueForEviction, judgeTick, pickCluster, SILENT_PERIODS, union, without } from '../model/housekeeping.js';
 import { chooseLeader } from '../model/leader.js';
 import { applyData, changedKeys, headOf, isRecord, judgeChange, judgeHead } from '../model/state.js';
 import type { Book, DataChange, Head, State } from '../model/state.js';
@@ -34,7 +34,7 @@ import { Keys } from '../transport/keys.js';
 import { Messages } from '../transport/messages.js';
 import type { Updater } from '../updates.js';
 import { Store } from './store.js';
-import type { Stored } from './store.js';
+import type { NodeKey, Stored } from './store.js';
 import { Writer } from './writes.js';
 import type { DataOp } from './writes.js';
 
@@ -51,7 +51,7 @@ export interface StopOptions {
 
 /** Every input of the node's step: one entry each. */
 type Input<T> =
-  | { readonly kind: 'change'; readonly frame: ChangeFrame }
+  | { readonly kind: 'change'; readonly frame: ChangeFrame; readonly verified?: boolean }
   | { readonly kind: 'envelope'; readonly env: Exclude<AnyEnvelope, Envelope<'reply'>> }
   | { readonly kind: 'committed'; readonly change: DataChange }
   | { readonly kind: 'stored'; readonly stored: Stored<T> };
@@ -60,6 +60,9 @@ type Phase = 'starting' | 'running' | 'stopping' | 'stopped';
 type KeyListener = (value: unknown, info: { readonly version: number }) => void;
 
 const EMPTY_BOOK: Book = { mode: 'v', wt: 0, seq: 0, created: 0, entries: new Map() };
+
+/** How long a starting node holds the claim on its id (a start takes milliseconds). */
+const CLAIM_MS = 5_000;
 
 export class Node<T = unknown> {
   readonly #o: ResolvedOptions;
@@ -81,6 +84,12 @@ export class Node<T = unknown> {
   /** Set when this node left on purpose: discovery stays away until join() is called. */
   #paused = false;
   #seenVersion = 0;
+  /**
+   * Redis's time when this node last took a state whole from Redis: with a
+   * secret, a change stamped before it is checked against Redis's write
+   * records before it is applied (a replay of a captured frame is not there).
+   */
+  #trustedAfter = 0;
   #timer: NodeJS.Timeout | undefined;
   #stopping: Promise<void> | undefined;
   /** Own changes whose predecessor has not arrived yet, by the hash they follow. */
@@ -268,10 +277,13 @@ export class Node<T = unknown> {
     this.#assertRunning();
     if (nodeId === this.id) return;
     this.#paused = false;
-    if ((await this.#conn.listeners(this.#keys.node(nodeId))) === 0) throw new CouldNotConnectError(nodeId);
     for (let attempt = 0; attempt < 8; attempt++) {
-      const theirKey = await this.#store.nodeKey(nodeId);
-      if (theirKey?.cluster === undefined) throw new CouldNotConnectError(nodeId);
+      // It must answer (signed, when there is a secret): a node that is not there, or holds another secret, is not joined.
+      const theirHead = await this.#messages.request(nodeId, 'headreq', {}, this.#o.rpcTimeoutMs).catch((err: unknown) => {
+        throw new CouldNotConnectError(nodeId, { cause: err });
+      });
+      if (!isHead(theirHead)) throw new CouldNotConnectError(nodeId);
+      const theirKey = { cluster: theirHead.cluster };
       if (theirKey.cluster === this.#state.cluster) {
         if (this.#state.nodes.includes(nodeId)) return;
         await this.#read(this.#state.cluster);
@@ -385,11 +397,34 @@ export class Node<T = unknown> {
     const channel = this.#messages.channel;
     const sentAt = Date.now();
     // The node key is read meanwhile: a read changes nothing, even if this id turns out to be taken.
-    const [time, listeners, nodeKey] = await Promise.all([this.#store.time(), this.#conn.listeners(channel), this.#store.nodeKey(this.id)]);
+    const [time, claimed, listeners, nodeKey] = await Promise.all([
+      this.#store.time(),
+      this.#store.claim(CLAIM_MS),
+      this.#conn.listeners(channel),
+      this.#store.nodeKey(this.id),
+    ]);
     this.#clock.observe(time, sentAt);
-    if (listeners > 0) throw new NodeIdInUseError(this.id, this.namespace);
-    await this.#conn.subscribe(channel);
-    if ((await this.#conn.listeners(channel)) > 1) throw new NodeIdInUseError(this.id, this.namespace);
+    // Taken: another process is starting with this id, or a node listens under it and refreshed its key lately
+    // (a client that only subscribes under the name does not keep the id).
+    const fresh = nodeKey !== undefined && nodeKey.seen > nodeKey.stopped && time - nodeKey.seen <= SILENT_PERIODS * nodeKey.gossipIntervalMs + GOSSIP_JITTER_MS;
+    if (claimed === undefined || (listeners > 0 && fresh)) throw new NodeIdInUseError(this.id, this.namespace);
+    try {
+      await this.#conn.subscribe(channel);
+      await this.#recover(nodeKey);
+    } finally {
+      // Not awaited: the claim only has to be gone before another start with this id, long after; it expires anyway.
+      this.#store.release(claimed).catch(() => undefined);
+    }
+    this.#synced = true;
+    this.#phase = 'running';
+    o.logger.debug(`simple-gossip: ${this.id} started at version ${this.#state.version} with ${this.#state.nodes.length} member(s), led by ${this.#state.leader}`);
+    if (o.join === 'auto') await this.#discover().catch((err: unknown) => o.logger.debug('simple-gossip: discovery failed', err));
+    this.#schedule();
+  }
+
+  /** Cold start: the cluster its node key names, read whole; or a live member's word; or a cluster of its own. */
+
+  async #recover(nodeKey: NodeKey | undefined): Promise<void> {
     const stored = nodeKey?.cluster === undefined ? undefined : await this.#store.read<T>(nodeKey.cluster).catch((err: unknown) => this.#report(err));
     if (stored?.state.nodes.includes(this.id)) {
       this.#adopt(stored);
@@ -399,11 +434,6 @@ export class Node<T = unknown> {
     } else if (!(nodeKey?.cluster !== undefined && (await this.#fromLiveMember(nodeKey.cluster, nodeKey.nodes)))) {
       await this.#startCluster(undefined, EMPTY_BOOK, nodeKey?.version ?? 0);
     }
-    this.#synced = true;
-    this.#phase = 'running';
-    o.logger.debug(`simple-gossip: ${this.id} started at version ${this.#state.version} with ${this.#state.nodes.length} member(s), led by ${this.#state.leader}`);
-    if (o.join === 'auto') await this.#discover().catch((err: unknown) => o.logger.debug('simple-gossip: discovery failed', err));
-    this.#schedule();
   }
 
   /** Cold start where the cluster's hash is gone: a live member tells where it went, or restores it. */
@@ -431,6 +461,7 @@ export class Node<T = unknown> {
 
   /** The first state this node holds (no events: nobody subscribed yet). */
   #adopt(stored: Stored<T>): void {
+    this.#trustedAfter = this.#clock.now();
     this.#state = freezeState(stored.state);
     this.#book = stored.book;
     this.#seenVersion = stored.state.version;
@@ -467,7 +498,7 @@ export class Node<T = unknown> {
     }
     this.#phase = 'stopping';
     clearTimeout(this.#timer);
-    await this.#store.writeNodeKey(this.#state).catch((err: unknown) => this.#o.logger.warn('simple-gossip: writing the node key on stop failed', err));
+    await this.#store.writeNodeKey(this.#state, this.#clock.now()).catch((err: unknown) => this.#o.logger.warn('simple-gossip: writing the node key on stop failed', err));
     this.#messages.close();
     this.#writer.rejectAll(new StoppedError());
     for (const w of this.#versionWaiters) w.done();
@@ -481,7 +512,7 @@ export class Node<T = unknown> {
     if (this.#phase === 'stopped') return;
     switch (input.kind) {
       case 'change':
-        this.#onChange(input.frame);
+        this.#onChange(input.frame, input.verified === true);
         return;
       case 'envelope':
         this.#onEnvelope(input.env);
@@ -495,7 +526,7 @@ export class Node<T = unknown> {
     }
   }
 
-  #onChange(frame: ChangeFrame): void {
+  #onChange(frame: ChangeFrame, verified: boolean): void {
     const { header: h, meta } = frame;
     const own = headOf(this.#state);
     if (h.c === own.cluster && h.n > this.#seenVersion) this.#seenVersion = h.n;
@@ -516,9 +547,14 @@ export class Node<T = unknown> {
       this.#readSoon(own.cluster);
       return;
     }
+    if (this.#signer && !verified && meta.ts < this.#trustedAfter) {
+      // Stamped before this node last read the state: a genuine change is in Redis's write records, a replay is not.
+      this.#verify(frame);
+      return;
+    }
     let values: unknown[];
     try {
-      values = frame.values.map((t) => deserialize<unknown>(t));
+      values = frame.values.map((t) => deserializeForeign<unknown>(t));
     } catch (err) {
       this.#report(new GossipError('bad_message', `a change to version ${h.n} does not decode: ${(err as Error).message}`));
       this.#readSoon(own.cluster);
@@ -538,6 +574,21 @@ export class Node<T = unknown> {
       del: meta.del ?? [],
     });
     this.#install(next.state, next.book);
+  }
+
+  /** Checks a change against the record its commit left in Redis, then applies it, or drops it as a replay. */
+  #verify(frame: ChangeFrame): void {
+    const w = (frame.meta as { w: string }).w;
+    this.#store.writeRecord(w).then(
+      (rec) => {
+        if (rec?.version === frame.header.n && rec.hash === frame.header.h) {
+          this.#step({ kind: 'change', frame, verified: true });
+          return;
+        }
+        if (this.#metrics.drop('replay', Date.now())) this.#report(new BadMessageError('replay', `change ${w} to version ${frame.header.n} is not what Redis committed for it: a replay`));
+      },
+      (err: unknown) => this.#report(err),
+    );
   }
 
   #onCommitted(change: DataChange): void {
@@ -568,6 +619,7 @@ export class Node<T = unknown> {
     if (next.cluster === s.cluster && next.version === s.version) {
       this.#report(new GossipError('diverged', `this node's version ${s.version} is not Redis's; it takes Redis's state`));
     }
+    this.#trustedAfter = this.#clock.now();
     this.#install(reuseFrozen(s.data, next), stored.book);
   }
 
@@ -616,7 +668,7 @@ export class Node<T = unknown> {
   /** Makes `next` this node's state: the frozen cache, the events, the node key if membership changed. */
   #install(next: State<T>, book: Book): void {
     const prev = this.#state;
-    const state = freezeState(next);
+    const state = freezeState(next, prev.data);
     this.#state = state;
     this.#book = book;
     if (state.version > this.#seenVersion || state.cluster !== prev.cluster) this.#seenVersion = state.version;
@@ -850,7 +902,9 @@ export class Node<T = unknown> {
       if (this.#state.leader === this.id) await this.#evict();
       if (this.#o.join === 'auto') await this.#discover();
     } catch (err) {
-      if (this.#phase === 'running') this.#o.logger.debug('simple-gossip: tick failed', err);
+      // A state in Redis that is not valid has no caller to tell: report it (the node keeps its own).
+      if (err instanceof PersistenceError) this.#report(err);
+      else if (this.#phase === 'running') this.#o.logger.debug('simple-gossip: tick failed', err);
     }
   }
 
@@ -933,8 +987,16 @@ export class Node<T = unknown> {
   }
 }
 
-function freezeState<T>(s: State<T>): State<T> {
-  return Object.freeze({ ...s, data: deepFreeze(s.data), nodes: Object.freeze([...s.nodes]) });
+/** The state, frozen; of config data, only the values that are new (those kept from `before` are frozen already). */
+function freezeState<T>(s: State<T>, before?: T): State<T> {
+  let data = s.data;
+  if (data !== before && isRecord(data) && isRecord(before)) {
+    for (const [k, v] of Object.entries(data)) if (v !== before[k]) deepFreeze(v);
+    Object.freeze(data);
+  } else if (data !== before) {
+    data = deepFreeze(data);
+  }
+  return Object.freeze({ ...s, data, nodes: Object.freeze([...s.nodes]) });
 }
 
 /** A state read whole, with the frozen values of the data it holds already kept (get() keeps returning the same objects). */

@@ -5,12 +5,12 @@
  * lib/scripts.
  */
 import { randomBytes } from 'node:crypto';
-import { deserialize, serialize } from '../codec.js';
+import { deserializeForeign, FORBIDDEN_KEYS, serialize } from '../codec.js';
 import { WRITE_RECORD_TTL_MS } from '../constants.js';
 import { PersistenceError } from '../errors.js';
 import { parseEntry } from '../model/housekeeping.js';
 import type { ClusterEntry, TickReply } from '../model/housekeeping.js';
-import type { Book, DataMode, Entry, Head, State } from '../model/state.js';
+import type { Book, DataMode, Entry, State } from '../model/state.js';
 import { Scripts } from '../scripts/scripts.js';
 import type { Reply } from '../scripts/scripts.js';
 import type { Signer } from '../signing.js';
@@ -30,6 +30,10 @@ export interface NodeKey {
   readonly version: number;
   readonly nodes: readonly string[];
   readonly seen: number;
+  /** The gossip interval of its cluster: it refreshes `seen` that often. */
+  readonly gossipIntervalMs: number;
+  /** When it last stopped (0: never), by Redis's clock. */
+  readonly stopped: number;
 }
 
 export type CommitReply =
@@ -169,13 +173,22 @@ export class Store {
     };
   }
 
-  /** Writes this node's key: the cluster it is in (and its version and members then), with its TTL. */
-  async writeNodeKey(state: State): Promise<void> {
+  /**
+   * Writes this node's key: the cluster it is in (and its version and members
+   * then), with its TTL; `stoppedAt` when it stops (its id is free again).
+   */
+  async writeNodeKey(state: State, stoppedAt?: number): Promise<void> {
     const key = this.#o.keys.snapshot(this.#o.self);
-    await this.#o.conn.cmd.multi()
-      .hset(key, 'c', state.cluster, 'v', state.version, 'nodes', state.nodes.join(' '))
-      .pexpire(key, this.#o.nodeKeyTtlMs)
-      .exec();
+    const fields: Array<string | number> = ['c', state.cluster, 'v', state.version, 'nodes', state.nodes.join(' '), 'gi', state.gossipIntervalMs];
+    if (stoppedAt !== undefined) fields.push('stopped', stoppedAt);
+    await this.#o.conn.cmd.multi().hset(key, ...fields).pexpire(key, this.#o.nodeKeyTtlMs).exec();
+  }
+
+  /** What the commit of write `id` produced, while its record lasts: the version and hash. */
+  async writeRecord(id: string): Promise<{ version: number; hash: string } | undefined> {
+    const text = await this.#o.conn.cmd.get(this.#o.keys.write(id));
+    const m = text === null ? null : /^(\d+) ([0-9a-f]+) /.exec(text);
+    return m ? { version: Number(m[1]), hash: m[2]! } : undefined;
   }
 
   async nodeKey(id: string): Promise<NodeKey | undefined> {
@@ -193,6 +206,18 @@ export class Store {
   async registry(): Promise<ClusterEntry[]> {
     const f = await this.#o.conn.cmd.hgetall(this.#o.keys.clusters);
     return Object.entries(f).flatMap(([id, text]) => parseEntry(id, text) ?? []);
+  }
+
+  /** Claims this node's id while it starts (SET NX): its token, or undefined when another process is starting with it. */
+  async claim(ms: number): Promise<string | undefined> {
+    const token = randomId();
+    return (await this.#o.conn.cmd.set(this.#o.keys.claim(this.#o.self), token, 'PX', ms, 'NX')) === 'OK' ? token : undefined;
+  }
+
+  /** Gives the claim up once started (the id is held by the live node's key from then on). */
+  async release(token: string): Promise<void> {
+    const key = this.#o.keys.claim(this.#o.self);
+    if ((await this.#o.conn.cmd.get(key)) === token) await this.#o.conn.cmd.del(key);
   }
 
   /** Takes the restore lock of `cluster` for `ms`; true if this node holds it now. */
@@ -249,6 +274,7 @@ export function parseStored<T>(cluster: string, f: Record<string, string>, signe
     const m = /^(\d+):(\d+):([A-Za-z0-9_-]*):/.exec(raw);
     if (!m) throw bad(`field ${field}`);
     const key = isKey ? field.slice(2) : '';
+    if (FORBIDDEN_KEYS.has(key)) throw bad(`a key named "${key}"`);
     const text = raw.slice(m[0].length);
     const sig = m[3]!;
     if (signer && !signer.verify(sig, storedPayload(key, text))) throw bad(`the value of ${isKey ? `key "${key}"` : 'the data'} is not signed by a known secret`);
@@ -259,10 +285,10 @@ export function parseStored<T>(cluster: string, f: Record<string, string>, signe
   let data: unknown;
   try {
     if (mode === 'v') {
-      data = whole === undefined ? undefined : deserialize(whole);
+      data = whole === undefined ? undefined : deserializeForeign(whole);
     } else {
       const obj: Record<string, unknown> = {};
-      for (const k of keyed.sort((a, b) => a.seq - b.seq)) obj[k.key] = deserialize(k.text);
+      for (const k of keyed.sort((a, b) => a.seq - b.seq)) obj[k.key] = deserializeForeign(k.text);
       data = obj;
     }
   } catch (err) {
@@ -289,10 +315,10 @@ function parseNodeKey(f: Record<string, string>): NodeKey | undefined {
     version: Number(f.v ?? 0) || 0,
     nodes: (f.nodes ?? '').split(' ').filter((n) => n !== ''),
     seen: Number(f.seen ?? 0) || 0,
+    gossipIntervalMs: positive(f.gi, 15_000),
+    stopped: Number(f.stopped ?? 0) || 0,
   };
 }
-
-export const headOfStored = (s: Stored<unknown>): Head => ({ cluster: s.state.cluster, version: s.state.version, hash: s.state.hash });
 
 function num(x: string | number | undefined): number {
   return Number(x ?? 0);

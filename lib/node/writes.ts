@@ -5,7 +5,7 @@
  * batched and re-run on a conflict; the caller's own change installed from
  * the script's answer.
  */
-import { assertSerializable, deserialize, serialize } from '../codec.js';
+import { assertSerializable, deserialize, FORBIDDEN_KEYS, serialize } from '../codec.js';
 import { MAX_UPDATE_RETRIES } from '../constants.js';
 import { ConflictError, GossipError, MessageTooLargeError } from '../errors.js';
 import { isRecord } from '../model/state.js';
@@ -164,10 +164,12 @@ export class Writer<T> {
     } else {
       for (const [k, v] of op.set) {
         if (typeof k !== 'string') throw new TypeError(`a config key must be a string, not ${typeof k}`);
+        if (FORBIDDEN_KEYS.has(k)) throw new TypeError(`a config key cannot be named "${k}"`);
         assertSerializable(v, `value of "${k}"`);
         keys.push(k);
         texts.push(serialize(v));
       }
+      for (const k of op.del) if (FORBIDDEN_KEYS.has(k)) throw new TypeError(`a config key cannot be named "${k}"`);
       del = op.del;
     }
     const signer = this.#h.signer;

@@ -44,7 +44,7 @@ local entry = redis.call('HGET', KEYS[2], id)
 if entry then
   local size = 0
   for _ in string.gmatch(ARGV[7], '%S+') do size = size + 1 end
-  local seen, _, created = string.match(entry, '^(%d+) (%d+) (%d+)')
+  local created = string.match(entry, '^%d+ %d+ (%d+)') or redis.call('HGET', cluster, 'created') or now
   redis.call('HSET', KEYS[2], id, now .. ' ' .. size .. ' ' .. created .. ' ' .. ARGV[10])
 end
 

@@ -50,7 +50,7 @@ for i = 17, #ARGV, 2 do redis.call('HSET', cluster, ARGV[i], ARGV[i + 1]) end
 local size = 0
 for _ in string.gmatch(ARGV[8], '%S+') do size = size + 1 end
 redis.call('HSET', KEYS[2], id, now .. ' ' .. size .. ' ' .. created .. ' ' .. ARGV[11])
-redis.call('HSET', KEYS[4], 'c', id, 'v', version, 'nodes', ARGV[8], 'seen', now)
+redis.call('HSET', KEYS[4], 'c', id, 'v', version, 'nodes', ARGV[8], 'gi', ARGV[11], 'seen', now)
 redis.call('PEXPIRE', KEYS[4], ARGV[16])
 if redis.call('GET', KEYS[3]) == ARGV[4] then redis.call('DEL', KEYS[3]) end
 

@@ -29,7 +29,7 @@ for id in string.gmatch(head[3], '%S+') do
   size = size + 1
   if id == ARGV[1] then listed = 1 end
 end
-redis.call('HSET', KEYS[3], 'c', string.match(KEYS[1], ':cluster:(.*)$'), 'v', head[1], 'nodes', head[3], 'seen', now)
+redis.call('HSET', KEYS[3], 'c', string.match(KEYS[1], ':cluster:(.*)$'), 'v', head[1], 'nodes', head[3], 'gi', head[5], 'seen', now)
 redis.call('PEXPIRE', KEYS[3], ARGV[2])
 if listed == 1 then
   local id = string.match(KEYS[1], ':cluster:(.*)$')

@@ -102,9 +102,13 @@ export abstract class Connection {
     await this.cmd.ping();
   }
 
+  /** Unsubscribes first (so the channel has no listener once this resolves: the id is free again), then quits both. */
   async close(): Promise<void> {
+    if (this.sub.status === 'ready') await this.unsubscribeAll().catch(() => undefined);
     await Promise.allSettled([quit(this.sub), quit(this.cmd)]);
   }
+
+  protected abstract unsubscribeAll(): Promise<unknown>;
 
   protected watch(events: ConnectionEvents): void {
     for (const client of [this.cmd, this.sub]) {
@@ -159,6 +163,10 @@ class StandaloneConnection extends Connection {
     await this.sub.subscribe(channel);
   }
 
+  protected unsubscribeAll(): Promise<unknown> {
+    return this.sub.unsubscribe();
+  }
+
   async listenersOf(channels: readonly string[]): Promise<number[]> {
     if (channels.length === 0) return [];
     const reply = (await this.cmd.call('PUBSUB', 'NUMSUB', ...channels)) as Array<string | number>;
@@ -202,6 +210,10 @@ class ClusterConnection extends Connection {
 
   async subscribe(channel: string): Promise<void> {
     await this.sub.ssubscribe(channel);
+  }
+
+  protected unsubscribeAll(): Promise<unknown> {
+    return this.sub.sunsubscribe();
   }
 
   async listenersOf(channels: readonly string[]): Promise<number[]> {

@@ -78,7 +78,7 @@ export function decodeEnvelope(raw: string, o: EnvelopeOptions): AnyEnvelope {
   if (!isObject(value)) throw drop('bad_shape', 'envelope is not an object');
   if (value.v !== PROTOCOL_VERSION) throw drop('unknown_protocol', `unknown protocol version ${String(value.v)}`);
   if (value.ns !== o.namespace) throw drop('wrong_namespace', `message for namespace ${String(value.ns)}`);
-  if (typeof value.type !== 'string' || !(value.type in BODY_CHECKS)) throw drop('unknown_type', `unknown message type ${String(value.type)}`);
+  if (typeof value.type !== 'string' || !Object.hasOwn(BODY_CHECKS, value.type)) throw drop('unknown_type', `unknown message type ${String(value.type)}`);
   if (!isId(value.from) || !isId(value.to)) throw drop('bad_shape', 'missing sender or addressee');
   if (typeof value.ts !== 'number' || !Number.isFinite(value.ts)) throw drop('bad_shape', 'missing timestamp');
   if (value.observer !== undefined && typeof value.observer !== 'boolean') throw drop('bad_shape', 'bad observer flag');

@@ -11,7 +11,7 @@
  * Value texts are serialise()d (JSON or superjson), which never holds a raw
  * newline, so the lines need no other framing.
  */
-import { FORBIDDEN_TEXT, hasForbiddenKey } from '../codec.js';
+import { FORBIDDEN_KEYS, FORBIDDEN_TEXT, hasForbiddenKey } from '../codec.js';
 import { PROTOCOL_VERSION } from '../constants.js';
 import { BadMessageError } from '../errors.js';
 import type { DropReason } from '../errors.js';
@@ -85,7 +85,9 @@ export function decodeChange(raw: string, o: FrameOptions): ChangeFrame {
   const first = raw.indexOf('\n');
   const second = raw.indexOf('\n', first + 1);
   if (first < 0 || second < 0) throw drop('bad_shape', 'a change frame has a header, a signature and a meta line');
-  const header = parseJson(raw.slice(0, first));
+  const headerText = raw.slice(0, first);
+  const header = parseJson(headerText);
+  if (FORBIDDEN_TEXT.test(headerText) && hasForbiddenKey(header)) throw drop('bad_shape', 'header has a __proto__, constructor or prototype key');
   if (!isObject(header) || header.v !== PROTOCOL_VERSION || header.t !== 'change') throw drop('unknown_protocol', 'not a v2 change frame');
   if (header.ns !== o.namespace) throw drop('wrong_namespace', `change for namespace ${String(header.ns)}`);
   if (!isHeader(header)) throw drop('bad_shape', 'malformed change header');
@@ -96,6 +98,7 @@ export function decodeChange(raw: string, o: FrameOptions): ChangeFrame {
   const meta = parseJson(metaText);
   if (FORBIDDEN_TEXT.test(metaText) && hasForbiddenKey(meta)) throw drop('bad_shape', 'meta has a __proto__, constructor or prototype key');
   if (isDataMeta(meta)) {
+    if ([...meta.set, ...(meta.del ?? [])].some((k) => FORBIDDEN_KEYS.has(k))) throw drop('bad_shape', 'a change to a key named __proto__, constructor or prototype');
     if (o.signer && !o.signer.verify(sig, rest)) throw drop('bad_signature', sig === '' ? 'unsigned change' : 'change signature does not match any secret');
     if (!o.signer && sig !== '') throw drop('bad_signature', 'signed change, but this node has no secret');
     const values = lines.slice(1);

@@ -55,6 +55,11 @@ export class Keys {
     return `${this.#p}:write:${id}`;
   }
 
+  /** Held by a process while it starts as node `id`, so two cannot start as one. */
+  claim(id: string): string {
+    return `${this.#p}:claim:${id}`;
+  }
+
   /** The lock a member takes while it restores a cluster's state Redis lost. */
   restore(cluster: string): string {
     return `${this.#p}:restore:${cluster}`;

@@ -54,6 +54,11 @@ export class Messages {
       let frame: ChangeFrame;
       try {
         frame = decodeChange(raw, o);
+        // A data change carries its writer's (signed) stamp and write id: one seen before, or stamped outside the window, is a replay.
+        const m = frame.meta;
+        if ((m.op === 'set' || m.op === 'patch') && !this.#replays.accept('change', m.w, m.ts, o.clock.now())) {
+          throw new BadMessageError('replay', `replayed or stale change ${m.w} to version ${frame.header.n}`, channel);
+        }
       } catch (err) {
         this.#dropped(err, channel);
         return;

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
-import { BadMessageError, CouldNotConnectError } from '../../lib/index.js';
+import { BadMessageError, CouldNotConnectError, PersistenceError } from '../../lib/index.js';
+import { chainHash } from '../../lib/model/chain.js';
+import { Keys } from '../../lib/transport/keys.js';
 import { useNodes, eventually } from '../support/cluster.js';
 import { useClients, useRedis } from '../support/redis.js';
 
@@ -8,11 +10,12 @@ const { start, cluster, namespace } = useNodes(redis);
 
 const client = useClients(redis);
 
-/** Captures every frame published to `channel`. */
+/** Captures every change frame published to `channel`. */
 async function tap(channel: string): Promise<string[]> {
   const frames: string[] = [];
   const sub = client();
-  sub.on('message', (_c: string, m: string) => frames.push(m));
+  // Change frames only (the lines a script published), not the envelopes nodes send each other.
+  sub.on('message', (_c: string, m: string) => void (m.includes('\n') && frames.push(m)));
   await sub.subscribe(channel);
   return frames;
 }
@@ -31,28 +34,82 @@ describe('signed messages', () => {
     expect(a.nodes).toEqual(['a']);
   });
 
-  it('unsigned and forged frames are dropped, counted and reported', async () => {
+  it('unsigned and forged change frames are dropped, counted and reported', async () => {
     const [a, b] = await cluster(['a', 'b'], { secret: 's3cret' });
     const errors: Error[] = [];
     b!.on('error', (e) => void errors.push(e));
-    const frames = await tap(`${namespace()}:node:${b!.id}`);
+    const channel = new Keys(namespace(), true).node(b!.id);
+    const frames = await tap(channel);
     await a!.setSync({ v: 1 });
     await eventually(() => frames.length > 0);
     const genuine = frames[0]!;
+    const [header, sig, ...rest] = genuine.split('\n');
     const version = b!.version;
     const pub = client();
-    // The same frame with its payload edited (a higher version, other data).
-    const edited = genuine.replace(/"version":(\d+)/, (_m, v: string) => `"version":${Number(v) + 100}`).replace('"v":1', '"v":666');
-    expect(edited).not.toBe(genuine);
-    await pub.publish(`${namespace()}:node:${b!.id}`, edited);
-    // The payload without its signature.
-    await pub.publish(`${namespace()}:node:${b!.id}`, genuine.slice(44));
-    // A signature made with another secret.
-    await pub.publish(`${namespace()}:node:${b!.id}`, `~${'A'.repeat(43)}${genuine.slice(44)}`);
+    // The same frame with its header pointing one version on and its value edited.
+    const next = JSON.parse(header!) as { n: number; h: string; p: string };
+    const forgedHeader = JSON.stringify({ ...next, n: version + 1, p: b!.rumor.hash });
+    // {v: 1} is stored key by key: the meta line, then the value of v.
+    expect(rest).toEqual([expect.stringContaining('"set":["v"]'), '=1']);
+    const edited = [forgedHeader, sig, rest[0], '=666'].join('\n');
+    await pub.publish(channel, edited);
+    // Without its signature.
+    await pub.publish(channel, [forgedHeader, '', ...rest].join('\n'));
+    // Signed with another secret.
+    await pub.publish(channel, [forgedHeader, 'A'.repeat(43), ...rest].join('\n'));
     await eventually(() => (b!.metrics().dropped.bad_signature ?? 0) === 3);
     expect(b!.version).toBe(version);
     expect(b!.get()).toEqual({ v: 1 });
     expect(errors.some((e) => e instanceof BadMessageError && e.reason === 'bad_signature')).toBe(true);
+  });
+
+  it('a captured signed change replayed under a forged header, to a running node and to one restarted since, changes nothing', async () => {
+    const [a, b] = await cluster(['a', 'b'], { secret: 's3cret' });
+    const keys = new Keys(namespace(), true);
+    const frames = await tap(keys.node(b!.id));
+    await a!.setCfgSync('flag', 'old');
+    await eventually(() => frames.length > 0);
+    const captured = frames[frames.length - 1]!;
+    await a!.setCfgSync('flag', 'new');
+    const pub = client();
+    /** The captured change, dressed as the next change after what `node` holds now. */
+    const replay = (node: typeof b) => {
+      const [header, ...rest] = captured.split('\n');
+      const meta = rest[1]!;
+      const h = JSON.parse(header!) as Record<string, unknown>;
+      const n = node!.version + 1;
+      const p = node!.rumor.hash;
+      return [JSON.stringify({ ...h, n, p, h: chainHash(p, n, meta) }), ...rest].join('\n');
+    };
+    await pub.publish(keys.node(b!.id), replay(b));
+    await eventually(() => (b!.metrics().dropped.replay ?? 0) >= 1);
+    expect(b!.getCfg('flag')).toBe('new');
+
+    // Restarted, its memory of write ids is gone: Redis's write records decide.
+    await b!.stop();
+    const back = await start('b', { secret: 's3cret' });
+    expect(back.getCfg('flag')).toBe('new');
+    const version = back.version;
+    await pub.publish(keys.node(back.id), replay(back));
+    await eventually(() => (back.metrics().dropped.replay ?? 0) >= 1);
+    expect(back.version).toBe(version);
+    expect(back.getCfg('flag')).toBe('new');
+  });
+
+  it('a forged value written straight into the state in Redis is refused by every reader: reported, the node keeps its data', async () => {
+    const [a, b] = await cluster(['a', 'b'], { secret: 's3cret' });
+    await a!.setCfgSync('limit', 10);
+    const errors: Error[] = [];
+    b!.on('error', (e) => void errors.push(e));
+    const keys = new Keys(namespace(), true);
+    const probe = client();
+    const cluster_ = keys.cluster(b!.rumor.cluster);
+    // An unsigned value and a bumped version, as a client with write access to the keys could do.
+    await probe.hset(cluster_, 'k:limit', `1:${Date.now()}::=9999`, 'v', String(b!.version + 1));
+    await expect(start('c', { secret: 's3cret' }).then((c) => c.join('a'))).rejects.toThrow();
+    // b's tick finds Redis ahead and reads it: the forged field makes it refuse the state.
+    await eventually(() => errors.some((e) => e instanceof PersistenceError && /not signed/.test(e.message)), 5_000);
+    expect(b!.getCfg('limit')).toBe(10);
   });
 
   it('a list of secrets lets a cluster rotate: the first signs, any is accepted', async () => {
