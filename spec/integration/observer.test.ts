@@ -5,7 +5,7 @@ import { useNodes, eventually } from '../support/cluster.js';
 import { useRedis } from '../support/redis.js';
 
 const redis = useRedis();
-const { cluster, namespace } = useNodes(redis);
+const { start, cluster, namespace } = useNodes(redis);
 
 let observers: Observer[] = [];
 afterEach(async () => {
@@ -33,16 +33,45 @@ describe('an observer', () => {
     for (const n of nodes) expect(n.nodes).not.toContain(o.id);
   });
 
-  it('writes through the leader, and a stopped member shows as not answering', async () => {
-    const nodes = await cluster(['a', 'b', 'c']);
+  it('commits a write with the members’ script: every member gets one change frame, the answer is the state after', async () => {
+    const nodes = await cluster(['a', 'b', 'c'], { gossipIntervalMs: 60_000 });
     const o = await observe();
+    const version = nodes[0]!.version;
+    const changes = () => nodes.map((n) => n.metrics().received.change?.messages ?? 0);
+    const otherTraffic = () => nodes.map((n) => Object.entries(n.metrics().received).filter(([type]) => type !== 'change'));
+    const before = changes();
+    const otherBefore = otherTraffic();
     const rumor = await o.write({ kind: 'cfg', key: 'from', value: 'observer' });
     expect(rumor.data).toEqual({ from: 'observer' });
-    await eventually(() => nodes.every((n) => n.getCfg('from') === 'observer'));
+    expect(rumor.version).toBe(version + 1);
+    await eventually(() => nodes.every((n) => n.getCfg('from') === 'observer' && n.version === version + 1));
+    // Not a member: the script publishes to every member, the leader included, and nobody was asked to write.
+    expect(changes().map((c, i) => c - before[i]!)).toEqual([1, 1, 1]);
+    expect(otherTraffic()).toEqual(otherBefore);
+    const whole = await o.write({ kind: 'set', data: { replaced: true } });
+    expect(whole).toMatchObject({ version: version + 2, data: { replaced: true } });
+    const deleted = await o.write({ kind: 'delete', key: 'replaced' });
+    expect(deleted).toMatchObject({ version: version + 3, data: {} });
+    await eventually(() => nodes.every((n) => n.version === version + 3 && n.getCfg('replaced', 'gone') === 'gone'));
+  });
+
+  it('shows a stopped member as not listening and not answering', async () => {
+    const nodes = await cluster(['a', 'b', 'c']);
+    const o = await observe();
     const victim = nodes.find((n) => n.leader !== n.id)!;
     await victim.stop();
     const { members } = await o.members();
     expect(members.find((m) => m.nodeId === victim.id)).toMatchObject({ listening: false, version: undefined });
+    for (const n of nodes.filter((m) => m !== victim)) expect(members.find((m) => m.nodeId === n.id)).toMatchObject({ listening: true, version: n.version });
+  });
+
+  it('reads the namespace’s main cluster: the largest live one', async () => {
+    await start('loner');
+    const nodes = await cluster(['a', 'b']);
+    await nodes[0]!.setSync('main');
+    const o = await observe();
+    const rumor = await o.rumor();
+    expect(rumor).toMatchObject({ cluster: nodes[0]!.rumor.cluster, data: 'main', version: nodes[0]!.version });
   });
 
   it('watches changes as they happen', async () => {
