@@ -33,8 +33,33 @@ describe('resolveOptions: defaults', () => {
       rpcTimeoutMs: 3_000,
       statusTimeoutMs: 1_024,
       maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
+      join: 'manual',
+      connectTimeoutMs: 10_000,
+      nodeKeyTtlMs: 7 * 24 * 60 * 60_000,
     });
     expect(DEFAULT_MAX_MESSAGE_BYTES).toBe(8 * 1024 * 1024);
+  });
+
+  it('v1\'s fencing and leaseMs are gone: no default, nothing resolved', () => {
+    expect(DEFAULT_OPTIONS).not.toHaveProperty('fencing');
+    expect(DEFAULT_OPTIONS).not.toHaveProperty('leaseMs');
+    const o = resolveOptions({ nodeId: 'n1' });
+    expect(o).not.toHaveProperty('fencing');
+    expect(o).not.toHaveProperty('leaseMs');
+  });
+
+  it('evictAfterMs defaults to 30 s with join auto and to 0 (off) with join manual', () => {
+    expect(resolveOptions({ join: 'auto' }).evictAfterMs).toBe(30_000);
+    expect(resolveOptions({ join: 'manual' }).evictAfterMs).toBe(0);
+    expect(resolveOptions().evictAfterMs).toBe(0);
+    expect(resolveOptions({ join: 'auto', evictAfterMs: 0 }).evictAfterMs).toBe(0);
+    expect(resolveOptions({ evictAfterMs: 500 }).evictAfterMs).toBe(500);
+  });
+
+  it('keeps a signal it is given, and has none by default', () => {
+    const ac = new AbortController();
+    expect(resolveOptions({ signal: ac.signal }).signal).toBe(ac.signal);
+    expect(resolveOptions().signal).toBeUndefined();
   });
 
   it('fills every option in when none is given', () => {
@@ -118,6 +143,22 @@ describe('resolveOptions: each invalid option is an InvalidOptionError naming it
     ['statusTimeoutMs', { statusTimeoutMs: '1024' }],
     ['maxMessageBytes', { maxMessageBytes: 1023 }],
     ['maxMessageBytes', { maxMessageBytes: 2 ** 60 }],
+    ['nodeId', { nodeId: 'hash{tag}' }],
+    ['nodeId', { nodeId: 'back\\slash' }],
+    ['namespace', { namespace: '{ns}' }],
+    ['join', { join: 'sometimes' }],
+    ['join', { join: true }],
+    ['evictAfterMs', { evictAfterMs: -1 }],
+    ['evictAfterMs', { evictAfterMs: 1.5 }],
+    ['connectTimeoutMs', { connectTimeoutMs: 0 }],
+    ['connectTimeoutMs', { connectTimeoutMs: '10s' }],
+    ['nodeKeyTtlMs', { nodeKeyTtlMs: 999 }],
+    ['nodeKeyTtlMs', { nodeKeyTtlMs: Number.POSITIVE_INFINITY }],
+    ['signal', { signal: 'abort' }],
+    ['signal', { signal: { aborted: false } }],
+    ['secret', { secret: '' }],
+    ['secret', { secret: [] }],
+    ['secret', { secret: 42 }],
     ['logger', { logger: {} }],
     ['logger', { logger: { debug() {}, info() {}, warn() {} } }],
     ['logger', { logger: { debug() {}, info() {}, warn: 'no', error() {} } }],
@@ -133,5 +174,6 @@ describe('resolveOptions: each invalid option is an InvalidOptionError naming it
   it('accepts the edges of every range', () => {
     expect(() => resolveOptions({ nodeId: 'x'.repeat(200), namespace: 'a', fanout: 1, gossipIntervalMs: 1, rpcTimeoutMs: 1, statusTimeoutMs: 1, maxMessageBytes: 1024 })).not.toThrow();
     expect(() => resolveOptions({ nodeId: 'n:1', namespace: 'my-app.prod_1', eventMode: 'async' })).not.toThrow();
+    expect(() => resolveOptions({ nodeId: 'n1', evictAfterMs: 0, connectTimeoutMs: 1, nodeKeyTtlMs: 1_000, join: 'auto', secret: ['old', Buffer.from('new')] })).not.toThrow();
   });
 });
