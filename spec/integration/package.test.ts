@@ -1,10 +1,12 @@
 import { execFile } from 'node:child_process';
-import { cp, mkdir, mkdtemp, readdir, rm, symlink, writeFile } from 'node:fs/promises';
+import { cp, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TestContext } from 'vitest';
+import { Gossip } from '../../lib/index.js';
+import { eventually } from '../support/cluster.js';
 import { freshNamespace, useRedis } from '../support/redis.js';
 
 /**
@@ -105,13 +107,17 @@ async function script(ctx: TestContext, name: string, source: string, nodeArgs: 
 }
 
 describe('the packed package', () => {
-  it('holds only dist (JavaScript and type declarations), README, LICENSE and package.json', (ctx) => {
+  it('holds only dist (JavaScript, type declarations and the Lua scripts), README, LICENSE and package.json', async (ctx) => {
     skipWhenNoPack(ctx);
-    const allowed = /^package\/(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts))$/;
+    const allowed = /^package\/(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts)|dist\/scripts\/[\w-]+\.lua)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
-    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/exporters/prometheus.js', 'dist/exporters/prometheus.d.ts']) {
+    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/exporters/prometheus.js', 'dist/exporters/prometheus.d.ts', 'dist/cli/main.js', 'dist/scripts/scripts.js']) {
       expect(files).toContain(`package/${needed}`);
     }
+    // Every script the library loads at run time, next to the loader (lib/scripts/*.lua is copied by the build).
+    const scripts = (await readdir(join(ROOT, 'lib', 'scripts'))).filter((f) => f.endsWith('.lua'));
+    expect(scripts.length).toBeGreaterThan(0);
+    expect(files.filter((f) => f.endsWith('.lua')).sort()).toEqual(scripts.map((f) => `package/dist/scripts/${f}`).sort());
     expect(files).toContain('package/LICENSE');
     expect(files).toContain('package/README.md');
     expect(files.some((f) => f.endsWith('.map') || f.includes('/spec/') || f.startsWith('package/lib/'))).toBe(false);
@@ -193,7 +199,29 @@ describe('the packed package', () => {
     expect(out.promClientLoaded).toBe(true);
     expect(out.text).toMatch(/^simple_gossip_version\{node_id="pack-c",namespace="sg-pack-[0-9a-f]+"\} 2$/m);
     expect(out.text).toMatch(/^simple_gossip_is_leader\{node_id="pack-c",[^}]*\} 1$/m);
-    expect(out.text).toMatch(/^# TYPE simple_gossip_leader_commits_total counter$/m);
+    expect(out.text).toMatch(/^# TYPE simple_gossip_changes_total counter$/m);
+    expect(out.text).toMatch(/^simple_gossip_node_key_writes_total\{node_id="pack-c",[^}]*\} \d+$/m);
+    expect(out.text).not.toMatch(/leader_commits_total|pushes_total|fenced_commits_total/);
+  });
+
+  it('the simple-gossip command from the tarball reads and writes a running cluster', async (ctx) => {
+    skipWhenNoPack(ctx);
+    const bin = join(app, 'node_modules', '.bin', 'simple-gossip');
+    const namespace = freshNamespace('pack');
+    const version = await run(bin, ['--version'], app, 15_000);
+    expect(version.stdout.trim()).toBe(JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version);
+    const node = await Gossip.start({ redis: redis(), namespace, nodeId: 'pack-cli' });
+    try {
+      const cli = (...args: string[]) => run(bin, ['--redis', redis(), '--namespace', namespace, ...args], app, 15_000);
+      // The CLI commits with the package's own copy of the scripts (dist/scripts).
+      const set = await cli('set-cfg', 'from', '"the tarball"');
+      expect(set.stdout).toMatch(/^version \d+\n$/);
+      await eventually(() => node.getCfg('from') === 'the tarball');
+      expect((await cli('get', 'from')).stdout).toBe('"the tarball"\n');
+      expect((await cli('status')).stdout).toContain('healthy: 1 member, all at version');
+    } finally {
+      await node.stop({ leave: true });
+    }
   });
 
   it('its type declarations serve both entry points to a TypeScript user', async (ctx) => {
