@@ -51,6 +51,19 @@ describe('config updaters', () => {
     expect(deleteCfgUpdater<object>('x')(undefined)).toBe('no_change');
   });
 
+  it('on a Map (kept whole: patchCfg on a Map runs these updaters as one compare-and-set), copy it with the key set or removed', () => {
+    const before = new Map<string, unknown>([['a', 1]]);
+    const set = setCfgUpdater<Map<string, unknown>>('b', 2)(before);
+    expect(set).not.toBe('no_change');
+    const after = (set as { change: Map<string, unknown> }).change;
+    expect(after).toBeInstanceOf(Map);
+    expect([...after]).toEqual([['a', 1], ['b', 2]]);
+    expect([...before]).toEqual([['a', 1]]);
+    const del = deleteCfgUpdater<Map<string, unknown>>('a')(after);
+    expect([...(del as { change: Map<string, unknown> }).change]).toEqual([['b', 2]]);
+    expect(deleteCfgUpdater<Map<string, unknown>>('missing')(after)).toBe('no_change');
+  });
+
   it('both refuse data that is not an object of keys', () => {
     expect(() => setCfgUpdater('k', 1)(3)).toThrow(TypeError);
     expect(() => deleteCfgUpdater('k')('text')).toThrow(TypeError);

@@ -41,9 +41,9 @@ describe('deepFreeze', () => {
     expect(Object.isFrozen(member)).toBe(true);
   });
 
-  // BUG (lib/freeze.ts): Object.freeze does not stop Map.prototype.set /
-  // Set.prototype.add (they write internal slots), so a Map or Set inside the
-  // data that get() hands out can still be changed by any reader, for every
+  // Object.freeze does not stop Map.prototype.set / Set.prototype.add (they
+  // write internal slots): without the read-only methods, a Map or Set inside
+  // the data that get() hands out could be changed by any reader, for every
   // other reader in the process, without a version change.
   it('a Map or Set in frozen data cannot be changed', () => {
     const value = deepFreeze({ m: new Map([['k', 1]]), s: new Set([1]) });
