@@ -38,7 +38,7 @@ export type DataMode = 'v' | 'c';
 export interface Entry {
   /** Its position: keys are ordered by the seq of their first write. */
   readonly seq: number;
-  /** The commit time of its last write, by Redis's clock. */
+  /** The commit time of its last write, in µs of Redis's clock. */
   readonly at: number;
   /** Its writer's signature ('' when unsigned). */
   readonly sig: string;
@@ -47,7 +47,7 @@ export interface Entry {
 /** What a node keeps beside the state to write it back whole (a restore, a new cluster of its own). */
 export interface Book {
   readonly mode: DataMode;
-  /** The last data write's commit time; 0 if the data was never written. */
+  /** The last data write's commit time (µs); 0 if the data was never written. */
   readonly wt: number;
   /** The last key seq handed out. */
   readonly seq: number;
@@ -62,7 +62,7 @@ export interface DataChange {
   readonly version: number;
   readonly hash: string;
   readonly prev: string;
-  /** Commit time, by Redis's clock. */
+  /** Commit time, in µs of Redis's clock. */
   readonly at: number;
   readonly op: 'set' | 'patch';
   /** 'set' only: how the new value is stored. */

@@ -18,7 +18,7 @@
   ARGV[10…] value texts, in the order of meta.set
 
   Returns
-    {'ok',   version, hash, prev, at}   committed now
+    {'ok',   version, hash, prev, at}   committed now (at: the commit time, in µs of Redis's clock)
     {'dup',  version, hash, prev, at}   this write id was committed before
     {'noop', version, hash}             nothing to change (deleting keys that are not there)
     {'conflict', version, hash}         the base hash is not the current one
@@ -32,11 +32,14 @@ local cluster, record = KEYS[1], KEYS[2]
 local done = redis.call('GET', record)
 if done then
   local v, h, p, at = string.match(done, '^(%d+) (%x+) (%x+) (%d+)$')
-  return {'dup', tonumber(v), h, p, tonumber(at)}
+  return {'dup', tonumber(v), h, p, at}
 end
 
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+-- Commit times are in microseconds: two commits (scripts run one at a time) never share one, so "the later write" is exact.
+-- (Kept as a string: Lua would print a 16-digit number as 1.79e+15.)
+local at = t[1] .. string.format('%06d', tonumber(t[2]))
 local meta = cjson.decode(ARGV[9])
 if math.abs(now - tonumber(meta.ts)) > tonumber(ARGV[7]) then return {'stale', now} end
 
@@ -53,7 +56,7 @@ if not member then return {'not_member', version, prev} end
 if ARGV[5] ~= '' and ARGV[5] ~= prev then return {'conflict', version, prev} end
 
 local sigs = meta.sigs or {}
-local function stored(i) return ':' .. now .. ':' .. (sigs[i] or '') .. ':' .. ARGV[9 + i] end
+local function stored(i) return ':' .. at .. ':' .. (sigs[i] or '') .. ':' .. ARGV[9 + i] end
 
 local function clearKeys()
   local fields = redis.call('HKEYS', cluster)
@@ -101,13 +104,13 @@ end
 
 version = version + 1
 local hash = redis.sha1hex(prev .. '\n' .. version .. '\n' .. ARGV[9])
-redis.call('HSET', cluster, 'v', version, 'h', hash, 'mode', mode, 'seq', seq, 'wt', now)
-redis.call('SET', record, version .. ' ' .. hash .. ' ' .. prev .. ' ' .. now, 'PX', ARGV[6])
+redis.call('HSET', cluster, 'v', version, 'h', hash, 'mode', mode, 'seq', seq, 'wt', at)
+redis.call('SET', record, version .. ' ' .. hash .. ' ' .. prev .. ' ' .. at, 'PX', ARGV[6])
 
-local parts = {ARGV[3] .. ',"n":' .. version .. ',"h":"' .. hash .. '","p":"' .. prev .. '","at":' .. now .. '}', ARGV[8], ARGV[9]}
+local parts = {ARGV[3] .. ',"n":' .. version .. ',"h":"' .. hash .. '","p":"' .. prev .. '","at":' .. at .. '}', ARGV[8], ARGV[9]}
 for i = 10, #ARGV do parts[#parts + 1] = ARGV[i] end
 local frame = table.concat(parts, '\n')
 for id in string.gmatch(nodes, '%S+') do
   if id ~= writer then redis.call(ARGV[1], ARGV[2] .. id, frame) end
 end
-return {'ok', version, hash, prev, now}
+return {'ok', version, hash, prev, at}

@@ -37,6 +37,7 @@ if a[2] ~= ARGV[6] then return {'conflict', 'absorbed', tonumber(a[1]), a[2]} en
 
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) * 1000 + math.floor(tonumber(clock[2]) / 1000)
+-- Times are µs strings (16 digits: exact as numbers, but Lua would print them as 1.79e+15).
 local tWt, aWt = tonumber(t[4] or '0'), tonumber(a[4] or '0')
 local seq = tonumber(t[5] or '0')
 local mode = t[3]
@@ -83,7 +84,7 @@ end
 
 local version = math.max(tonumber(t[1]), tonumber(a[1])) + 1
 local hash = redis.sha1hex(t[2] .. '\n' .. a[2] .. '\n' .. version .. '\n' .. ARGV[9])
-redis.call('HSET', target, 'v', version, 'h', hash, 'nodes', ARGV[7], 'leader', ARGV[8], 'mode', mode, 'seq', seq, 'wt', math.max(tWt, aWt))
+redis.call('HSET', target, 'v', version, 'h', hash, 'nodes', ARGV[7], 'leader', ARGV[8], 'mode', mode, 'seq', seq, 'wt', aWt > tWt and a[4] or (t[4] or '0'))
 redis.call('DEL', absorbed)
 
 local targetId = string.match(target, ':cluster:(.*)$')

@@ -29,7 +29,7 @@ export interface ChangeHeader {
   readonly n: number;
   readonly h: string;
   readonly p: string;
-  /** Commit time, by Redis's clock. */
+  /** Commit time, in µs of Redis's clock (for a restore or a change of members: ms). */
   readonly at: number;
 }
 
