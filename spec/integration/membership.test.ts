@@ -62,18 +62,23 @@ describe('join', () => {
     }
   });
 
-  it('a join called on a non-leader commits it itself: the caller’s cluster, with its leader, takes the other in, with no request to anyone', async () => {
+  it('a join called on a non-leader commits it itself: the caller’s cluster, with its leader, takes the other in, with no request to the leader', async () => {
     const [a, b] = await cluster(['a', 'b']);
     const c = await start('c');
     const follower = a!.leader === 'a' ? b! : a!;
     const leader = follower === a ? b! : a!;
+    const requestsTo = (n: Gossip) => Object.entries(n.metrics().received).filter(([type]) => type !== 'change' && type !== 'head' && type !== 'reply');
+    const leaderBefore = requestsTo(leader);
     await follower.join('c');
     await eventually(() => [a!, b!, c].every((n) => n.nodes.length === 3 && n.version === follower.version));
     expect(c.nodes).toEqual(['c', ...leader.nodes.filter((id) => id !== 'c')]);
     for (const n of [a!, b!, c]) expect(n.leader).toBe(leader.id);
     expect(c.rumor.cluster).toBe(leader.rumor.cluster);
-    expect(follower.metrics().rpc).toEqual({});
-    expect(Object.keys(leader.metrics().received)).not.toContain('join');
+    // The follower asked only the node it joined where it is (one head request); the leader was asked nothing.
+    expect(Object.keys(follower.metrics().rpc)).toEqual(['headreq']);
+    expect(follower.metrics().rpc.headreq).toMatchObject({ calls: 1, answered: 1 });
+    expect(c.metrics().received.headreq?.messages).toBe(1);
+    expect(requestsTo(leader)).toEqual(leaderBefore);
   });
 });
 
