@@ -132,3 +132,15 @@ export class RedisUnreachableError extends GossipError {
     super('redis_unreachable', message, options);
   }
 }
+
+/**
+ * A commit reached fewer replicas than `durability` asks within its timeout.
+ * It IS applied (on the primary, and on every member that got it); a
+ * failover before the replicas catch up may lose it.
+ */
+export class DurabilityError extends GossipError {
+  override readonly name = 'DurabilityError';
+  constructor(readonly version: number, readonly replicas: number, readonly wanted: number) {
+    super('durability_timeout', `version ${version} is committed, but only ${replicas} of ${wanted} replica(s) had it in time`);
+  }
+}

@@ -8,7 +8,7 @@ export type { StatusResult, StopOptions, Rumor } from './gossip.js';
 export type { Updater, UpdateResult } from './updates.js';
 export type { SetSyncOptions, WaitFor } from './propagation.js';
 export { DEFAULT_OPTIONS } from './options.js';
-export type { GossipOptions, EventMode, Logger } from './options.js';
+export type { GossipOptions, EventMode, Logger, Durability } from './options.js';
 export type { Secret } from './signing.js';
 export type { GossipEvents, GossipEventType, Handler } from './events.js';
 export type { Head } from './model/state.js';
@@ -21,6 +21,7 @@ export {
   RequestTimeoutError,
   NoListenerError,
   RedisUnreachableError,
+  DurabilityError,
   NodeIdInUseError,
   StoppedError,
   InvalidOptionError,

@@ -20,6 +20,12 @@ export interface Logger {
   error(...args: unknown[]): void;
 }
 
+/** How many replicas must hold a commit before it is acknowledged, and how long to wait for them. */
+export interface Durability {
+  readonly replicas: number;
+  readonly timeoutMs: number;
+}
+
 /** Options of {@link Gossip.start}; every one has a default. */
 export interface GossipOptions {
   /**
@@ -69,6 +75,14 @@ export interface GossipOptions {
   connectTimeoutMs?: number;
   /** Aborts `start()`: it rejects with the signal's reason. */
   signal?: AbortSignal;
+  /**
+   * Each commit waits (a `WAIT`, pipelined with the script) until this many
+   * replicas have it, at most `timeoutMs`; a commit that did not reach them
+   * rejects with {@link DurabilityError} (it is applied on the primary, and
+   * may be lost if that fails over). @default none: a commit is acknowledged
+   * once the primary has it
+   */
+  durability?: Durability;
   /** How long a stopped node's key (which cluster it was in) outlives it in Redis. @default 7 days */
   nodeKeyTtlMs?: number;
   /** Largest message sent or accepted, in bytes. @default 8 MiB */
@@ -87,10 +101,11 @@ export interface GossipOptions {
   logger?: Logger;
 }
 
-export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 'secret' | 'signal'>> {
+export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 'secret' | 'signal' | 'durability'>> {
   readonly redis: NonNullable<GossipOptions['redis']>;
   readonly secret: GossipOptions['secret'];
   readonly signal: AbortSignal | undefined;
+  readonly durability: Durability | undefined;
 }
 
 const DEFAULT_RPC_TIMEOUT_MS = 3_000;
@@ -110,7 +125,7 @@ export const DEFAULT_OPTIONS = {
   nodeKeyTtlMs: DEFAULT_NODE_KEY_TTL_MS,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   logger: debugLogger(),
-} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'signal' | 'evictAfterMs'>;
+} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'signal' | 'durability' | 'evictAfterMs'>;
 
 /** Fills in defaults and checks every option; throws {@link InvalidOptionError}. */
 export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
@@ -120,6 +135,7 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
     redis: opts.redis ?? process.env.REDIS_URL ?? 'redis://127.0.0.1:6379',
     secret: opts.secret,
     signal: opts.signal,
+    durability: opts.durability,
     nodeId: opts.nodeId ?? hostname(),
     evictAfterMs: opts.evictAfterMs ?? (opts.join === 'auto' ? DEFAULT_EVICT_AFTER_MS : 0),
   };
@@ -138,6 +154,11 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
   checkInt('connectTimeoutMs', o.connectTimeoutMs, 1);
   checkInt('nodeKeyTtlMs', o.nodeKeyTtlMs, 1_000);
   if (o.signal !== undefined && !(o.signal instanceof AbortSignal)) throw new InvalidOptionError('signal', 'must be an AbortSignal');
+  if (o.durability !== undefined) {
+    if (typeof o.durability !== 'object' || o.durability === null) throw new InvalidOptionError('durability', 'must be { replicas, timeoutMs }');
+    checkInt('durability.replicas', o.durability.replicas, 1);
+    checkInt('durability.timeoutMs', o.durability.timeoutMs, 1);
+  }
   if (o.secret !== undefined) {
     const list = Array.isArray(o.secret) ? o.secret : [o.secret];
     if (list.length === 0 || list.some((s) => !(typeof s === 'string' || Buffer.isBuffer(s)) || s.length === 0)) {

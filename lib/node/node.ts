@@ -131,6 +131,7 @@ export class Node<T = unknown> {
       signer: this.#signer,
       nodeKeyTtlMs: o.nodeKeyTtlMs,
       replayWindowMs: REPLAY_WINDOW_MS,
+      durability: o.durability,
     });
     this.#writer = new Writer<T>({
       store: this.#store,

@@ -14,6 +14,8 @@ import type { Book, DataMode, Entry, State } from '../model/state.js';
 import { Scripts } from '../scripts/scripts.js';
 import type { Reply } from '../scripts/scripts.js';
 import type { Signer } from '../signing.js';
+import type { Durability } from '../options.js';
+import { DurabilityError } from '../errors.js';
 import type { Connection } from '../transport/connection.js';
 import { headerPrefix } from '../transport/frames.js';
 import type { Keys } from '../transport/keys.js';
@@ -52,6 +54,8 @@ export type MergeReply =
   | { readonly kind: 'conflict' | 'missing'; readonly side: 'target' | 'absorbed' };
 
 export interface StoreOptions {
+  /** Commits wait for this many replicas (a pipelined WAIT). */
+  readonly durability?: Durability | undefined;
   readonly self: string;
   /** A client that is not a member (the CLI): its writes go to every member. */
   readonly observer?: boolean;
@@ -83,6 +87,17 @@ export class Store {
     this.#scripts = new Scripts(o.conn.cmd);
   }
 
+  /** A script that commits: with `durability`, pipelined with a WAIT; fewer replicas than asked make a DurabilityError. */
+  async #commitScript(name: 'commit' | 'meta' | 'merge', keys: readonly string[], args: ReadonlyArray<string | number>): Promise<Reply> {
+    const d = this.#o.durability;
+    if (!d) return this.#scripts.run(name, keys, args);
+    const { reply, replicas } = await this.#scripts.runAndWait(name, keys, args, d.replicas, d.timeoutMs);
+    if (String(reply[0]) === 'ok' && replicas < d.replicas) {
+      throw Object.assign(new DurabilityError(Number(reply[1]), replicas, d.replicas), { reply });
+    }
+    return reply;
+  }
+
   #header(cluster: string): string {
     return headerPrefix(this.#o.namespace, cluster, this.#o.self);
   }
@@ -95,29 +110,17 @@ export class Store {
 
   async commit(w: WriteRequest): Promise<CommitReply> {
     const { keys, conn } = this.#o;
-    const r = await this.#scripts.run('commit', [keys.cluster(w.cluster), keys.write(w.writeId)], [
+    const r = await this.#commitScript('commit', [keys.cluster(w.cluster), keys.write(w.writeId)], [
       conn.publishCommand, keys.nodePrefix, this.#header(w.cluster), this.#o.observer ? '' : this.#o.self, w.base,
       WRITE_RECORD_TTL_MS, this.#o.replayWindowMs, w.sigLine, w.metaText, ...w.values,
     ]);
-    const kind = String(r[0]) as CommitReply['kind'];
-    switch (kind) {
-      case 'ok':
-      case 'dup':
-        return { kind, version: num(r[1]), hash: String(r[2]), prev: String(r[3]), at: num(r[4]) };
-      case 'missing':
-        return { kind };
-      case 'stale':
-        return { kind, now: num(r[1]) };
-      default:
-        return { kind, version: num(r[1]), hash: String(r[2]) };
-    }
+    return parseCommitReply(r);
   }
-
   /** Commits new members, leader or settings, if `base` is still the cluster's hash. */
   async meta(state: State, base: string, change: { nodes: readonly string[]; leader: string; fanout: number; gossipIntervalMs: number; why: string; tell?: readonly string[]; evicted?: string; minVersion?: number }): Promise<MetaReply> {
     const { keys, conn } = this.#o;
     const description = JSON.stringify({ op: 'meta', why: change.why, id: randomId() });
-    const r = await this.#scripts.run('meta', [keys.cluster(state.cluster), keys.clusters, keys.snapshot(change.evicted ?? this.#o.self)], [
+    const r = await this.#commitScript('meta', [keys.cluster(state.cluster), keys.clusters, keys.snapshot(change.evicted ?? this.#o.self)], [
       conn.publishCommand, keys.nodePrefix, this.#header(state.cluster), this.#o.self, base, description,
       change.nodes.join(' '), change.leader, change.fanout, change.gossipIntervalMs, (change.tell ?? []).join(' '), change.evicted ? '1' : '0',
       change.minVersion ?? 0,
@@ -132,7 +135,7 @@ export class Store {
   async merge(target: State, absorbed: State, nodes: readonly string[], leader: string): Promise<MergeReply> {
     const { keys, conn } = this.#o;
     const description = JSON.stringify({ op: 'merge', absorbed: absorbed.cluster, id: randomId() });
-    const r = await this.#scripts.run('merge', [keys.cluster(target.cluster), keys.cluster(absorbed.cluster), keys.clusters], [
+    const r = await this.#commitScript('merge', [keys.cluster(target.cluster), keys.cluster(absorbed.cluster), keys.clusters], [
       conn.publishCommand, keys.nodePrefix, this.#header(target.cluster), this.#o.self, target.hash, absorbed.hash,
       nodes.join(' '), leader, description,
     ]);
@@ -233,6 +236,22 @@ export class Store {
   async time(): Promise<number> {
     const [s, us] = await this.#o.conn.cmd.time();
     return Number(s) * 1000 + Math.floor(Number(us) / 1000);
+  }
+}
+
+/** A commit script's reply, typed. */
+export function parseCommitReply(r: Reply): CommitReply {
+  const kind = String(r[0]) as CommitReply['kind'];
+  switch (kind) {
+    case 'ok':
+    case 'dup':
+      return { kind, version: num(r[1]), hash: String(r[2]), prev: String(r[3]), at: num(r[4]) };
+    case 'missing':
+      return { kind };
+    case 'stale':
+      return { kind, now: num(r[1]) };
+    default:
+      return { kind, version: num(r[1]), hash: String(r[2]) };
   }
 }
 

@@ -7,7 +7,7 @@
  */
 import { assertSerializable, deserialize, FORBIDDEN_KEYS, serialize } from '../codec.js';
 import { MAX_UPDATE_RETRIES } from '../constants.js';
-import { ConflictError, GossipError, MessageTooLargeError } from '../errors.js';
+import { ConflictError, DurabilityError, GossipError, MessageTooLargeError } from '../errors.js';
 import { isRecord } from '../model/state.js';
 import type { DataChange, DataMode, State } from '../model/state.js';
 import type { Signer } from '../signing.js';
@@ -17,7 +17,8 @@ import type { DataMeta } from '../transport/frames.js';
 import { UpdateQueue, applyUpdaters } from '../updates.js';
 import type { PendingUpdate, Updater } from '../updates.js';
 import { randomId, storedPayload } from './store.js';
-import type { CommitReply, Store } from './store.js';
+import { parseCommitReply } from './store.js';
+import type { CommitReply, Reply, Store } from './store.js';
 
 /** A data write before it is encoded: a whole value, or keys set and removed. */
 export type DataOp =
@@ -101,6 +102,12 @@ export class Writer<T> {
       try {
         return await this.#h.store.commit({ cluster: state.cluster, writeId: e.writeId, base, sigLine: e.sigLine, metaText: e.metaText, values: e.values });
       } catch (err) {
+        if (err instanceof DurabilityError) {
+          // Committed, but not on enough replicas: installed like any commit, and the call rejects saying so.
+          const reply = parseCommitReply((err as DurabilityError & { reply: Reply }).reply);
+          if (reply.kind === 'ok') await this.#h.committed({ version: reply.version, hash: reply.hash, prev: reply.prev, at: reply.at, ...e.change });
+          throw err;
+        }
         // A lost connection or answer: the same write id makes the retry safe.
         if (Date.now() >= deadline) {
           throw new GossipError('outcome_unknown', `the write ${e.writeId} could not reach Redis within ${this.#h.retryForMs} ms; it may or may not be applied: ${(err as Error).message}`, { cause: err });

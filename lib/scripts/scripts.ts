@@ -40,6 +40,22 @@ export class Scripts {
     const runner = (this.#client as unknown as Record<string, Runner>)[commandOf(name)]!;
     return runner.call(this.#client, ...keys, ...args);
   }
+
+  /**
+   * Runs a script and then `WAIT replicas timeoutMs`, pipelined (one round
+   * trip): the reply, and how many replicas had the script's writes when
+   * WAIT answered.
+   */
+  async runAndWait(name: ScriptName, keys: readonly string[], args: readonly Arg[], replicas: number, timeoutMs: number): Promise<{ reply: Reply; replicas: number }> {
+    const pipeline = this.#client.pipeline();
+    (pipeline as unknown as Record<string, (...a: Arg[]) => unknown>)[commandOf(name)]!.call(pipeline, ...keys, ...args);
+    pipeline.call('WAIT', replicas, timeoutMs);
+    const results = (await pipeline.exec()) ?? [];
+    const [scriptErr, reply] = results[0] ?? [new Error('no reply')];
+    if (scriptErr) throw scriptErr;
+    const [, acked] = results[1] ?? [];
+    return { reply: reply as Reply, replicas: Number(acked ?? 0) };
+  }
 }
 
 const commandOf = (name: ScriptName): string => `simpleGossip_${name}`;
