@@ -161,6 +161,7 @@ async function readClusters({ conn, keys }: Direct): Promise<Map<string, Cluster
   const [names, registry] = await Promise.all([scan(conn.cmd, keys.cluster('*')), conn.cmd.hgetall(keys.clusters)]);
   const ids = new Set([...names.map((n) => n.slice(prefix.length)), ...Object.keys(registry)]);
   const rows = await Promise.all([...ids].map(async (id): Promise<ClusterRow | undefined> => {
+    // Not a cluster hash (another type under the name): left alone, like a node key that is not one.
     const f = await conn.cmd.hmget(keys.cluster(id), 'v', 'h', 'nodes').catch(() => undefined);
     if (!f) return undefined;
     const entryText = registry[id] ?? '';
