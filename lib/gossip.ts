@@ -47,15 +47,15 @@ export class Gossip<T = unknown> {
   }
   /** The member that does the housekeeping (eviction, discovery, restores); it serialises nothing. */
   get leader(): string {
-    return this.#node.leader;
+    return this.#node.rumor.leader;
   }
   /** The members, in the order every member shares. */
   get nodes(): readonly string[] {
-    return this.#node.nodes;
+    return this.#node.rumor.nodes;
   }
   /** The cluster version this node holds. */
   get version(): number {
-    return this.#node.version;
+    return this.#node.rumor.version;
   }
   /** The whole state this node holds (frozen). */
   get rumor(): Rumor<T> {
@@ -64,7 +64,7 @@ export class Gossip<T = unknown> {
 
   /** The current data, deep-frozen. Synchronous; as cheap as a property read. */
   get(): T | undefined {
-    return this.#node.get();
+    return this.#node.rumor.data;
   }
 
   /** Config mode: the value under `key` of the data object, or `dflt`. */
@@ -94,38 +94,42 @@ export class Gossip<T = unknown> {
    * latest data (again if another write got in first). One commit script
    * in Redis; resolves once this node holds the result.
    */
-  set(valueOrUpdater: T | undefined | Updater<T>): Promise<void> {
-    return this.#node.set(valueOrUpdater);
+  async set(valueOrUpdater: T | undefined | Updater<T>): Promise<void> {
+    await this.#node.set(valueOrUpdater);
   }
 
   /** {@link set}, then waits until the members hold the written version (all, a majority, or a count). */
-  setSync(valueOrUpdater: T | undefined | Updater<T>, options?: SetSyncOptions): Promise<void> {
-    return this.#node.setSync(valueOrUpdater, options);
+  async setSync(valueOrUpdater: T | undefined | Updater<T>, options: SetSyncOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    await this.#node.awaitVersion(await this.#node.set(valueOrUpdater), options);
   }
 
   /** Config mode: sets `key` of the data object, in Redis, touching no other key (so config writes never conflict). */
-  setCfg(key: string, value: unknown): Promise<void> {
-    return this.#node.setCfg(key, value);
+  async setCfg(key: string, value: unknown): Promise<void> {
+    await this.#node.patch(new Map([[key, value]]), []);
   }
 
   /** {@link setCfg}, then waits like {@link setSync}. */
-  setCfgSync(key: string, value: unknown, options?: SetSyncOptions): Promise<void> {
-    return this.#node.setCfgSync(key, value, options);
+  async setCfgSync(key: string, value: unknown, options: SetSyncOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    await this.#node.awaitVersion(await this.#node.patch(new Map([[key, value]]), []), options);
   }
 
   /** Config mode: removes `key`; `getCfg(key, dflt)` returns `dflt` afterwards, everywhere. */
-  deleteCfg(key: string): Promise<void> {
-    return this.#node.deleteCfg(key);
+  async deleteCfg(key: string): Promise<void> {
+    await this.#node.patch(new Map(), [key]);
   }
 
   /** {@link deleteCfg}, then waits like {@link setSync}. */
-  deleteCfgSync(key: string, options?: SetSyncOptions): Promise<void> {
-    return this.#node.deleteCfgSync(key, options);
+  async deleteCfgSync(key: string, options: SetSyncOptions = {}): Promise<void> {
+    options.signal?.throwIfAborted();
+    await this.#node.awaitVersion(await this.#node.patch(new Map(), [key]), options);
   }
 
   /** Config mode: several keys in one commit; a key given `undefined` is removed. */
-  patchCfg(changes: Readonly<Record<string, unknown>>): Promise<void> {
-    return this.#node.patchCfg(changes);
+  async patchCfg(changes: Readonly<Record<string, unknown>>): Promise<void> {
+    const entries = Object.entries(changes);
+    await this.#node.patch(new Map(entries.filter(([, v]) => v !== undefined)), entries.filter(([, v]) => v === undefined).map(([k]) => k));
   }
 
   // ---- membership and settings ----------------------------------------
@@ -166,12 +170,14 @@ export class Gossip<T = unknown> {
   subscribe(handler: Handler<GossipEvents<T, Rumor<T>>['data']>, type?: 'data'): () => void;
   subscribe(handler: Handler<GossipEvents<T, Rumor<T>>['rumor']>, type: 'rumor'): () => void;
   subscribe(handler: Handler<never>, type: 'data' | 'rumor' = 'data'): () => void {
-    return type === 'rumor' ? this.#node.subscribe(handler as Handler<Rumor<T>>, 'rumor') : this.#node.subscribe(handler as Handler<GossipEvents<T>['data']>, 'data');
+    const h = handler as Handler<GossipEvents<T, Rumor<T>>[typeof type]>;
+    this.#node.on(type, h);
+    return () => this.#node.off(type, h);
   }
 
   /** Stops `handler` from receiving any event it was subscribed to. */
   unsubscribe(handler: Handler<never>): void {
-    this.#node.unsubscribe(handler);
+    this.#node.offAll(handler);
   }
 
   /** Calls `fn` whenever the value under `key` changes (config mode), with the version; returns its unsubscribe. */

@@ -104,7 +104,13 @@ export abstract class Connection {
 
   /** Unsubscribes first (so the channel has no listener once this resolves: the id is free again), then quits both. */
   async close(): Promise<void> {
-    if (this.sub.status === 'ready') await this.unsubscribeAll().catch(() => undefined);
+    if (this.sub.status === 'ready') {
+      try {
+        await this.unsubscribeAll();
+      } catch {
+        // Quitting drops the subscriptions anyway.
+      }
+    }
     await Promise.allSettled([quit(this.sub), quit(this.cmd)]);
   }
 
@@ -208,12 +214,17 @@ class ClusterConnection extends Connection {
     return Promise.all(channels.map((c) => this.publish(c, message)));
   }
 
+  readonly #channels = new Set<string>();
+
   async subscribe(channel: string): Promise<void> {
     await this.sub.ssubscribe(channel);
+    this.#channels.add(channel);
   }
 
   protected unsubscribeAll(): Promise<unknown> {
-    return this.sub.sunsubscribe();
+    // ioredis's cluster subscriber needs the channels named (with none it throws, synchronously).
+    const channels = [...this.#channels];
+    return channels.length === 0 ? Promise.resolve() : this.sub.sunsubscribe(...channels);
   }
 
   async listenersOf(channels: readonly string[]): Promise<number[]> {

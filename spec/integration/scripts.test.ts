@@ -86,9 +86,15 @@ async function redisNow(cmd: Redis): Promise<number> {
   return Number(s) * 1000 + Math.floor(Number(us) / 1000);
 }
 
-/** Waits until Redis's clock (ms) is past `t`, so the next commit has a later commit time. */
+/** Redis's clock in µs: the unit of commit times. */
+async function redisNowUs(cmd: Redis): Promise<number> {
+  const [s, us] = await cmd.time();
+  return Number(s) * 1_000_000 + Number(us);
+}
+
+/** Waits until Redis's clock (µs) is past commit time `t`, so the next commit has a later commit time. */
 async function after(cmd: Redis, t: number): Promise<void> {
-  while ((await redisNow(cmd)) <= t) await sleep(1);
+  while ((await redisNowUs(cmd)) <= t) await sleep(1);
 }
 
 interface CreateOpts {
@@ -181,13 +187,13 @@ describe('redis.sha1hex agrees with chainHash and createdHash', () => {
 });
 
 describe('commit-2', () => {
-  it('answers ok with version + 1, hash = sha1(prev\\nversion\\nmeta), the prev hash and Redis’s commit time', async () => {
+  it('answers ok with version + 1, hash = sha1(prev\\nversion\\nmeta), the prev hash and Redis’s commit time in µs', async () => {
     const ctx = setup();
     const h1 = await create(ctx, 'c1', { nodes: ['n1', 'n2'] });
     expect(h1).toBe(sha1('create\nc1\n1'));
-    const before = await redisNow(ctx.cmd);
+    const before = await redisNowUs(ctx.cmd);
     const { reply, meta } = await commit(ctx, 'c1', { writer: 'n1', op: 'set', mode: 'v', set: [''], values: ['=42'] });
-    const afterT = await redisNow(ctx.cmd);
+    const afterT = await redisNowUs(ctx.cmd);
     expect(reply.slice(0, 4)).toEqual(['ok', 2, sha1(`${h1}\n2\n${meta}`), h1]);
     const at = Number(reply[4]);
     expect(at).toBeGreaterThanOrEqual(before);

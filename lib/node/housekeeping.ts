@@ -1,0 +1,175 @@
+/**
+ * What keeps a cluster whole without a leader in the write path: the
+ * anti-entropy tick (heads to `fanout` random members, and one script that
+ * compares this node's head with Redis's and refreshes its liveness), the
+ * leader's evictions, a new leader when the old one is gone, discovery, and
+ * the restore of a state Redis lost.
+ */
+import { GOSSIP_JITTER_MS, RESTORE_LOCK_MS } from '../constants.js';
+import { GossipError, PersistenceError } from '../errors.js';
+import { dueForEviction, judgeTick, without } from '../model/housekeeping.js';
+import { chooseLeader } from '../model/leader.js';
+import { headOf } from '../model/state.js';
+import type { Metrics } from '../metrics.js';
+import type { ResolvedOptions } from '../options.js';
+import type { RedisClock } from '../transport/clock.js';
+import type { Connection } from '../transport/connection.js';
+import { isHead } from '../transport/envelope.js';
+import type { Keys } from '../transport/keys.js';
+import type { Messages } from '../transport/messages.js';
+import type { Inbox } from './inbox.js';
+import type { Membership } from './membership.js';
+import type { Store } from './store.js';
+
+export interface HousekeepingDeps<T> {
+  readonly o: ResolvedOptions;
+  readonly store: Store;
+  readonly messages: Messages;
+  readonly conn: Connection;
+  readonly keys: Keys;
+  readonly clock: RedisClock;
+  readonly metrics: Metrics;
+  readonly inbox: Inbox<T>;
+  readonly membership: () => Membership<T>;
+  readonly isRunning: () => boolean;
+  /** This node has compared its state with Redis's (it is synced). */
+  readonly onSynced: () => void;
+  readonly report: (err: unknown) => void;
+}
+
+export class Housekeeping<T> {
+  readonly #d: HousekeepingDeps<T>;
+  #timer: NodeJS.Timeout | undefined;
+  #restoring: Promise<void> | undefined;
+
+  constructor(deps: HousekeepingDeps<T>) {
+    this.#d = deps;
+  }
+
+  get #self(): string {
+    return this.#d.o.nodeId;
+  }
+
+  /** The tick: a self-rescheduling, unref'd timer, re-armed from the current gossip interval. */
+  schedule(): void {
+    clearTimeout(this.#timer);
+    if (!this.#d.isRunning()) return;
+    const delay = this.#d.inbox.state.gossipIntervalMs + Math.random() * GOSSIP_JITTER_MS;
+    this.#timer = setTimeout(() => {
+      this.tick().finally(() => this.schedule());
+    }, delay);
+    this.#timer.unref();
+  }
+
+  stop(): void {
+    clearTimeout(this.#timer);
+  }
+
+  /** One tick: heads to `fanout` random members, the state compared with Redis's, housekeeping. */
+  async tick(): Promise<void> {
+    const { inbox, metrics, isRunning } = this.#d;
+    if (!isRunning()) return;
+    metrics.count('antiEntropyRounds');
+    const s = inbox.state;
+    for (const peer of pickRandom(s.nodes.filter((n) => n !== this.#self), s.fanout)) inbox.sendHead(peer);
+    try {
+      await this.#againstRedis();
+      if (inbox.state.leader === this.#self) await this.#evict();
+      await this.#d.membership().discover();
+    } catch (err) {
+      // A state in Redis that is not valid has no caller to tell: report it (the node keeps its own).
+      if (err instanceof PersistenceError) this.#d.report(err);
+      else if (isRunning()) this.#d.o.logger.debug('simple-gossip: tick failed', err);
+    }
+  }
+
+  async #againstRedis(): Promise<void> {
+    const { inbox, store, clock } = this.#d;
+    const s = inbox.state;
+    const sentAt = Date.now();
+    const reply = await store.tick(s);
+    clock.observe(reply.now, sentAt);
+    if (inbox.state !== s) return;
+    const verdict = judgeTick({ ...headOf(s), self: this.#self, gossipIntervalMs: s.gossipIntervalMs }, reply);
+    const membership = this.#d.membership();
+    switch (verdict.kind) {
+      case 'fine':
+        this.#d.onSynced();
+        return;
+      case 'restore':
+        await this.restore();
+        return;
+      case 'read':
+        await inbox.read(s.cluster);
+        this.#d.onSynced();
+        return;
+      case 'evicted':
+        // Reading it, the node finds itself unlisted and settles where it belongs.
+        await inbox.read(s.cluster);
+        return;
+      case 'lost':
+        this.#d.report(new GossipError('lost_commits', `Redis no longer holds versions ${verdict.from}–${verdict.to} of cluster ${s.cluster} (a failover?); the cluster goes on from Redis's state`));
+        await membership.commit(() => ({ why: 'lost commits', minVersion: verdict.to + 1 }));
+        return;
+      case 'replace_leader':
+        await membership.commit((cur) =>
+          cur.leader === verdict.leader ? { leader: chooseLeader(cur.nodes, verdict.leader, new Set(), this.#self), why: `leader ${verdict.leader} gone` } : { why: 'leader check' },
+        );
+        return;
+    }
+  }
+
+  /** On the leader: members silent for evictAfterMs are removed (their node keys deleted). */
+  async #evict(): Promise<void> {
+    const { o, inbox, store, clock, conn, keys } = this.#d;
+    if (o.evictAfterMs <= 0) return;
+    const s = inbox.state;
+    const seen = await store.seen(s.nodes);
+    const threshold = Math.max(o.evictAfterMs, 2 * s.gossipIntervalMs + GOSSIP_JITTER_MS);
+    for (const id of dueForEviction(seen, this.#self, clock.now(), threshold)) {
+      // No node key at all (Redis restarted, say): evicted only if nobody listens for it either.
+      if (seen.find((m) => m.id === id)?.seen === 0 && (await conn.listeners(keys.node(id))) > 0) continue;
+      o.logger.warn(`simple-gossip: evicting ${id}: silent for more than ${threshold} ms`);
+      await this.#d.membership().commit((cur) => ({ ...without(cur.nodes, cur.leader, id, this.#self), why: `evict ${id}`, tell: [id], evicted: id }));
+    }
+  }
+
+  /** Redis lost the cluster's state: the restore lock's holder writes back the newest a live member holds. */
+  restore(): Promise<void> {
+    this.#restoring ??= this.#restore().finally(() => (this.#restoring = undefined));
+    return this.#restoring;
+  }
+
+  async #restore(): Promise<void> {
+    const { inbox, store, messages, o } = this.#d;
+    const cluster = inbox.state.cluster;
+    if (await store.exists(cluster)) return;
+    if (await store.lockRestore(cluster, RESTORE_LOCK_MS)) {
+      o.logger.info(`simple-gossip: ${this.#self} restores cluster ${cluster}, which Redis lost`);
+      const others = inbox.state.nodes.filter((n) => n !== this.#self);
+      const heads = await Promise.all(others.map((n) => messages.request(n, 'headreq', {}, Math.min(o.rpcTimeoutMs, 1_000)).catch(() => undefined)));
+      let best = { id: this.#self, version: inbox.state.version };
+      heads.forEach((h, i) => {
+        if (isHead(h) && h.cluster === cluster && h.version > best.version) best = { id: others[i]!, version: h.version };
+      });
+      if (best.id !== this.#self) {
+        const done = await messages.request(best.id, 'restore', {}, o.rpcTimeoutMs).then(() => true, () => false);
+        if (done && (await store.exists(cluster))) return;
+      }
+      await store.put('restore', { state: inbox.state, book: inbox.book });
+      return;
+    }
+    // Another member restores: wait for it (bounded), then go on.
+    const deadline = Date.now() + RESTORE_LOCK_MS;
+    while (Date.now() < deadline && !(await store.exists(cluster))) await new Promise((r) => setTimeout(r, 20).unref());
+  }
+}
+
+function pickRandom<X>(xs: readonly X[], k: number): X[] {
+  const copy = [...xs];
+  for (let i = copy.length - 1; i > 0; i--) {
+    const j = Math.floor(Math.random() * (i + 1));
+    [copy[i], copy[j]] = [copy[j]!, copy[i]!];
+  }
+  return copy.slice(0, k);
+}
