@@ -22,6 +22,8 @@ import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Gossip } from '../../lib/index.js';
 import type { GossipOptions, Logger } from '../../lib/index.js';
+import { isExtraCommand, runExtra, shiftClock } from './node-extras.js';
+import type { ExtraCommand } from './node-extras.js';
 
 export interface NodeProcessOptions {
   readonly redis: string;
@@ -34,6 +36,8 @@ export interface NodeProcessOptions {
   readonly options?: Omit<GossipOptions, 'redis' | 'namespace' | 'nodeId' | 'logger'>;
   /** Log the node's diagnostics to stderr. @default false */
   readonly verbose?: boolean;
+  /** Run this process's clock (Date.now) this many ms off, from before the node starts. @default 0 */
+  readonly clockOffsetMs?: number;
 }
 
 export type Command =
@@ -54,6 +58,7 @@ export type Command =
   | 'metrics'
   | 'watch'
   | 'watchVersions'
+  | ExtraCommand // count, setBlob, digest, watchErrors, clockOffset, now, alive: see node-extras.ts
   | 'loop';
 
 export interface Request {
@@ -159,6 +164,7 @@ const stderrLogger: Logger = {
 
 async function main(): Promise<void> {
   const o = readOptions();
+  if (o.clockOffsetMs) shiftClock(o.clockOffsetMs);
   const options: GossipOptions = {
     redis: o.redis,
     namespace: o.namespace,
@@ -235,6 +241,7 @@ async function main(): Promise<void> {
       case 'loop':
         return runLoop(node, args[0] as LoopSpec);
       default:
+        if (isExtraCommand(cmd)) return runExtra(node, cmd, args);
         throw Object.assign(new Error(`unknown command ${JSON.stringify(cmd)}`), { code: 'unknown_command' });
     }
   };
