@@ -1,3 +1,4 @@
+import cluster from 'node:cluster';
 import { hostname } from 'node:os';
 import type { Cluster, Redis, RedisOptions } from 'ioredis';
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_NODE_KEY_TTL_MS } from './constants.js';
@@ -34,7 +35,12 @@ export interface GossipOptions {
    * @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
    */
   redis?: string | RedisOptions | Redis | Cluster;
-  /** Stable, unique per process. @default os.hostname() */
+  /**
+   * Stable, unique per process. @default os.hostname(), plus PM2's instance
+   * number (`NODE_APP_INSTANCE`) or the `node:cluster` worker id, so the
+   * processes of one host do not share an id (a `node:cluster` worker that is
+   * replaced gets a new worker id: give `nodeId` yourself to keep it)
+   */
   nodeId?: string;
   /** Separates clusters on one Redis. @default 'simple_gossip' */
   namespace?: string;
@@ -136,7 +142,7 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
     secret: opts.secret,
     signal: opts.signal,
     durability: opts.durability,
-    nodeId: opts.nodeId ?? hostname(),
+    nodeId: opts.nodeId ?? defaultNodeId(),
     evictAfterMs: opts.evictAfterMs ?? (opts.join === 'auto' ? DEFAULT_EVICT_AFTER_MS : 0),
   };
   checkName('nodeId', o.nodeId);
@@ -169,6 +175,14 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
     if (typeof o.logger[level] !== 'function') throw new InvalidOptionError('logger', `has no ${level}() method`);
   }
   return o;
+}
+
+/** The host name, and which process of the host this is (PM2 instance, or node:cluster worker). */
+export function defaultNodeId(env: NodeJS.ProcessEnv = process.env, worker: { id: number } | undefined = cluster.worker): string {
+  const host = hostname();
+  if (env.NODE_APP_INSTANCE !== undefined && env.NODE_APP_INSTANCE !== '') return `${host}-${env.NODE_APP_INSTANCE}`;
+  if (worker !== undefined) return `${host}-w${worker.id}`;
+  return host;
 }
 
 function withoutUndefined<T extends object>(o: T): Partial<T> {

@@ -2,7 +2,7 @@ import { hostname } from 'node:os';
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { DEFAULT_MAX_MESSAGE_BYTES } from '../../lib/constants.js';
 import { InvalidOptionError } from '../../lib/errors.js';
-import { DEFAULT_OPTIONS, resolveOptions } from '../../lib/options.js';
+import { DEFAULT_OPTIONS, defaultNodeId, resolveOptions } from '../../lib/options.js';
 import type { GossipOptions } from '../../lib/options.js';
 
 afterEach(() => {
@@ -175,5 +175,24 @@ describe('resolveOptions: each invalid option is an InvalidOptionError naming it
     expect(() => resolveOptions({ nodeId: 'x'.repeat(200), namespace: 'a', fanout: 1, gossipIntervalMs: 1, rpcTimeoutMs: 1, statusTimeoutMs: 1, maxMessageBytes: 1024 })).not.toThrow();
     expect(() => resolveOptions({ nodeId: 'n:1', namespace: 'my-app.prod_1', eventMode: 'async' })).not.toThrow();
     expect(() => resolveOptions({ nodeId: 'n1', evictAfterMs: 0, connectTimeoutMs: 1, nodeKeyTtlMs: 1_000, join: 'auto', secret: ['old', Buffer.from('new')] })).not.toThrow();
+  });
+});
+
+describe('the default node id', () => {
+  it('is the host name in a plain process', () => {
+    expect(defaultNodeId({}, undefined)).toBe(hostname());
+  });
+
+  it('adds PM2’s instance number, so two PM2 instances on one host differ', () => {
+    expect(defaultNodeId({ NODE_APP_INSTANCE: '0' }, undefined)).toBe(`${hostname()}-0`);
+    expect(defaultNodeId({ NODE_APP_INSTANCE: '3' }, undefined)).toBe(`${hostname()}-3`);
+  });
+
+  it('adds the node:cluster worker id in a worker', () => {
+    expect(defaultNodeId({}, { id: 2 })).toBe(`${hostname()}-w2`);
+  });
+
+  it('is what resolveOptions gives when no nodeId is passed', () => {
+    expect(resolveOptions({}).nodeId).toBe(defaultNodeId());
   });
 });
