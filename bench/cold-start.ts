@@ -1,9 +1,12 @@
 /**
- * Cold start: from `Gossip.start()` until `get()` returns the data, in this
- * process (connections to Redis included, the process's own boot not).
- * Three cases: a new node with no snapshot; a node whose snapshot is in
- * Redis while none of its peers is alive; and a node that restarts next to
- * live peers (which hold the same version, or a newer one it must pull).
+ * Cold start: from `Gossip.start()` until `get()` returns the right data, in
+ * this process (its two Redis connections included, the process's own boot
+ * not). Next to a live cluster of child processes: a fresh node (a new id:
+ * start() resolves with no data, which is right for it) and a node that
+ * restarts into the cluster (which holds the same version as when it
+ * stopped, or a newer one written while it was down). Alone: a fresh node in
+ * an empty namespace, and a whole-service restart (the cluster's hash is in
+ * Redis, no member is alive).
  */
 import { randomBytes } from 'node:crypto';
 import { isDeepStrictEqual } from 'node:util';
@@ -27,7 +30,7 @@ export async function coldStartAlone(ctx: Ctx): Promise<void> {
     fresh.push(now() - t0);
     await node.stop();
   }
-  ctx.results.coldStart.push({ scenario: 'new node, no snapshot', n: 1, latencyMs: summarize(fresh), note: 'until start() resolves (no data to return)' });
+  ctx.results.coldStart.push({ scenario: 'fresh node, empty namespace', n: 1, latencyMs: summarize(fresh), note: 'a new id each time: until start() resolves (no data to return)' });
 
   // A three-node cluster writes, then every node stops: a whole-service restart.
   const ns2 = `bench-cold-${randomBytes(4).toString('hex')}`;
@@ -46,16 +49,28 @@ export async function coldStartAlone(ctx: Ctx): Promise<void> {
     await node.stop();
     if (!isDeepStrictEqual(got, value)) throw new Error(`cold start without peers returned ${JSON.stringify(got)}`);
   }
-  ctx.results.coldStart.push({ scenario: 'snapshot, no live peer', n: 3, latencyMs: summarize(alone), note: 'members listed in the snapshot are all down' });
+  ctx.results.coldStart.push({ scenario: 'whole-service restart, no live member', n: 3, latencyMs: summarize(alone), note: "every member is down; the cluster's hash is in Redis" });
 }
 
 /**
- * A node of this process joins the child cluster, then is stopped and started
- * again `runs` times, either with nothing changed meanwhile or after a write
- * it missed; finally it leaves.
+ * Next to the live cluster of `children`: a fresh node (a new id each time)
+ * `runs` times; then a node of this process joins the cluster, and is
+ * stopped and started again `runs` times, either with nothing changed
+ * meanwhile or after a write it missed; finally it leaves.
  */
-export async function coldStartWithPeer(ctx: Ctx, namespace: string, children: readonly ChildNode[], leader: ChildNode, n: number): Promise<void> {
+export async function coldStartWithPeers(ctx: Ctx, namespace: string, children: readonly ChildNode[], leader: ChildNode, n: number): Promise<void> {
   const redis = ctx.redisUrl;
+  const fresh: number[] = [];
+  for (let i = 0; i < ctx.plan.coldStartRuns; i++) {
+    const t0 = now();
+    const node = await Gossip.start<Data>({ redis, namespace, nodeId: `fresh-${n}-${i}` });
+    const got = node.get();
+    fresh.push(now() - t0);
+    await node.stop();
+    if (got !== undefined) throw new Error(`a fresh node's get() returned ${JSON.stringify(got)}`);
+  }
+  ctx.results.coldStart.push({ scenario: 'fresh node, next to a live cluster', n, latencyMs: summarize(fresh), note: 'a new id each time, join manual: until start() resolves (no data is right)' });
+
   const nodeId = `cold-${n}`;
   const writer = children.find((c) => c !== leader) ?? leader;
   const start = () => Gossip.start<Data>({ redis, namespace, nodeId });
@@ -72,9 +87,8 @@ export async function coldStartWithPeer(ctx: Ctx, namespace: string, children: r
         if (scenario === 'newer') {
           expected = ctx.marks.next();
           await writer.call('set', { ...PAYLOAD, seq: expected });
-          // Every live member has it before the node comes back (whichever it asks).
           const written = await writer.call<number>('version');
-          await until(async () => (await Promise.all(children.map((c) => c.call<number>('version')))).every((v) => v >= written), 30_000, 'the write to reach every member', 5);
+          await until(async () => (await Promise.all(children.map((c) => c.call<number>('version')))).every((x) => x >= written), 30_000, 'the write to reach every member', 5);
         }
         const t0 = now();
         node = await start();
@@ -83,10 +97,10 @@ export async function coldStartWithPeer(ctx: Ctx, namespace: string, children: r
         await node.stop();
       }
       ctx.results.coldStart.push({
-        scenario: scenario === 'same' ? 'snapshot + live peers, same version' : 'snapshot + live peers, newer version',
+        scenario: scenario === 'same' ? 'restart into the live cluster, same version' : 'restart into the live cluster, newer version',
         n,
         latencyMs: summarize(lat),
-        note: scenario === 'same' ? 'one good answer is enough' : 'the data was written while the node was down; until get() returns it',
+        note: scenario === 'same' ? 'nothing changed while it was down' : 'the data was written while the node was down; until get() returns it',
       });
     }
   } finally {

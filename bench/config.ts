@@ -12,12 +12,16 @@ export interface Plan {
   /** Cluster sizes for the script floor (floor.ts), with ioredis subscribers and with raw-socket ones. */
   readonly floorNs: readonly number[];
   readonly floorRawNs: readonly number[];
-  /** Convergence samples at cluster size n (the floor's too). */
+  /** Convergence samples at cluster size n (the floor's too), after {@link WARM_UP} unreported ones. */
   readonly convergenceRuns: (n: number) => number;
   /** How long each throughput run lasts. */
   readonly throughputMs: number;
+  /** "A lone write right after a burst": how many bursts (each followed by one timed write). */
+  readonly burstReps: number;
   readonly setSyncRuns: number;
   readonly coldStartRuns: number;
+  /** Bytes into and out of Redis for one setCfg: how many writes (and as many idle windows) to take the median of. */
+  readonly trafficRuns: number;
   /** Read micro-benchmark: rounds per case and the target length of one round. */
   readonly readRounds: number;
   readonly readRoundMs: number;
@@ -29,37 +33,50 @@ export const PLANS: Readonly<Record<Mode, Plan>> = {
   quick: {
     mode: 'quick',
     childNs: [3, 10],
-    inProcessNs: [3, 10],
+    inProcessNs: [25, 100, 1000],
     naiveNs: [3, 10],
     floorNs: [3, 10],
     floorRawNs: [3, 10],
-    convergenceRuns: (n) => (n <= 3 ? 500 : 300),
+    convergenceRuns: (n) => (n <= 3 ? 500 : n <= 10 ? 300 : n <= 25 ? 300 : n <= 100 ? 150 : 40),
     throughputMs: 1_500,
+    burstReps: 20,
     setSyncRuns: 100,
     coldStartRuns: 30,
+    trafficRuns: 7,
     readRounds: 5,
     readRoundMs: 100,
-    deadlineMs: 5 * 60_000,
+    deadlineMs: 10 * 60_000,
   },
   full: {
     mode: 'full',
-    childNs: [3, 10, 25, 50, 100],
-    inProcessNs: [3, 10, 25, 50, 100],
-    naiveNs: [3, 10, 25, 50, 100],
+    childNs: [3, 10, 25],
+    inProcessNs: [25, 100, 1000],
+    naiveNs: [3, 10, 25],
     floorNs: [3, 10, 25],
-    floorRawNs: [3, 10],
-    convergenceRuns: (n) => (n <= 3 ? 1000 : n <= 10 ? 500 : n <= 25 ? 300 : n <= 50 ? 200 : 150),
+    floorRawNs: [3, 10, 25],
+    convergenceRuns: (n) => (n <= 3 ? 1000 : n <= 10 ? 500 : n <= 25 ? 300 : n <= 100 ? 200 : 50),
     throughputMs: 2_000,
+    burstReps: 40,
     setSyncRuns: 200,
     coldStartRuns: 50,
+    trafficRuns: 15,
     readRounds: 9,
     readRoundMs: 300,
     deadlineMs: 60 * 60_000,
   },
 };
 
+/** Samples first taken and thrown away at each N, by the floor and the library alike (fresh processes, cold JIT). */
+export const WARM_UP = 50;
 /** How long one convergence sample may take before it counts as a timeout. */
 export const CONVERGENCE_TIMEOUT_MS = 5_000;
+/** The idle time between two convergence samples, so each write wakes idle processes. */
+export const IDLE_MS = 2;
+/** A burst before a lone write: this many writes, this many in flight (the floor's and the library's alike). */
+export const BURST_WRITES = 256;
+export const BURST_IN_FLIGHT = 64;
+/** The in-process N = 1,000 cluster gives up after this long (start, joins and samples together). */
+export const BIG_CLUSTER_BUDGET_MS = 4 * 60_000;
 
 /** The value every benchmark write carries (a small config object, ~200 bytes), plus a `seq` mark. */
 export const PAYLOAD = Object.freeze({

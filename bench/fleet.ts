@@ -1,15 +1,16 @@
 /**
  * Nodes in child processes, driven over stdin/stdout JSON lines (the test
  * harness's ChildNode): spawning them a few at a time, timing how long a
- * write takes to reach all of them, and summing their metrics. Every child
+ * write takes to reach all of them (from stamps the children take on their
+ * own process.hrtime clock), and summing their metrics. Every child
  * spawned here is killed by {@link killAll}, which the runner calls on any exit.
  */
 import { ChildNode } from '../spec/support/child-node.js';
-import type { LoopResult, LoopSpec } from '../spec/support/node-process.js';
+import type { BurstResult, LoopResult, LoopSpec, TimedSet } from '../spec/support/node-process.js';
 import type { MetricsSnapshot } from '../lib/index.js';
-import { CONVERGENCE_TIMEOUT_MS, PAYLOAD } from './config.js';
+import { BURST_IN_FLIGHT, BURST_WRITES, CONVERGENCE_TIMEOUT_MS, IDLE_MS, PAYLOAD, WARM_UP } from './config.js';
 import type { Marks } from './config.js';
-import { now, pool, sleep, until, within } from './stats.js';
+import { pool, sleep, until, within } from './stats.js';
 
 const live = new Set<ChildNode>();
 
@@ -17,6 +18,16 @@ const live = new Set<ChildNode>();
 export function killAll(): void {
   for (const c of live) c.kill('SIGKILL');
   live.clear();
+}
+
+/**
+ * Stops `children` politely (their node stops, and a child run with
+ * SG_CHILD_ARGS="--cpu-prof …" writes its profile), SIGKILLs any still
+ * running after `graceMs`, and waits until they are gone.
+ */
+export async function stopChildren(children: readonly ChildNode[], graceMs = 5_000): Promise<void> {
+  await within(Promise.all(children.map((c) => c.call('stop').catch(() => undefined).then(() => c.exited))), graceMs);
+  await killChildren(children);
 }
 
 /** Kills `children` and waits until they are gone. */
@@ -33,8 +44,6 @@ export interface SpawnSpec {
   readonly namespace: string;
   /** The child script; default: the simple-gossip node process. */
   readonly script?: string;
-  /** Gossip options beyond the defaults (e.g. fencing off). */
-  readonly options?: { readonly fencing?: boolean };
 }
 
 /** Spawns one child per id, at most 4 at a time (a 2-core machine boots them slowly). */
@@ -47,7 +56,6 @@ export async function spawnChildren(spec: SpawnSpec, ids: readonly string[]): Pr
       readyTimeoutMs: 60_000,
       callTimeoutMs: 180_000,
       ...(spec.script ? { script: spec.script } : {}),
-      ...(spec.options ? { options: spec.options } : {}),
     });
     live.add(child);
     return child;
@@ -55,85 +63,149 @@ export async function spawnChildren(spec: SpawnSpec, ids: readonly string[]): Pr
 }
 
 export interface ConvergenceResult {
-  /** Milliseconds from sending the write to the last node reporting it. */
+  /** Milliseconds from the writer's stamp just before set() to the last node's 'data' stamp. */
   readonly latencies: number[];
+  /** Writes sent in all (warm-up included). */
+  readonly writes: number;
   readonly timeouts: number;
   readonly errors: number;
   readonly firstError?: string;
 }
 
+const toMs = (ns: bigint): number => Number(ns) / 1e6;
+
 /**
- * Measures convergence `runs` times: a write of a fresh mark is sent to
- * `writer(i)`, and the time runs until every child has printed a 'data' line
- * with that mark (or a later one). Times are taken in this process, from the
- * moment the command is written to the child's stdin, so they include one
- * pipe hop in and one out (see {@link pipeRoundTrip}).
+ * The 'data' stamps the children print while watching `seq` (marks from 1
+ * up; a write whose seq is 0 prints nothing): {@link expect} resolves with
+ * the latest stamp at which every child had a mark at or above the one given.
+ */
+class Arrivals {
+  readonly #offs: Array<() => void>;
+  #target: { mark: number; at: Map<string, bigint>; done: (last: bigint) => void } | undefined;
+
+  private constructor(readonly children: readonly ChildNode[]) {
+    this.#offs = children.map((c) =>
+      c.onEvent((line) => {
+        const t = this.#target;
+        if (!t || line.event !== 'data' || typeof line.mark !== 'number' || typeof line.at !== 'string') return;
+        if (line.mark < t.mark || t.at.has(c.id)) return;
+        t.at.set(c.id, BigInt(line.at));
+        if (t.at.size < children.length) return;
+        this.#target = undefined;
+        let last = 0n;
+        for (const x of t.at.values()) if (x > last) last = x;
+        t.done(last);
+      }),
+    );
+  }
+
+  static async watch(children: readonly ChildNode[]): Promise<Arrivals> {
+    const a = new Arrivals(children);
+    await Promise.all(children.map((c) => c.call('watch', 'seq', 1)));
+    return a;
+  }
+
+  /** Set before the write is sent; undefined after `timeoutMs`. */
+  expect(mark: number, timeoutMs = CONVERGENCE_TIMEOUT_MS): Promise<bigint | undefined> {
+    const all = new Promise<bigint>((done) => (this.#target = { mark, at: new Map(), done }));
+    return within(all, timeoutMs).finally(() => (this.#target = undefined));
+  }
+
+  async close(): Promise<void> {
+    for (const off of this.#offs) off();
+    await Promise.all(this.children.map((c) => c.call('watch', null).catch(() => undefined)));
+  }
+}
+
+/**
+ * Measures convergence `runs` times (after `warmUp` unreported samples): the
+ * writer `writer(i)` stamps process.hrtime.bigint() just before it calls
+ * set() of a fresh mark (`timedSet`), every child stamps its 'data' event,
+ * and a sample is the last child's stamp minus the writer's. One write at a
+ * time, {@link IDLE_MS} apart. No stdin/stdout time is in the figure.
  */
 export async function measureConvergence(
   children: readonly ChildNode[],
   writer: (i: number) => ChildNode,
   runs: number,
   marks: Marks,
+  warmUp = WARM_UP,
 ): Promise<ConvergenceResult> {
-  const seen = new Map<string, number>();
-  let target: { mark: number; resolve: (t: number) => void } | undefined;
-  const check = () => {
-    if (!target) return;
-    for (const c of children) if ((seen.get(c.id) ?? 0) < target.mark) return;
-    const t = target;
-    target = undefined;
-    t.resolve(now());
-  };
-  const offs = children.map((c) =>
-    c.onEvent((line) => {
-      if (line.event !== 'data' || typeof line.mark !== 'number') return;
-      if (line.mark > (seen.get(c.id) ?? 0)) seen.set(c.id, line.mark);
-      check();
-    }),
-  );
-  await Promise.all(children.map((c) => c.call('watch', 'seq')));
+  const arrivals = await Arrivals.watch(children);
   const latencies: number[] = [];
   let timeouts = 0;
   let errors = 0;
   let firstError: string | undefined;
   try {
-    for (let i = 0; i < runs; i++) {
+    for (let i = 0; i < warmUp + runs; i++) {
       const mark = marks.next();
-      const arrived = new Promise<number>((resolve) => (target = { mark, resolve }));
-      const w = writer(i);
-      const t0 = now();
-      const written = w.call('set', { ...PAYLOAD, seq: mark }).then(
-        () => undefined,
+      const arrived = arrivals.expect(mark);
+      const written = writer(i).call<TimedSet>('timedSet', { ...PAYLOAD, seq: mark }).then(
+        (t) => BigInt(t.sentAt),
         (err: Error) => err,
       );
-      const t1 = await within(arrived, CONVERGENCE_TIMEOUT_MS);
-      target = undefined;
-      if (t1 === undefined) timeouts++;
-      else latencies.push(t1 - t0);
-      const err = await written;
-      if (err) {
-        errors++;
-        firstError ??= err.message;
+      const last = await arrived;
+      const sent = await written;
+      if (i >= warmUp) {
+        if (sent instanceof Error) {
+          errors++;
+          firstError ??= sent.message;
+        } else if (last === undefined) timeouts++;
+        else latencies.push(toMs(last - sent));
       }
-      // Let the last duplicate pushes land before the next write.
-      await sleep(t1 === undefined ? 100 : 2);
+      await sleep(last === undefined ? 100 : IDLE_MS);
     }
   } finally {
-    for (const off of offs) off();
-    await Promise.all(children.map((c) => c.call('watch', null).catch(() => undefined)));
+    await arrivals.close();
   }
-  return { latencies, timeouts, errors, ...(firstError ? { firstError } : {}) };
+  return { latencies, writes: warmUp + runs, timeouts, errors, ...(firstError ? { firstError } : {}) };
 }
 
-/** Round trips of a trivial command to a child: the harness's own share of every child timing. */
-export async function pipeRoundTrip(child: ChildNode, runs = 200): Promise<number[]> {
-  const out: number[] = [];
-  for (let i = 0; i < runs; i++) {
-    const t0 = now();
-    await child.call('version');
-    out.push(now() - t0);
+export interface LoneAfterBurstResult extends ConvergenceResult {
+  /** The bursts' writes per second, as the writer saw them. */
+  readonly burstPerSecond: number[];
+}
+
+/**
+ * "A lone write right after a burst", `reps` times: the writer runs
+ * {@link BURST_WRITES} set() calls, {@link BURST_IN_FLIGHT} in flight (seq 0,
+ * which the children do not print), then at once one timedSet of a fresh
+ * mark; a sample is that write's convergence, stamped as in
+ * {@link measureConvergence}. 20 ms of quiet between bursts.
+ */
+export async function measureLoneAfterBurst(children: readonly ChildNode[], writer: ChildNode, reps: number, marks: Marks): Promise<LoneAfterBurstResult> {
+  const arrivals = await Arrivals.watch(children);
+  const latencies: number[] = [];
+  const burstPerSecond: number[] = [];
+  let timeouts = 0;
+  let errors = 0;
+  let firstError: string | undefined;
+  try {
+    for (let r = 0; r < reps; r++) {
+      const mark = marks.next();
+      const spec: LoopSpec = { op: 'set', count: BURST_WRITES, concurrency: BURST_IN_FLIGHT, maxMs: 30_000, key: 'b', payload: { ...PAYLOAD, seq: 0 } };
+      // The burst's own changes print nothing (seq 0); the lone write's mark may arrive long after the send.
+      const arrived = arrivals.expect(mark, 30_000);
+      const answer = await writer.call<BurstResult>('burst', spec, { ...PAYLOAD, seq: mark }).catch((err: Error) => err);
+      const last = await arrived;
+      if (answer instanceof Error) {
+        errors++;
+        firstError ??= answer.message;
+      } else {
+        if (answer.burst.errors > 0) {
+          errors += answer.burst.errors;
+          firstError ??= answer.burst.firstError;
+        }
+        burstPerSecond.push(answer.burst.done / (answer.burst.ms / 1000));
+        if (last === undefined) timeouts++;
+        else latencies.push(toMs(last - BigInt(answer.sentAt)));
+      }
+      await sleep(20);
+    }
+  } finally {
+    await arrivals.close();
   }
-  return out;
+  return { latencies, writes: reps * (BURST_WRITES + 1), burstPerSecond, timeouts, errors, ...(firstError ? { firstError } : {}) };
 }
 
 /** Runs a write loop inside `child`. */
@@ -151,44 +223,55 @@ export async function settle(children: readonly ChildNode[], timeoutMs = 120_000
 
 export type Traffic = Record<string, { messages: number; bytes: number }>;
 
-/** Messages and bytes sent, by type, summed over `metrics`. */
-export function sumSent(metrics: readonly MetricsSnapshot[]): Traffic {
-  const out: Traffic = {};
-  for (const m of metrics) {
-    for (const [type, t] of Object.entries(m.sent)) {
+/** Messages and bytes sent and received, by type, summed over `metrics`. */
+export function sumTraffic(metrics: readonly MetricsSnapshot[]): { sent: Traffic; received: Traffic } {
+  const add = (out: Traffic, from: MetricsSnapshot['sent']) => {
+    for (const [type, t] of Object.entries(from)) {
       const row = (out[type] ??= { messages: 0, bytes: 0 });
       row.messages += t.messages;
       row.bytes += t.bytes;
     }
+  };
+  const sent: Traffic = {};
+  const received: Traffic = {};
+  for (const m of metrics) {
+    add(sent, m.sent);
+    add(received, m.received);
   }
-  return out;
+  return { sent, received };
 }
 
-export async function sentByChildren(children: readonly ChildNode[]): Promise<Traffic> {
-  return sumSent(await Promise.all(children.map((c) => c.call<MetricsSnapshot>('metrics'))));
+export async function trafficOfChildren(children: readonly ChildNode[]): Promise<{ sent: Traffic; received: Traffic }> {
+  return sumTraffic(await Promise.all(children.map((c) => c.call<MetricsSnapshot>('metrics'))));
 }
 
 export interface PerUpdate {
-  readonly messages: number;
-  readonly bytes: number;
-  /** Full-rumor pushes down the epidemic tree (the original's "full-rumor messages"). */
-  readonly pushes: number;
-  readonly pushBytes: number;
-  readonly byType: Traffic;
+  /** Messages the nodes received (the change frames the scripts published, and any other), and their bytes. */
+  readonly received: number;
+  readonly receivedBytes: number;
+  /** Messages the nodes sent themselves (heads, version requests, replies…): none on v2's write path. */
+  readonly sent: number;
+  readonly sentBytes: number;
+  readonly byType: { readonly sent: Traffic; readonly received: Traffic };
 }
 
 /** (after − before) / updates, by type and in total. */
-export function perUpdate(before: Traffic, after: Traffic, updates: number): PerUpdate {
-  const byType: Traffic = {};
-  let messages = 0;
-  let bytes = 0;
-  for (const [type, a] of Object.entries(after)) {
-    const b = before[type] ?? { messages: 0, bytes: 0 };
-    const row = { messages: (a.messages - b.messages) / updates, bytes: (a.bytes - b.bytes) / updates };
-    if (row.messages === 0) continue;
-    byType[type] = row;
-    messages += row.messages;
-    bytes += row.bytes;
-  }
-  return { messages, bytes, pushes: byType.push?.messages ?? 0, pushBytes: byType.push?.bytes ?? 0, byType };
+export function perUpdate(before: { sent: Traffic; received: Traffic }, after: { sent: Traffic; received: Traffic }, updates: number): PerUpdate {
+  const diff = (b: Traffic, a: Traffic) => {
+    const byType: Traffic = {};
+    let messages = 0;
+    let bytes = 0;
+    for (const [type, x] of Object.entries(a)) {
+      const y = b[type] ?? { messages: 0, bytes: 0 };
+      const row = { messages: (x.messages - y.messages) / updates, bytes: (x.bytes - y.bytes) / updates };
+      if (row.messages === 0) continue;
+      byType[type] = row;
+      messages += row.messages;
+      bytes += row.bytes;
+    }
+    return { byType, messages, bytes };
+  };
+  const s = diff(before.sent, after.sent);
+  const r = diff(before.received, after.received);
+  return { received: r.messages, receivedBytes: r.bytes, sent: s.messages, sentBytes: s.bytes, byType: { sent: s.byType, received: r.byType } };
 }

@@ -9,7 +9,9 @@
  *   its version and PUBLISHes a ~200-byte message to each of the N-1
  *   subscribers' channels `{floor}:node:<i>`. Convergence = the last of the
  *   writer's answer and every subscriber's arrival, from the send; then
- *   commits/s back to back, and with 64 in flight;
+ *   commits/s back to back, and with 64 in flight; and a lone commit right
+ *   after a burst (BURST_WRITES commits, BURST_IN_FLIGHT in flight): its
+ *   convergence, from its send;
  * - the same convergence with subscribers that read RESP off a bare socket.
  *
  * Times cross processes as process.hrtime.bigint() (CLOCK_MONOTONIC, one
@@ -25,9 +27,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { findRedis } from '../tools/redis-server.js';
-import { PAYLOAD, PLANS } from './config.js';
+import { BURST_IN_FLIGHT, BURST_WRITES, IDLE_MS, PAYLOAD, PLANS, WARM_UP } from './config.js';
 import { load1 } from './machine.js';
-import type { Ctx, Floor, FloorConvergenceRow, FloorRateRow, Results } from './results.js';
+import type { Ctx, Floor, FloorConvergenceRow, FloorLoneRow, FloorRateRow, Results } from './results.js';
 import { now, pool, sleep, summarize, within } from './stats.js';
 import { renderFloor } from './table.js';
 
@@ -38,8 +40,6 @@ const CHILD = fileURLToPath(new URL('./floor-child.ts', import.meta.url));
 const KEY = '{floor}:cluster';
 const CHANNEL_PREFIX = '{floor}:node:';
 const HOP_SAMPLES = 300;
-/** Samples first taken and thrown away at each N (fresh processes, cold JIT). */
-const WARM_UP = 50;
 const SAMPLE_TIMEOUT_MS = 1_000;
 /** ARGV: the field's value, the message, the number of subscribers, the channel prefix. */
 const SCRIPT = `
@@ -170,7 +170,7 @@ async function convergence(ctx: FloorCtx, redis: Redis, sha: string, subs: Subsc
       if (last === undefined) timeouts++;
       else lat.push(toMs((own > last ? own : last) - sent));
     }
-    await sleep(2);
+    await sleep(IDLE_MS);
   }
   return { subscribers: subs.client === 'raw' ? 'raw-socket' : 'ioredis', n, runs, timeouts, latencyMs: summarize(lat), load1: load1() };
 }
@@ -195,6 +195,28 @@ async function commitRate(redis: Redis, sha: string, subs: Subscribers, n: numbe
   return { n, inFlight, commits: lat.length, seconds, perSecond: lat.length / seconds, latencyMs: summarize(lat), load1: load1() };
 }
 
+/** `reps` times: a burst of BURST_WRITES commits, BURST_IN_FLIGHT in flight, then at once one commit, timed like a convergence sample. */
+async function loneAfterBurst(redis: Redis, sha: string, subs: Subscribers, n: number, reps: number): Promise<FloorLoneRow> {
+  const lat: number[] = [];
+  let timeouts = 0;
+  for (let r = 0; r < reps; r++) {
+    let left = BURST_WRITES;
+    const worker = async () => {
+      while (left-- > 0) await commit(redis, sha, n, 0, process.hrtime.bigint());
+    };
+    await Promise.all(Array.from({ length: BURST_IN_FLIGHT }, worker));
+    const seq = ++lastSeq;
+    const arrivals = subs.expect(seq, n - 1, 10_000);
+    const sent = process.hrtime.bigint();
+    const answered = commit(redis, sha, n, seq, sent).then(() => process.hrtime.bigint());
+    const [own, last] = await Promise.all([answered, arrivals]);
+    if (last === undefined) timeouts++;
+    else lat.push(toMs((own > last ? own : last) - sent));
+    await sleep(20);
+  }
+  return { n, reps, burst: BURST_WRITES, inFlight: BURST_IN_FLIGHT, timeouts, latencyMs: summarize(lat), load1: load1() };
+}
+
 /** Measures the floor into ctx.results.floor (filled as it goes, so a failure keeps what was measured). */
 export async function floor(ctx: FloorCtx): Promise<void> {
   const redis = new Redis(ctx.redisUrl);
@@ -203,7 +225,7 @@ export async function floor(ctx: FloorCtx): Promise<void> {
   try {
     await ioredis.grow(1);
     ctx.log('floor: an idle pub/sub hop between two processes, a PING round trip');
-    const f: Floor = { pubsubHopMs: summarize(await hop(redis, ioredis)), pingRoundTripMs: summarize(await ping(redis)), convergence: [], commitRate: [] };
+    const f: Floor = { pubsubHopMs: summarize(await hop(redis, ioredis)), pingRoundTripMs: summarize(await ping(redis)), convergence: [], commitRate: [], loneAfterBurst: [] };
     ctx.results.floor = f;
     const sha = (await redis.script('LOAD', SCRIPT)) as string;
     for (const n of ctx.plan.floorNs) {
@@ -211,6 +233,7 @@ export async function floor(ctx: FloorCtx): Promise<void> {
       ctx.log(`floor: script + ${n - 1} ioredis subscriber processes, ${ctx.plan.convergenceRuns(n)} commits, then back to back`);
       f.convergence.push(await convergence(ctx, redis, sha, ioredis, n));
       for (const inFlight of [1, 64]) f.commitRate.push(await commitRate(redis, sha, ioredis, n, inFlight, ctx.plan.throughputMs));
+      f.loneAfterBurst.push(await loneAfterBurst(redis, sha, ioredis, n, ctx.plan.burstReps));
     }
     await ioredis.stop();
     for (const n of ctx.plan.floorRawNs) {

@@ -1,38 +1,39 @@
 /**
  * simple-gossip with one node per child process — the fair comparison with
- * the original (one BEAM per node). The cluster grows through the sizes of
- * the plan; at each size: convergence and messages per update, write
- * throughput, setSync latency, and cold start next to live peers.
+ * the original (one BEAM per node) and with the floor (one process per
+ * subscriber). The cluster grows through the sizes of the plan; at each
+ * size: convergence of a set() from a non-leader and from the leader (with
+ * messages per update), sequential and 64-in-flight writes from either, a
+ * lone write right after a burst, setSync, and cold starts next to the live
+ * cluster (in this process).
  */
 import { randomBytes } from 'node:crypto';
 import type { ChildNode } from '../spec/support/child-node.js';
-import { coldStartWithPeer } from './cold-start.js';
+import { coldStartWithPeers } from './cold-start.js';
+import { BURST_IN_FLIGHT, BURST_WRITES, IDLE_MS, PAYLOAD } from './config.js';
 import {
-  killChildren,
+  stopChildren,
   measureConvergence,
+  measureLoneAfterBurst,
   perUpdate,
-  pipeRoundTrip,
   runLoop,
-  sentByChildren,
   settle,
   spawnChildren,
+  trafficOfChildren,
 } from './fleet.js';
 import { load1 } from './machine.js';
 import { guard, throughputRow } from './results.js';
-import type { Ctx, Impl } from './results.js';
-import { sleep, summarize, until } from './stats.js';
-import { PAYLOAD } from './config.js';
+import type { Ctx } from './results.js';
+import { median, sleep, summarize, until } from './stats.js';
 
-/** Runs the process-per-node measurements, with the default settings or with fencing off. */
-export async function gossipChildren(ctx: Ctx, impl: Impl = 'simple-gossip'): Promise<void> {
+export async function gossipChildren(ctx: Ctx): Promise<void> {
   const namespace = `bench-${randomBytes(4).toString('hex')}`;
-  const options = impl === 'simple-gossip, no fencing' ? { fencing: false } : undefined;
   const children: ChildNode[] = [];
   try {
     for (const n of ctx.plan.childNs) {
       const ids = Array.from({ length: n - children.length }, (_, i) => `node-${String(children.length + i).padStart(3, '0')}`);
       ctx.log(`spawning ${ids.length} node processes (cluster of ${n})`);
-      const spawned = await spawnChildren({ redis: ctx.redisUrl, namespace, ...(options ? { options } : {}) }, ids);
+      const spawned = await spawnChildren({ redis: ctx.redisUrl, namespace }, ids);
       children.push(...spawned);
       const leader = await leaderOf(children);
       for (const c of spawned) if (c !== leader) await join(leader, c.id);
@@ -40,14 +41,14 @@ export async function gossipChildren(ctx: Ctx, impl: Impl = 'simple-gossip'): Pr
         const views = await Promise.all(children.map(async (c) => [await c.call<string[]>('nodes'), await c.call<number>('version')] as const));
         return views.every(([nodes, v]) => nodes.length === n && v === views[0]![1]);
       }, 60_000, `a cluster of ${n} child nodes`, 100);
-      await guard(ctx, `${impl}: process-per-node n=${n}`, () => measureAt(ctx, namespace, children, n, impl));
+      await guard(ctx, `process-per-node n=${n}`, () => measureAt(ctx, namespace, children, n));
     }
   } finally {
-    await killChildren(children);
+    await stopChildren(children);
   }
 }
 
-/** A join can time out on a machine this busy (100 processes on 2 cores): try again, a few times. */
+/** A join can time out on a machine this busy: try again, a few times. */
 async function join(leader: ChildNode, id: string): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
@@ -67,55 +68,72 @@ async function leaderOf(children: readonly ChildNode[]): Promise<ChildNode> {
   return leader;
 }
 
-async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNode[], n: number, impl: Impl): Promise<void> {
+async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNode[], n: number): Promise<void> {
   const { plan, marks, results } = ctx;
   const leader = await leaderOf(children);
   const others = children.filter((c) => c !== leader);
   const nonLeader = others[0]!;
 
-  if (!results.harness.childCallRoundTripMs) {
-    results.harness.childCallRoundTripMs = summarize(await pipeRoundTrip(nonLeader));
+  for (const from of ['non-leader', 'leader'] as const) {
+    await guard(ctx, `convergence n=${n} from the ${from}`, async () => {
+      const runs = plan.convergenceRuns(n);
+      ctx.log(`convergence, ${n} node processes, ${runs} writes from ${from === 'leader' ? 'the leader' : 'the non-leaders in turn'}`);
+      const before = await trafficOfChildren(children);
+      const r = await measureConvergence(children, (i) => (from === 'leader' ? leader : others[i % others.length]!), runs, marks);
+      const after = await trafficOfChildren(children);
+      results.convergence.push({
+        impl: 'simple-gossip',
+        placement: 'process-per-node',
+        n,
+        from,
+        runs,
+        timeouts: r.timeouts,
+        errors: r.errors,
+        latencyMs: summarize(r.latencies),
+        // The warm-up writes are in the traffic too.
+        perUpdate: perUpdate(before, after, r.writes),
+        load1: load1(),
+      });
+    });
   }
 
-  await guard(ctx, `convergence process-per-node n=${n}`, async () => {
-    const runs = plan.convergenceRuns(n);
-    ctx.log(`convergence, ${n} node processes, ${runs} writes from non-leaders`);
-    const before = await sentByChildren(children);
-    const r = await measureConvergence(children, (i) => others[i % others.length]!, runs, marks);
-    const after = await sentByChildren(children);
-    results.convergence.push({
-      impl,
-      placement: 'process-per-node',
-      n,
-      runs,
-      timeouts: r.timeouts,
-      errors: r.errors,
-      latencyMs: summarize(r.latencies),
-      perUpdate: perUpdate(before, after, runs),
-      load1: load1(),
-    });
-  });
-
-  for (const [from, child] of [['leader', leader], ['non-leader', nonLeader]] as const) {
+  for (const [from, child] of [['non-leader', nonLeader], ['leader', leader]] as const) {
     for (const inFlight of [1, 64]) {
       await guard(ctx, `throughput n=${n} ${from} ${inFlight}`, async () => {
         ctx.log(`throughput, ${n} node processes, from the ${from}, ${inFlight} in flight`);
         const r = await runLoop(child, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: plan.throughputMs, payload: PAYLOAD, from: marks.reserve(10_000_000) });
-        results.throughput.push(throughputRow(impl, n, from, inFlight, r, load1()));
+        results.throughput.push(throughputRow('simple-gossip', n, from, inFlight, r, load1()));
         await settle(children);
       });
     }
   }
 
-  if (impl !== 'simple-gossip') return;
+  await guard(ctx, `lone write after a burst n=${n}`, async () => {
+    ctx.log(`a lone write right after a burst (${BURST_WRITES} writes, ${BURST_IN_FLIGHT} in flight), ${n} node processes, ${plan.burstReps} times, from a non-leader`);
+    const r = await measureLoneAfterBurst(children, nonLeader, plan.burstReps, marks);
+    results.loneAfterBurst.push({
+      n,
+      from: 'non-leader',
+      reps: plan.burstReps,
+      burst: BURST_WRITES,
+      inFlight: BURST_IN_FLIGHT,
+      timeouts: r.timeouts,
+      errors: r.errors,
+      latencyMs: summarize(r.latencies),
+      burstPerSecond: median(r.burstPerSecond),
+      load1: load1(),
+    });
+    await settle(children);
+  });
+
   await guard(ctx, `setSync n=${n}`, async () => {
-    ctx.log(`setSync, ${n} node processes, from a non-leader`);
-    const r = await runLoop(nonLeader, { op: 'setSync', count: plan.setSyncRuns, maxMs: 120_000, payload: PAYLOAD, from: marks.reserve(plan.setSyncRuns) });
+    ctx.log(`setSync, ${n} node processes, from a non-leader, ${IDLE_MS} ms apart`);
+    const r = await runLoop(nonLeader, { op: 'setSync', count: plan.setSyncRuns, maxMs: 120_000, payload: PAYLOAD, from: marks.reserve(plan.setSyncRuns), pauseMs: IDLE_MS });
     results.setSync.push({ n, from: 'non-leader', errors: r.errors, latencyMs: summarize(r.lat) });
   });
 
   await guard(ctx, `cold start n=${n}`, async () => {
     ctx.log(`cold start next to ${n} live node processes`);
-    await coldStartWithPeer(ctx, namespace, children, leader, n);
+    await coldStartWithPeers(ctx, namespace, children, leader, n);
   });
 }

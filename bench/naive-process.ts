@@ -4,7 +4,8 @@
  * on a channel every node shares; every node GETs the value on each notice.
  * It speaks the line protocol of spec/support/node-process.ts (ready line,
  * {id, cmd, args} in, {id, ok, value} out, 'data' lines while watching), for
- * the commands the benchmark uses: set, get, version, watch, loop, stop.
+ * the commands the benchmark uses: set, timedSet, get, version, watch, loop,
+ * stop, with the same process.hrtime stamps on timedSet and 'data' lines.
  */
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
@@ -19,6 +20,7 @@ const sub = new Redis(o.redis);
 let data: unknown;
 let version = 0;
 let watchKey: string | undefined;
+let minMark: number | undefined;
 
 function write(line: unknown): void {
   process.stdout.write(`${JSON.stringify(line)}\n`);
@@ -55,12 +57,18 @@ async function run(req: Request): Promise<unknown> {
   switch (req.cmd) {
     case 'set':
       return set(args[0]);
+    case 'timedSet': {
+      const sentAt = process.hrtime.bigint();
+      await set(args[0]);
+      return { sentAt: String(sentAt), doneAt: String(process.hrtime.bigint()) };
+    }
     case 'get':
       return data;
     case 'version':
       return version;
     case 'watch':
       watchKey = args[0] === null || args[0] === undefined ? undefined : String(args[0]);
+      minMark = typeof args[1] === 'number' ? args[1] : undefined;
       return watchKey !== undefined;
     case 'loop':
       return loop(args[0] as LoopSpec);
@@ -77,7 +85,11 @@ async function main(): Promise<void> {
       if (text === null) return;
       data = JSON.parse(text);
       version++;
-      if (watchKey !== undefined) write({ event: 'data', version, mark: (data as Record<string, unknown>)[watchKey] ?? null });
+      if (watchKey === undefined) return;
+      const at = process.hrtime.bigint();
+      const mark = (data as Record<string, unknown>)[watchKey] ?? null;
+      if (minMark !== undefined && typeof mark === 'number' && mark < minMark) return;
+      write({ event: 'data', version, mark, at: String(at) });
     }, () => undefined);
   });
   await sub.subscribe(channel);

@@ -1,7 +1,8 @@
 /**
  * The naive alternative, measured the same way as simple-gossip with one
- * node per process: convergence (a write sent to one node until every node
- * has GOT it) and writes per second, sequential and 64 in flight.
+ * node per process: convergence (from the writer's stamp just before its
+ * SET until every node has GOT the value, stamped in each process) and
+ * writes per second, sequential and 64 in flight.
  */
 import { randomBytes } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
@@ -43,6 +44,7 @@ export async function naive(ctx: Ctx): Promise<void> {
           impl: 'naive',
           placement: 'process-per-node',
           n,
+          from: 'any',
           runs,
           timeouts: r.timeouts,
           errors: r.errors,

@@ -1,8 +1,9 @@
 /**
  * Convergence p50/p95 against cluster size, as an SVG drawn by vega-lite from
- * the results JSON: simple-gossip (one node per process, and all in one
- * process), the naive SET + PUBLISH alternative, this run's script floor,
- * and the Erlang original and v1 (p50, measured on this machine).
+ * the results JSON: simple-gossip (one node per process, set() on a
+ * non-leader and on the leader, and all in one process), the naive
+ * SET + PUBLISH alternative, this run's script floor, and the Erlang
+ * original and v1 (p50 from a non-leader, measured on this machine).
  * `npx tsx bench/plot.ts [results.json] [out.svg]` redraws it from a file.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -22,15 +23,15 @@ interface Point {
 }
 
 const SERIES = {
-  child: 'simple-gossip, process per node',
-  unfenced: 'simple-gossip, process per node, no fencing',
-  inproc: 'simple-gossip, one process',
+  child: 'simple-gossip v2, process per node, non-leader',
+  leader: 'simple-gossip v2, process per node, leader',
+  inproc: 'simple-gossip v2, one process',
   naive: 'naive SET+PUBLISH',
   floor: 'floor: script + ioredis subscribers',
   erlang: 'Erlang original (ref.)',
   v1: 'simple-gossip v1 (ref.)',
 } as const;
-const COLORS = { child: '#1f5fa8', unfenced: '#2a9d4b', inproc: '#7fb2e5', naive: '#e6810f', floor: '#000000', erlang: '#888888', v1: '#c44e52' } as const;
+const COLORS = { child: '#1f5fa8', leader: '#2a9d4b', inproc: '#7fb2e5', naive: '#e6810f', floor: '#000000', erlang: '#888888', v1: '#c44e52' } as const;
 
 export function points(r: Results): Point[] {
   const out: Point[] = [];
@@ -38,7 +39,7 @@ export function points(r: Results): Point[] {
     if (c.latencyMs.samples === 0) continue;
     const series = c.impl === 'naive' ? SERIES.naive
       : c.placement === 'in-process' ? SERIES.inproc
-      : c.impl === 'simple-gossip, no fencing' ? SERIES.unfenced : SERIES.child;
+      : c.from === 'leader' ? SERIES.leader : SERIES.child;
     out.push({ n: c.n, ms: c.latencyMs.p50, series, percentile: 'p50' }, { n: c.n, ms: c.latencyMs.p95, series, percentile: 'p95' });
   }
   for (const c of r.floor?.convergence ?? []) {
@@ -61,7 +62,7 @@ export async function convergenceSvg(r: Results): Promise<string> {
   const spec: TopLevelSpec = {
     $schema: 'https://vega.github.io/schema/vega-lite/v6.json',
     title: {
-      text: 'Convergence: set() on a non-leader until every node has it',
+      text: 'Convergence: set() until every node has it',
       subtitle: [
         `${r.meta.mode} run ${r.meta.date.slice(0, 16).replace('T', ' ')} UTC; ${m.cpuModel}, ${m.cores} cores; Redis ${m.redis}; node ${m.node}`,
         'solid: p50, dashed: p95; the Erlang original and v1: p50 measured on this machine',
@@ -74,7 +75,7 @@ export async function convergenceSvg(r: Results): Promise<string> {
     data: { values: points(r) as unknown as Record<string, unknown>[] },
     mark: { type: 'line', point: true, strokeWidth: 2 },
     encoding: {
-      x: { field: 'n', type: 'quantitative', title: 'nodes (N)', scale: { type: 'log', domain: [2.5, 120] }, axis: { values: [3, 10, 25, 50, 100] } },
+      x: { field: 'n', type: 'quantitative', title: 'nodes (N)', scale: { type: 'log', domain: [2.5, 1200] }, axis: { values: [3, 10, 25, 100, 1000] } },
       y: { field: 'ms', type: 'quantitative', title: 'milliseconds (log scale)', scale: { type: 'log' } },
       color: {
         field: 'series',

@@ -1,26 +1,29 @@
 /**
  * A quick probe for working on performance: one cluster of N child-process
- * nodes, then convergence, sequential sets from the leader and a non-leader,
- * and setSync — the few figures `npm run bench` takes minutes for.
+ * nodes, then convergence from a non-leader and from the leader, sequential
+ * sets from either, a lone write after a burst, and setSync — the few
+ * figures `npm run bench` takes minutes for. Stamped as the bench does
+ * (process.hrtime in the children). No floor: run `npx tsx bench/floor.ts`
+ * alongside for it.
  *
- *   npx tsx bench/probe.ts [N=3] [--no-fencing] [--runs=300] [--only=conv,leader,nonleader,sync]
+ *   npx tsx bench/probe.ts [N=3] [--runs=300] [--only=conv,leaderconv,leader,nonleader,burst,sync]
  */
 import { randomBytes } from 'node:crypto';
 import { findRedis } from '../tools/redis-server.js';
 import { Marks, PAYLOAD } from './config.js';
-import { killChildren, measureConvergence, perUpdate, runLoop, sentByChildren, settle, spawnChildren } from './fleet.js';
+import { killAll, measureConvergence, measureLoneAfterBurst, perUpdate, runLoop, settle, spawnChildren, stopChildren, trafficOfChildren } from './fleet.js';
 import { summarize, until } from './stats.js';
 
 const args = process.argv.slice(2);
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 3);
-const fencing = !args.includes('--no-fencing');
 const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 300);
-const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? ['conv', 'leader', 'nonleader', 'sync'];
+const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? ['conv', 'leaderconv', 'leader', 'nonleader', 'burst', 'sync'];
 
+process.on('exit', killAll);
 const redis = await findRedis({ own: true });
 const namespace = `probe-${randomBytes(4).toString('hex')}`;
 const ids = Array.from({ length: n }, (_, i) => `node-${String(i).padStart(3, '0')}`);
-const children = await spawnChildren({ redis: redis.url, namespace, ...(fencing ? {} : { options: { fencing: false } }) }, ids);
+const children = await spawnChildren({ redis: redis.url, namespace }, ids);
 const fmt = (s: { p50: number; p95: number }) => `p50 ${s.p50.toFixed(2)} p95 ${s.p95.toFixed(2)} ms`;
 try {
   const leaderId = await children[0]!.call<string>('leader');
@@ -30,17 +33,25 @@ try {
   await settle(children);
   const others = children.filter((c) => c !== leader);
   const marks = new Marks();
-  console.log(`N=${n} fencing=${fencing}`);
-  if (only.includes('conv')) {
-    const before = await sentByChildren(children);
-    const r = await measureConvergence(children, (i) => others[i % others.length]!, runs, marks);
-    const pu = perUpdate(before, await sentByChildren(children), runs);
-    console.log(`convergence ${fmt(summarize(r.latencies))} timeouts ${r.timeouts} errors ${r.errors}; per update ${JSON.stringify(pu)}`);
+  console.log(`N=${n}`);
+  for (const [name, pick] of [['conv', (i: number) => others[i % others.length]!], ['leaderconv', () => leader]] as const) {
+    if (!only.includes(name)) continue;
+    const before = await trafficOfChildren(children);
+    const r = await measureConvergence(children, pick, runs, marks);
+    const pu = perUpdate(before, await trafficOfChildren(children), r.writes);
+    console.log(`convergence from ${name === 'conv' ? 'non-leaders' : 'the leader'}: ${fmt(summarize(r.latencies))} timeouts ${r.timeouts} errors ${r.errors}; received/update ${pu.received.toFixed(1)} (${Math.round(pu.receivedBytes)} B), sent/update ${pu.sent.toFixed(2)}`);
   }
   for (const [name, child] of [['leader', leader], ['nonleader', others[0]!]] as const) {
     if (!only.includes(name)) continue;
-    const r = await runLoop(child, { op: 'set', count: 10_000_000, concurrency: 1, maxMs: 1500, payload: PAYLOAD, from: marks.reserve(10_000_000) });
-    console.log(`sequential sets from the ${name}: ${Math.round(r.done / (r.ms / 1000))}/s, ${fmt(summarize(r.lat))}, errors ${r.errors}`);
+    for (const inFlight of [1, 64]) {
+      const r = await runLoop(child, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: 1500, payload: PAYLOAD, from: marks.reserve(10_000_000) });
+      console.log(`sets from the ${name}, ${inFlight} in flight: ${Math.round(r.done / (r.ms / 1000))}/s, ${fmt(summarize(r.lat))}, errors ${r.errors}`);
+      await settle(children);
+    }
+  }
+  if (only.includes('burst')) {
+    const r = await measureLoneAfterBurst(children, others[0]!, 20, marks);
+    console.log(`a lone write right after a burst: ${fmt(summarize(r.latencies))} timeouts ${r.timeouts} errors ${r.errors}`);
     await settle(children);
   }
   if (only.includes('sync')) {
@@ -48,6 +59,6 @@ try {
     console.log(`setSync ${fmt(summarize(r.lat))}, errors ${r.errors}`);
   }
 } finally {
-  await killChildren(children);
+  await stopChildren(children);
   await redis.stop();
 }

@@ -5,6 +5,7 @@
  */
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 
 interface CallFrame {
   readonly functionName: string;
@@ -36,36 +37,43 @@ const short = (url: string) => url.replace(/^.*node_modules\//, '').replace(/^.*
 const label = (f: CallFrame) => `${f.functionName || '(anonymous)'}  ${short(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
 const home = (f: CallFrame) => (f.url ? short(f.url).replace(/^((@[^/]+\/)?[^/]+)\/.*$/, (m, pkg: string) => (m.startsWith('lib/') || m.startsWith('bench/') ? m : pkg)) : `(${f.functionName || 'native'})`);
 
-const file = newest(process.argv[2] ?? 'bench/results/profiles');
-const rows = Number(process.argv[3] ?? 25);
-const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
-const byId = new Map(p.nodes.map((x) => [x.id, x]));
-const parent = new Map<number, number>();
-for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
-const hits = new Map<number, number>();
-for (const s of p.samples) hits.set(s, (hits.get(s) ?? 0) + 1);
+/** The summary of one profile (or a directory's newest), as printable lines. */
+export function summarizeProfile(path: string, rows = 25): string {
+  const file = newest(path);
+  const p = JSON.parse(readFileSync(file, 'utf8')) as Profile;
+  const byId = new Map(p.nodes.map((x) => [x.id, x]));
+  const parent = new Map<number, number>();
+  for (const x of p.nodes) for (const c of x.children ?? []) parent.set(c, x.id);
+  const hits = new Map<number, number>();
+  for (const s of p.samples) hits.set(s, (hits.get(s) ?? 0) + 1);
 
-const selfByFn = new Map<string, number>();
-const selfByHome = new Map<string, number>();
-const inclusive = new Map<string, number>();
-const add = (m: Map<string, number>, k: string, c: number) => m.set(k, (m.get(k) ?? 0) + c);
-for (const [id, c] of hits) {
-  const frame = byId.get(id)!.callFrame;
-  add(selfByFn, label(frame), c);
-  add(selfByHome, home(frame), c);
-  const seen = new Set<string>();
-  for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
-    const l = label(byId.get(cur)!.callFrame);
-    if (!seen.has(l)) add(inclusive, l, c);
-    seen.add(l);
+  const selfByFn = new Map<string, number>();
+  const selfByHome = new Map<string, number>();
+  const inclusive = new Map<string, number>();
+  const add = (m: Map<string, number>, k: string, c: number) => m.set(k, (m.get(k) ?? 0) + c);
+  for (const [id, c] of hits) {
+    const frame = byId.get(id)!.callFrame;
+    add(selfByFn, label(frame), c);
+    add(selfByHome, home(frame), c);
+    const seen = new Set<string>();
+    for (let cur: number | undefined = id; cur !== undefined; cur = parent.get(cur)) {
+      const l = label(byId.get(cur)!.callFrame);
+      if (!seen.has(l)) add(inclusive, l, c);
+      seen.add(l);
+    }
   }
+  const total = p.samples.length;
+  const out: string[] = [`${file}: ${total} samples over ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s`];
+  const print = (title: string, m: Map<string, number>, k: number) => {
+    out.push('', title);
+    for (const [l, c] of [...m].sort((a, b) => b[1] - a[1]).slice(0, k)) out.push(`${((100 * c) / total).toFixed(1).padStart(6)}%  ${l}`);
+  };
+  print('self time by package / file', selfByHome, 15);
+  print('self time by function', selfByFn, rows);
+  print('inclusive time by function', inclusive, rows + 15);
+  return out.join('\n');
 }
-const total = p.samples.length;
-const print = (title: string, m: Map<string, number>, k: number) => {
-  console.log(`\n${title}`);
-  for (const [l, c] of [...m].sort((a, b) => b[1] - a[1]).slice(0, k)) console.log(`${((100 * c) / total).toFixed(1).padStart(6)}%  ${l}`);
-};
-console.log(`${file}: ${total} samples over ${((p.endTime - p.startTime) / 1e6).toFixed(1)} s`);
-print('self time by package / file', selfByHome, 15);
-print('self time by function', selfByFn, rows);
-print('inclusive time by function', inclusive, rows + 15);
+
+if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
+  console.log(summarizeProfile(process.argv[2] ?? 'bench/results/profiles', Number(process.argv[3] ?? 25)));
+}

@@ -6,21 +6,65 @@ import { summarize } from './stats.js';
 import type { Summary } from './stats.js';
 import type { TargetRow } from './targets.js';
 
-/** 'simple-gossip, no fencing': the same, with the leader's lease off (the original has none). */
-export type Impl = 'simple-gossip' | 'simple-gossip, no fencing' | 'naive';
+export type Impl = 'simple-gossip' | 'naive';
 export type Placement = 'process-per-node' | 'in-process';
+/** Which node wrote: the leader (housekeeping only in v2), a non-leader, or any (naive). */
+export type From = 'leader' | 'non-leader' | 'any';
 
 export interface ConvergenceRow {
   readonly impl: Impl;
   readonly placement: Placement;
   readonly n: number;
+  readonly from: From;
   readonly runs: number;
   readonly timeouts: number;
   readonly errors: number;
   readonly latencyMs: Summary;
-  /** Messages and bytes sent per update, summed over every node (simple-gossip only). */
+  /** Messages and bytes per update, summed over every node (simple-gossip only). */
   readonly perUpdate?: PerUpdate;
   readonly load1: number;
+  /** In-process: how long starting every node took (ms), and forming the cluster after. */
+  readonly startMs?: number;
+  readonly formMs?: number;
+  /** Why the row has no (or few) samples, when a budget ran out. */
+  readonly note?: string;
+}
+
+/** A lone write right after a burst (fleet.ts measureLoneAfterBurst). */
+export interface LoneAfterBurstRow {
+  readonly n: number;
+  readonly from: From;
+  readonly reps: number;
+  readonly burst: number;
+  readonly inFlight: number;
+  readonly timeouts: number;
+  readonly errors: number;
+  readonly latencyMs: Summary;
+  /** The bursts' writes per second as the writer saw them (median). */
+  readonly burstPerSecond: number;
+  readonly load1: number;
+}
+
+/** Bytes into and out of Redis (INFO stats) for one setCfg (redis-traffic.ts). */
+export interface RedisTrafficRow {
+  readonly members: number;
+  /** Size of the config before the write (its values' JSON), and of the value written. */
+  readonly configBytes: number;
+  readonly valueBytes: number;
+  readonly runs: number;
+  /** total_net_input_bytes / total_net_output_bytes deltas around one write (INFO's own cost included), median. */
+  readonly writeInBytes: number;
+  readonly writeOutBytes: number;
+  /** The same deltas around an idle window as long (INFO's own cost), median. */
+  readonly idleInBytes: number;
+  readonly idleOutBytes: number;
+  /** write − idle: what the setCfg cost. */
+  readonly inBytes: number;
+  readonly outBytes: number;
+  /** connected_clients during the measurement (the members' connections and the one reading INFO). */
+  readonly connectedClients: number;
+  /** How long from setCfg() to every member holding it (ms, median). */
+  readonly convergedMs: number;
 }
 
 /** A throughput row from a write loop's result. */
@@ -31,7 +75,7 @@ export function throughputRow(impl: Impl, n: number, from: ThroughputRow['from']
 export interface ThroughputRow {
   readonly impl: Impl;
   readonly n: number;
-  readonly from: 'leader' | 'non-leader' | 'any';
+  readonly from: From;
   readonly inFlight: number;
   readonly writes: number;
   readonly errors: number;
@@ -43,7 +87,7 @@ export interface ThroughputRow {
 
 export interface SetSyncRow {
   readonly n: number;
-  readonly from: 'non-leader';
+  readonly from: From;
   readonly errors: number;
   readonly latencyMs: Summary;
 }
@@ -68,7 +112,7 @@ export interface NaiveRatioRow {
   /** naive ÷ simple-gossip: above 1, simple-gossip converges faster. */
   readonly convergenceP50: number;
   readonly convergenceP95: number;
-  /** simple-gossip ÷ naive writes per second (sequential, from a non-leader): above 1, simple-gossip writes faster. */
+  /** simple-gossip ÷ naive writes per second (from a non-leader): above 1, simple-gossip writes faster. */
   readonly writesPerSecSequential: number;
   readonly writesPerSec64: number;
 }
@@ -94,6 +138,17 @@ export interface FloorRateRow {
   readonly load1: number;
 }
 
+/** A lone floor commit right after a burst of commits, from its send until every subscriber has it. */
+export interface FloorLoneRow {
+  readonly n: number;
+  readonly reps: number;
+  readonly burst: number;
+  readonly inFlight: number;
+  readonly timeouts: number;
+  readonly latencyMs: Summary;
+  readonly load1: number;
+}
+
 /** This machine's floor in this run (bench/floor.ts). */
 export interface Floor {
   /** An idle pub/sub hop between two processes. */
@@ -102,6 +157,7 @@ export interface Floor {
   /** The script floor (HSET + HINCRBY + PUBLISH to N-1 subscriber processes in one EVALSHA). */
   convergence: FloorConvergenceRow[];
   commitRate: FloorRateRow[];
+  loneAfterBurst: FloorLoneRow[];
 }
 
 export interface Results {
@@ -118,7 +174,9 @@ export interface Results {
       floorNs?: readonly number[];
       floorRawNs?: readonly number[];
       convergenceRuns: Record<number, number>;
+      warmUp: number;
       throughputMs: number;
+      burst: { reps: number; writes: number; inFlight: number };
       setSyncRuns: number;
       coldStartRuns: number;
     };
@@ -126,16 +184,17 @@ export interface Results {
     load1AtEnd: number;
     notes: string[];
   };
-  harness: { childCallRoundTripMs?: Summary };
   /** This machine's floor in this run (bench/floor.ts). */
   floor?: Floor;
   convergence: ConvergenceRow[];
   throughput: ThroughputRow[];
+  loneAfterBurst: LoneAfterBurstRow[];
   setSync: SetSyncRow[];
+  redisTraffic?: RedisTrafficRow;
   reads?: { rounds: number; roundMs: number; rows: ReadRow[] };
   coldStart: ColdStartRow[];
   naiveRatios: NaiveRatioRow[];
-  /** Issue 4's targets, checked (see targets.ts). */
+  /** Issue 10's targets, checked (see targets.ts). */
   targets?: TargetRow[];
   errors: Array<{ section: string; message: string }>;
 }

@@ -1,7 +1,9 @@
 /**
- * `npm run bench` (quick mode) and `npm run bench -- --full`: simple-gossip
+ * `npm run bench` (quick mode) and `npm run bench -- --full`: simple-gossip v2
  * against a real Redis (its own redis-server when the binary exists), next to
- * the Erlang original's figures and the naive SET + PUBLISH alternative.
+ * this machine's floor measured first in the same run, the Erlang original's
+ * and v1's figures, and the naive SET + PUBLISH alternative; issue 10's
+ * targets checked at the end.
  * Prints the tables, writes bench/results/<date>-<mode>.json and latest.json,
  * and draws bench/results/convergence-<mode>.svg (and convergence.svg, the latest). Never hangs: every wait has a
  * timeout, the whole run has a deadline, and child processes are killed on
@@ -12,8 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { findRedis, HOW_TO_GET_REDIS } from '../tools/redis-server.js';
 import type { RedisHandle } from '../tools/redis-server.js';
 import { coldStartAlone } from './cold-start.js';
+import { redisTraffic } from './redis-traffic.js';
 import { floor, killFloorChildren } from './floor.js';
-import { Marks, PLANS } from './config.js';
+import { BURST_IN_FLIGHT, BURST_WRITES, Marks, PLANS, WARM_UP } from './config.js';
 import type { Mode } from './config.js';
 import { killAll } from './fleet.js';
 import { gossipChildren } from './gossip-children.js';
@@ -32,7 +35,7 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 function parseMode(argv: readonly string[]): Mode {
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log('usage: npm run bench [-- --full]\n  quick (default): N = 3, 10; a minute or two\n  --full (or npm run bench:full): N = 3, 10, 25, 50, 100, longer runs; 5-10 minutes\n  npx tsx bench/floor.ts [--full]: just the floor');
+    console.log('usage: npm run bench [-- --full]\n  quick (default): N = 3, 10 one node per process, 25 and 100 in one process; a few minutes\n  --full (or npm run bench:full): N = 3, 10, 25 one node per process, 25, 100, 1000 in one process, more samples\n  npx tsx bench/floor.ts [--full]: just the floor');
     process.exit(0);
   }
   return argv.includes('--full') ? 'full' : 'quick';
@@ -83,8 +86,10 @@ async function main(): Promise<number> {
         naiveNs: plan.naiveNs,
         floorNs: plan.floorNs,
         floorRawNs: plan.floorRawNs,
-        convergenceRuns: Object.fromEntries(plan.childNs.map((n) => [n, plan.convergenceRuns(n)])),
+        convergenceRuns: Object.fromEntries([...new Set([...plan.childNs, ...plan.inProcessNs])].map((n) => [n, plan.convergenceRuns(n)])),
+        warmUp: WARM_UP,
         throughputMs: plan.throughputMs,
+        burst: { reps: plan.burstReps, writes: BURST_WRITES, inFlight: BURST_IN_FLIGHT },
         setSyncRuns: plan.setSyncRuns,
         coldStartRuns: plan.coldStartRuns,
       },
@@ -92,12 +97,13 @@ async function main(): Promise<number> {
       load1AtEnd: 0,
       notes: [
         'Redis, the benchmark process and every node process share the same cores; other work running on the machine at the same time shows in the load average.',
-        'Default node settings (fanout 2, gossip every 15 s, fencing on, event mode auto).',
+        'Default node settings (fanout 2, gossip every 15 s, join manual, event mode auto).',
+        'Times between processes are process.hrtime.bigint() stamps taken in the processes themselves (CLOCK_MONOTONIC, one clock for all).',
       ],
     },
-    harness: {},
     convergence: [],
     throughput: [],
+    loneAfterBurst: [],
     setSync: [],
     coldStart: [],
     naiveRatios: [],
@@ -108,13 +114,14 @@ async function main(): Promise<number> {
   try {
     await guard(ctx, 'floor', () => floor(ctx));
     await guard(ctx, 'reads', () => reads(ctx));
+    // Nothing else is connected to Redis now: its INFO byte counters see only this.
+    await guard(ctx, 'redis traffic', () => redisTraffic(ctx));
     await guard(ctx, 'cold start', async () => {
       log('cold start without live peers');
       await coldStartAlone(ctx);
     });
-    for (const n of plan.inProcessNs) await guard(ctx, `in-process n=${n}`, () => inProcessConvergence(ctx, n));
     await guard(ctx, 'process per node', () => gossipChildren(ctx));
-    await guard(ctx, 'process per node, no fencing', () => gossipChildren(ctx, 'simple-gossip, no fencing'));
+    for (const n of plan.inProcessNs) await guard(ctx, `in-process n=${n}`, () => inProcessConvergence(ctx, n));
     await guard(ctx, 'naive', () => naive(ctx));
     results.naiveRatios = naiveRatios(results);
     results.targets = computeTargets(results);
@@ -144,7 +151,7 @@ async function main(): Promise<number> {
 function naiveRatios(r: Results): NaiveRatioRow[] {
   const out: NaiveRatioRow[] = [];
   for (const nv of r.convergence.filter((c) => c.impl === 'naive')) {
-    const sg = r.convergence.find((c) => c.impl === 'simple-gossip' && c.placement === 'process-per-node' && c.n === nv.n);
+    const sg = r.convergence.find((c) => c.impl === 'simple-gossip' && c.placement === 'process-per-node' && c.from === 'non-leader' && c.n === nv.n);
     const tp = (impl: 'naive' | 'simple-gossip', inFlight: number) =>
       r.throughput.find((t) => t.impl === impl && t.n === nv.n && t.inFlight === inFlight && (impl === 'naive' || t.from === 'non-leader'))?.perSecond ?? Number.NaN;
     if (!sg) continue;

@@ -12,12 +12,21 @@
  * Commands: set, setSync, get, join, leave, status, version, nodes, leader, cluster, stop;
  * setCfg (answers the writer's {version, leader} just after the write), getCfg, metrics;
  * watchVersions: from then on prints {"event":"version","version":…,"cluster":…} on every 'rumor' event;
- * watch [key]: from then on prints {"event":"data","version":…,"mark":data[key]} on every
- *   'data' event ([null] stops it); loop [LoopSpec]: runs writes inside this process
- *   (for benchmarks) and answers a {@link LoopResult}.
+ * watch [key, minMark?]: from then on prints {"event":"data","version":…,"mark":data[key],"at":…} on every
+ *   'data' event whose mark is not a number below minMark ([null] stops it); `at` is
+ *   process.hrtime.bigint() (as a string) taken first thing in the handler;
+ * loop [LoopSpec]: runs writes inside this process (for benchmarks) and answers a {@link LoopResult};
+ * timedSet [value]: set(value), stamped with process.hrtime.bigint() just before the call
+ *   and when it resolves; answers a {@link TimedSet};
+ * burst [LoopSpec, value]: runs the loop, then at once a timedSet of value; answers a {@link BurstResult};
+ * profile ['start', 'cpu'?] | ['stop', file?]: a V8 CPU profile of this process between the two (node:inspector),
+ *   written to file as a .cpuprofile (with 'cpu': no profiler, only the CPU time); 'stop' answers the
+ *   process's CPU time (µs) since 'start'.
  * The process stops its node and exits on `stop`, on SIGTERM/SIGINT, and when
  * stdin closes (its parent went away). Diagnostics go to stderr only.
  */
+import { writeFileSync } from 'node:fs';
+import { Session } from 'node:inspector/promises';
 import { performance } from 'node:perf_hooks';
 import { createInterface } from 'node:readline';
 import { Gossip } from '../../lib/index.js';
@@ -59,7 +68,10 @@ export type Command =
   | 'watch'
   | 'watchVersions'
   | ExtraCommand // count, setBlob, digest, watchErrors, clockOffset, now, alive: see node-extras.ts
-  | 'loop';
+  | 'loop'
+  | 'timedSet'
+  | 'burst'
+  | 'profile';
 
 export interface Request {
   readonly id: number;
@@ -79,8 +91,23 @@ export type FailedLine = { readonly event: 'failed'; readonly error: { readonly 
 /** Printed on each 'rumor' event while `watchVersions` is on. */
 export type VersionLine = { readonly event: 'version'; readonly version: number; readonly cluster: string };
 
-/** Printed on each 'data' event while `watch` is on: the version and `data[key]`. */
-export type DataLine = { readonly event: 'data'; readonly version: number; readonly mark: unknown };
+/**
+ * Printed on each 'data' event while `watch` is on: the version, `data[key]`, and when the
+ * event reached this process's handler (process.hrtime.bigint() in ns, as a string:
+ * CLOCK_MONOTONIC, one clock for every process on Linux).
+ */
+export type DataLine = { readonly event: 'data'; readonly version: number; readonly mark: unknown; readonly at: string };
+
+/** What `timedSet` answers: process.hrtime.bigint() (ns, as strings) just before set() and when it resolved. */
+export interface TimedSet {
+  readonly sentAt: string;
+  readonly doneAt: string;
+}
+
+/** What `burst` answers: the loop's outcome (without per-write latencies) and the timed set after it. */
+export interface BurstResult extends TimedSet {
+  readonly burst: Omit<LoopResult, 'lat'>;
+}
 
 /** `loop`: writes `{ [key]: seq, ...payload }` until `count` are done or `maxMs` has passed. */
 export interface LoopSpec {
@@ -97,6 +124,8 @@ export interface LoopSpec {
   readonly from?: number;
   /** Per-op timeout of setSync. */
   readonly timeoutMs?: number;
+  /** Idle time after each write (each worker), so each write wakes idle processes. @default 0 */
+  readonly pauseMs?: number;
 }
 
 export interface LoopResult {
@@ -110,7 +139,7 @@ export interface LoopResult {
 }
 
 async function runLoop(node: Gossip, spec: LoopSpec): Promise<LoopResult> {
-  const { op, count, concurrency = 1, maxMs = 10_000, key = 'seq', payload = {}, from = 1 } = spec;
+  const { op, count, concurrency = 1, maxMs = 10_000, key = 'seq', payload = {}, from = 1, pauseMs = 0 } = spec;
   const lat: number[] = [];
   let next = 0;
   let errors = 0;
@@ -128,10 +157,46 @@ async function runLoop(node: Gossip, spec: LoopSpec): Promise<LoopResult> {
         errors++;
         firstError ??= errorBody(err).code;
       }
+      if (pauseMs > 0) await new Promise((resolve) => setTimeout(resolve, pauseMs));
     }
   };
   await Promise.all(Array.from({ length: Math.max(1, concurrency) }, worker));
   return { done: lat.length, errors, ms: performance.now() - t0, lat, ...(firstError ? { firstError } : {}) };
+}
+
+async function timedSet(node: Gossip, value: unknown): Promise<TimedSet> {
+  const sentAt = process.hrtime.bigint();
+  await node.set(value);
+  return { sentAt: String(sentAt), doneAt: String(process.hrtime.bigint()) };
+}
+
+let profiling: { session: Session | undefined; cpu: NodeJS.CpuUsage } | undefined;
+
+async function profile(what: unknown, arg: unknown): Promise<unknown> {
+  if (what === 'start') {
+    if (profiling) throw new Error('already profiling');
+    if (arg === 'cpu') {
+      profiling = { session: undefined, cpu: process.cpuUsage() };
+      return true;
+    }
+    const session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 200 });
+    await session.post('Profiler.start');
+    profiling = { session, cpu: process.cpuUsage() };
+    return true;
+  }
+  if (!profiling) throw new Error('not profiling');
+  const { session, cpu } = profiling;
+  profiling = undefined;
+  const used = process.cpuUsage(cpu);
+  if (session) {
+    const { profile: p } = await session.post('Profiler.stop');
+    session.disconnect();
+    if (typeof arg === 'string') writeFileSync(arg, JSON.stringify(p));
+  }
+  return { userUs: used.user, systemUs: used.system };
 }
 
 /** What `setCfg` answers: the writer's view right after the leader applied the write. */
@@ -230,7 +295,13 @@ async function main(): Promise<void> {
         watcher = undefined;
         if (args[0] === null || args[0] === undefined) return false;
         const key = String(args[0]);
-        watcher = ({ data, version }) => write({ event: 'data', version, mark: (data as Record<string, unknown> | undefined)?.[key] ?? null });
+        const minMark = typeof args[1] === 'number' ? args[1] : undefined;
+        watcher = ({ data, version }) => {
+          const at = process.hrtime.bigint();
+          const mark = (data as Record<string, unknown> | undefined)?.[key] ?? null;
+          if (minMark !== undefined && typeof mark === 'number' && mark < minMark) return;
+          write({ event: 'data', version, mark, at: String(at) });
+        };
         node.subscribe(watcher);
         return true;
       }
@@ -240,6 +311,17 @@ async function main(): Promise<void> {
         return true;
       case 'loop':
         return runLoop(node, args[0] as LoopSpec);
+      case 'timedSet':
+        return timedSet(node, args[0]);
+      case 'profile':
+        return profile(args[0], args[1]);
+      case 'burst': {
+        const loop = await runLoop(node, args[0] as LoopSpec);
+        const then = await timedSet(node, args[1]);
+        const burst = { done: loop.done, errors: loop.errors, ms: loop.ms, ...(loop.firstError ? { firstError: loop.firstError } : {}) };
+        const result: BurstResult = { burst, ...then };
+        return result;
+      }
       default:
         if (isExtraCommand(cmd)) return runExtra(node, cmd, args);
         throw Object.assign(new Error(`unknown command ${JSON.stringify(cmd)}`), { code: 'unknown_command' });
