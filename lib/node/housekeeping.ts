@@ -41,6 +41,8 @@ export class Housekeeping<T> {
   readonly #d: HousekeepingDeps<T>;
   #timer: NodeJS.Timeout | undefined;
   #restoring: Promise<void> | undefined;
+  /** Members whose node key this leader found gone, and since when. */
+  readonly #goneSince = new Map<string, number>();
 
   constructor(deps: HousekeepingDeps<T>) {
     this.#d = deps;
@@ -126,9 +128,22 @@ export class Housekeeping<T> {
     const s = inbox.state;
     const seen = await store.seen(s.nodes);
     const threshold = Math.max(o.evictAfterMs, 2 * s.gossipIntervalMs + GOSSIP_JITTER_MS);
-    for (const id of dueForEviction(seen, this.#self, clock.now(), threshold)) {
-      // No node key at all (Redis restarted, say): evicted only if nobody listens for it either.
-      if (seen.find((m) => m.id === id)?.seen === 0 && (await conn.listeners(keys.node(id))) > 0) continue;
+    const now = clock.now();
+    // A node key that is gone (Redis restarted empty, say) tells nothing of when its node was last seen:
+    // such a member counts as silent from when this leader first found it gone (and only while nobody listens for it).
+    for (const id of [...this.#goneSince.keys()]) if (!s.nodes.includes(id)) this.#goneSince.delete(id);
+    const known = await Promise.all(
+      seen.map(async (m) => {
+        if (m.seen > 0 || m.id === this.#self) {
+          this.#goneSince.delete(m.id);
+          return m;
+        }
+        if ((await conn.listeners(keys.node(m.id))) > 0) return { id: m.id, seen: now };
+        if (!this.#goneSince.has(m.id)) this.#goneSince.set(m.id, now);
+        return { id: m.id, seen: this.#goneSince.get(m.id)! };
+      }),
+    );
+    for (const id of dueForEviction(known, this.#self, now, threshold)) {
       o.logger.warn(`simple-gossip: evicting ${id}: silent for more than ${threshold} ms`);
       await this.#d.membership().commit((cur) => ({ ...without(cur.nodes, cur.leader, id, this.#self), why: `evict ${id}`, tell: [id], evicted: id }));
     }
@@ -157,6 +172,8 @@ export class Housekeeping<T> {
         if (done && (await store.exists(cluster))) return;
       }
       await store.put('restore', { state: inbox.state, book: inbox.book });
+      // The node keys went with the state: a member that is down now restarts into its cluster all the same.
+      await store.writeNodeKeys(inbox.state, others);
       return;
     }
     // Another member restores: wait for it (bounded), then go on.

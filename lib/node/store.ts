@@ -194,6 +194,17 @@ export class Store {
     return m ? { version: Number(m[1]), hash: m[2]! } : undefined;
   }
 
+  /** Writes other members' node keys where they are gone (after a restore): which cluster they are in; never their `seen`. */
+  async writeNodeKeys(state: State, ids: readonly string[]): Promise<void> {
+    const { keys, conn } = this.#o;
+    const pipeline = conn.cmd.pipeline();
+    for (const id of ids) {
+      const key = keys.snapshot(id);
+      pipeline.hsetnx(key, 'c', state.cluster).hsetnx(key, 'v', state.version).hsetnx(key, 'nodes', state.nodes.join(' ')).hsetnx(key, 'gi', state.gossipIntervalMs).pexpire(key, this.#o.nodeKeyTtlMs);
+    }
+    await pipeline.exec();
+  }
+
   async nodeKey(id: string): Promise<NodeKey | undefined> {
     const f = await this.#o.conn.cmd.hgetall(this.#o.keys.snapshot(id));
     return parseNodeKey(f);
