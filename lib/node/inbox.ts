@@ -210,7 +210,7 @@ export class Inbox<T> {
       this.#report(new GossipError('diverged', `this node's version ${s.version} is not Redis's; it takes Redis's state`));
     }
     this.#trustedAfter = this.#d.clock.now();
-    this.install(reuseFrozen(s.data, next), stored.book);
+    this.install(next, stored.book);
   }
 
   #onEnvelope(env: Exclude<AnyEnvelope, Envelope<'reply'>>): void {
@@ -263,7 +263,8 @@ export class Inbox<T> {
   /** Makes `next` this node's state: the frozen copy, the events, the node key if the membership changed. */
   install(next: State<T>, book: Book): void {
     const prev = this.#state;
-    const state = freezeState(next, prev.data);
+    // Values equal to what it holds keep their frozen objects: get() returns the same object, and no 'data' event.
+    const state = freezeState(keepEqual(prev.data, next), prev.data);
     this.#state = state;
     this.#book = book;
     if (state.version > this.#seenVersion || state.cluster !== prev.cluster) this.#seenVersion = state.version;
@@ -410,13 +411,25 @@ function freezeState<T>(s: State<T>, before?: T): State<T> {
   return Object.freeze({ ...s, data, nodes: Object.freeze([...s.nodes]) });
 }
 
-/** A state read whole, with the frozen values of the data it holds already kept (get() keeps returning the same objects). */
-function reuseFrozen<T>(before: T | undefined, next: State<T>): State<T> {
-  if (isDeepStrictEqual(before, next.data)) return { ...next, data: before };
-  if (!isRecord(before) || !isRecord(next.data)) return next;
+/**
+ * `next`, with the data values equal to those of `before` replaced by them
+ * (already frozen; the same objects for get()), and `before` itself when
+ * nothing in the data changed.
+ */
+function keepEqual<T>(before: T | undefined, next: State<T>): State<T> {
+  const after = next.data;
+  if (after === before) return next;
+  if (!isRecord(before) || !isRecord(after)) return isDeepStrictEqual(before, after) ? { ...next, data: before } : next;
+  // The same keys in the same order (key order is part of the data every node shares).
+  const keysBefore = Object.keys(before);
+  let same = keysBefore.length === Object.keys(after).length && Object.keys(after).every((k, i) => k === keysBefore[i]);
   const data: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(next.data)) data[k] = Object.hasOwn(before, k) && isDeepStrictEqual(before[k], v) ? before[k] : v;
-  return { ...next, data: data as T };
+  for (const [k, v] of Object.entries(after)) {
+    const kept = Object.hasOwn(before, k) && (v === before[k] || isDeepStrictEqual(before[k], v));
+    data[k] = kept ? before[k] : v;
+    if (!kept) same = false;
+  }
+  return { ...next, data: (same ? before : data) as T };
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
