@@ -37,9 +37,9 @@ export interface MetricsSnapshot {
   /** Requests this node sent, by message type: outcomes and round-trip times. */
   readonly rpc: Readonly<Record<string, RpcCounters>>;
   /**
-   * Events: pushes, antiEntropyRounds, leaderCommits, fencedCommits,
-   * writesRefused, and the outcomes of the accept rule (reconcile.adopt,
-   * reconcile.keep, reconcile.merge, reconcile.removed).
+   * Events: changes.applied / changes.stale / changes.read (a change that made
+   * the node read the state), reads (states read from Redis),
+   * antiEntropyRounds, nodeKeyWrites, headsFailed, repliesFailed.
    */
   readonly counters: Readonly<Record<string, number>>;
   /** How far this node is behind the highest version it has seen from its cluster (0: up to date). */

@@ -160,6 +160,10 @@ export class Observer {
   async write(op: ObserverWrite): Promise<State> {
     let state = await this.rumor();
     if (!state) throw new GossipError('no_cluster', `namespace "${this.namespace}" has no cluster`);
+    if (this.#o.secret === undefined && (await this.#signed(state.cluster))) {
+      // Its unsigned values would be refused by every member, and make the state unreadable for them.
+      throw new GossipError('secret_required', `the cluster of namespace "${this.namespace}" signs its values: give the observer its secret`);
+    }
     const writer = new Writer<unknown>({
       store: this.#store,
       clock: this.#clock,
@@ -179,6 +183,12 @@ export class Observer {
     else if (op.kind === 'cfg') await writer.write({ op: 'patch', set: new Map([[op.key, op.value]]), del: [] });
     else await writer.write({ op: 'patch', set: new Map(), del: [op.key] });
     return (await this.#store.read(state.cluster))?.state ?? state;
+  }
+
+  /** Whether the values stored in `cluster`'s state carry signatures. */
+  async #signed(cluster: string): Promise<boolean> {
+    const stored = await this.#store.read(cluster);
+    return stored !== undefined && [...stored.book.entries.values()].some((e) => e.sig !== '');
   }
 
   /**

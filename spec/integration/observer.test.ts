@@ -89,4 +89,16 @@ describe('an observer', () => {
       stop();
     }
   });
+
+  it('without the secret of a cluster that signs its values, its write is refused before it commits anything', async () => {
+    const nodes = await cluster(['a', 'b'], { secret: 's3cret' });
+    await nodes[0]!.setCfgSync('flag', 'on');
+    const version = nodes[0]!.version;
+    const observer = await observe();
+    await expect(observer.write({ kind: 'cfg', key: 'flag', value: 'forged' })).rejects.toMatchObject({ code: 'secret_required' });
+    // Nothing changed, and the members still read and write their state.
+    expect(nodes.map((n) => [n.version, n.getCfg('flag')])).toEqual([[version, 'on'], [version, 'on']]);
+    await nodes[1]!.setCfgSync('flag', 'off');
+    expect(nodes[0]!.getCfg('flag')).toBe('off');
+  });
 });
