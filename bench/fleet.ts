@@ -10,7 +10,7 @@ import type { BurstResult, LoopResult, LoopSpec, TimedSet } from '../spec/suppor
 import type { MetricsSnapshot } from '../lib/index.js';
 import { BURST_IN_FLIGHT, BURST_WRITES, CONVERGENCE_TIMEOUT_MS, IDLE_MS, PAYLOAD, WARM_UP } from './config.js';
 import type { Marks } from './config.js';
-import { pool, sleep, until, within } from './stats.js';
+import { median, pool, sleep, until, within } from './stats.js';
 
 const live = new Set<ChildNode>();
 
@@ -67,6 +67,8 @@ export interface ConvergenceResult {
   readonly latencies: number[];
   /** Writes sent in all (warm-up included). */
   readonly writes: number;
+  /** Medians of where the samples' time went (convergence only). */
+  readonly breakdown?: Breakdown;
   readonly timeouts: number;
   readonly errors: number;
   readonly firstError?: string;
@@ -77,11 +79,11 @@ const toMs = (ns: bigint): number => Number(ns) / 1e6;
 /**
  * The 'data' stamps the children print while watching `seq` (marks from 1
  * up; a write whose seq is 0 prints nothing): {@link expect} resolves with
- * the latest stamp at which every child had a mark at or above the one given.
+ * every child's stamp of its first 'data' event at or above the mark given.
  */
 class Arrivals {
   readonly #offs: Array<() => void>;
-  #target: { mark: number; at: Map<string, bigint>; done: (last: bigint) => void } | undefined;
+  #target: { mark: number; at: Map<string, bigint>; done: (at: Map<string, bigint>) => void } | undefined;
 
   private constructor(readonly children: readonly ChildNode[]) {
     this.#offs = children.map((c) =>
@@ -92,9 +94,7 @@ class Arrivals {
         t.at.set(c.id, BigInt(line.at));
         if (t.at.size < children.length) return;
         this.#target = undefined;
-        let last = 0n;
-        for (const x of t.at.values()) if (x > last) last = x;
-        t.done(last);
+        t.done(t.at);
       }),
     );
   }
@@ -106,8 +106,8 @@ class Arrivals {
   }
 
   /** Set before the write is sent; undefined after `timeoutMs`. */
-  expect(mark: number, timeoutMs = CONVERGENCE_TIMEOUT_MS): Promise<bigint | undefined> {
-    const all = new Promise<bigint>((done) => (this.#target = { mark, at: new Map(), done }));
+  expect(mark: number, timeoutMs = CONVERGENCE_TIMEOUT_MS): Promise<Map<string, bigint> | undefined> {
+    const all = new Promise<Map<string, bigint>>((done) => (this.#target = { mark, at: new Map(), done }));
     return within(all, timeoutMs).finally(() => (this.#target = undefined));
   }
 
@@ -115,6 +115,23 @@ class Arrivals {
     for (const off of this.#offs) off();
     await Promise.all(this.children.map((c) => c.call('watch', null).catch(() => undefined)));
   }
+}
+
+const latest = (at: Map<string, bigint>): bigint => {
+  let last = 0n;
+  for (const x of at.values()) if (x > last) last = x;
+  return last;
+};
+
+/** Where a convergence sample's time went (ms from the writer's stamp, medians over the samples). */
+export interface Breakdown {
+  /** set() resolved in the writer. */
+  readonly writerSetResolved: number;
+  /** The writer's own 'data' event. */
+  readonly writerData: number;
+  /** The first and the last other node's 'data' event. */
+  readonly firstReceiver: number;
+  readonly lastReceiver: number;
 }
 
 /**
@@ -133,6 +150,7 @@ export async function measureConvergence(
 ): Promise<ConvergenceResult> {
   const arrivals = await Arrivals.watch(children);
   const latencies: number[] = [];
+  const parts = { writerSetResolved: [] as number[], writerData: [] as number[], firstReceiver: [] as number[], lastReceiver: [] as number[] };
   let timeouts = 0;
   let errors = 0;
   let firstError: string | undefined;
@@ -140,25 +158,39 @@ export async function measureConvergence(
     for (let i = 0; i < warmUp + runs; i++) {
       const mark = marks.next();
       const arrived = arrivals.expect(mark);
-      const written = writer(i).call<TimedSet>('timedSet', { ...PAYLOAD, seq: mark }).then(
-        (t) => BigInt(t.sentAt),
-        (err: Error) => err,
-      );
-      const last = await arrived;
-      const sent = await written;
+      const w = writer(i);
+      const written = w.call<TimedSet>('timedSet', { ...PAYLOAD, seq: mark }).catch((err: Error) => err);
+      const at = await arrived;
+      const t = await written;
       if (i >= warmUp) {
-        if (sent instanceof Error) {
+        if (t instanceof Error) {
           errors++;
-          firstError ??= sent.message;
-        } else if (last === undefined) timeouts++;
-        else latencies.push(toMs(last - sent));
+          firstError ??= t.message;
+        } else if (at === undefined) timeouts++;
+        else {
+          const sent = BigInt(t.sentAt);
+          latencies.push(toMs(latest(at) - sent));
+          parts.writerSetResolved.push(toMs(BigInt(t.doneAt) - sent));
+          parts.writerData.push(toMs(at.get(w.id)! - sent));
+          const others = [...at].filter(([id]) => id !== w.id).map(([, x]) => toMs(x - sent));
+          if (others.length > 0) {
+            parts.firstReceiver.push(Math.min(...others));
+            parts.lastReceiver.push(Math.max(...others));
+          }
+        }
       }
-      await sleep(last === undefined ? 100 : IDLE_MS);
+      await sleep(at === undefined ? 100 : IDLE_MS);
     }
   } finally {
     await arrivals.close();
   }
-  return { latencies, writes: warmUp + runs, timeouts, errors, ...(firstError ? { firstError } : {}) };
+  const breakdown: Breakdown = {
+    writerSetResolved: median(parts.writerSetResolved),
+    writerData: median(parts.writerData),
+    firstReceiver: median(parts.firstReceiver),
+    lastReceiver: median(parts.lastReceiver),
+  };
+  return { latencies, writes: warmUp + runs, breakdown, timeouts, errors, ...(firstError ? { firstError } : {}) };
 }
 
 export interface LoneAfterBurstResult extends ConvergenceResult {
@@ -187,7 +219,8 @@ export async function measureLoneAfterBurst(children: readonly ChildNode[], writ
       // The burst's own changes print nothing (seq 0); the lone write's mark may arrive long after the send.
       const arrived = arrivals.expect(mark, 30_000);
       const answer = await writer.call<BurstResult>('burst', spec, { ...PAYLOAD, seq: mark }).catch((err: Error) => err);
-      const last = await arrived;
+      const at = await arrived;
+      const last = at === undefined ? undefined : latest(at);
       if (answer instanceof Error) {
         errors++;
         firstError ??= answer.message;

@@ -3,8 +3,9 @@
  * subscribes to its channel with ioredis or with a bare RESP socket
  * (resp.ts), prints `ready`, then `<seq> <arrival>` for each message whose
  * seq (its first word) is not 0, the arrival being process.hrtime.bigint():
- * CLOCK_MONOTONIC, one clock for every process on Linux. It exits when its
- * stdin closes (its parent gone).
+ * CLOCK_MONOTONIC, one clock for every process on Linux. A `cpu` line on
+ * stdin makes it print `cpu <user+system µs since it started>`. It exits
+ * when its stdin closes (its parent gone).
  *
  *   tsx bench/floor-child.ts ioredis|raw <redis-url> <channel>
  */
@@ -20,7 +21,14 @@ function arrived(message: string): void {
 }
 
 process.stdin.on('close', () => process.exit(0));
-process.stdin.resume();
+process.stdin.setEncoding('utf8');
+process.stdin.on('data', (chunk: string) => {
+  for (const line of chunk.split('\n')) {
+    if (line.trim() !== 'cpu') continue;
+    const u = process.cpuUsage();
+    process.stdout.write(`cpu ${u.user + u.system}\n`);
+  }
+});
 if (client === 'raw') {
   await rawSubscribe(url, channel, arrived);
 } else {

@@ -19,7 +19,8 @@
  * processes by milliseconds). Samples go one at a time, 2 ms after the last
  * arrival, so each one wakes idle processes as a write does.
  *
- *   npx tsx bench/floor.ts [--full]   (just the floor, printed; bench/run.ts runs it first)
+ *   npx tsx bench/floor.ts [--full]   (just the floor, printed; bench/run.ts measures it at each N
+ *   right before the library at that N)
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -29,6 +30,7 @@ import { Redis } from 'ioredis';
 import { findRedis } from '../tools/redis-server.js';
 import { BURST_IN_FLIGHT, BURST_WRITES, IDLE_MS, PAYLOAD, PLANS, WARM_UP } from './config.js';
 import { load1 } from './machine.js';
+import { commandStats, usecPerCall } from './redis-stats.js';
 import type { Ctx, Floor, FloorConvergenceRow, FloorLoneRow, FloorRateRow, Results } from './results.js';
 import { now, pool, sleep, summarize, within } from './stats.js';
 import { renderFloor } from './table.js';
@@ -68,6 +70,7 @@ let lastSeq = 0;
 class Subscribers {
   readonly #procs: ChildProcess[] = [];
   #sample: { seq: string; left: number; last: bigint; done: (last: bigint) => void } | undefined;
+  #cpu: { got: number[]; left: number; done: (us: number[]) => void } | undefined;
 
   constructor(readonly client: Client, readonly url: string) {}
 
@@ -87,6 +90,17 @@ class Subscribers {
     }
   }
 
+  /** Each of the first `count` processes' CPU time since it started (µs). */
+  async cpu(count: number): Promise<number[] | undefined> {
+    const all = new Promise<number[]>((done) => (this.#cpu = { got: [], left: count, done }));
+    for (const c of this.#procs.slice(0, count)) c.stdin!.write('cpu\n');
+    try {
+      return await within(all, 5_000);
+    } finally {
+      this.#cpu = undefined;
+    }
+  }
+
   async stop(): Promise<void> {
     const exits = this.#procs.map((c) => new Promise((resolve) => (c.exitCode !== null || c.signalCode !== null ? resolve(undefined) : c.once('exit', resolve))));
     for (const c of this.#procs) {
@@ -99,6 +113,7 @@ class Subscribers {
 
   #spawn(channel: number): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, this.client, this.url, `${CHANNEL_PREFIX}${channel}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    child.stdin!.on('error', () => undefined);
     live.add(child);
     this.#procs.push(child);
     return new Promise((resolve, reject) => {
@@ -117,6 +132,13 @@ class Subscribers {
 
   #arrived(line: string): void {
     const [seq, at] = line.split(' ');
+    if (seq === 'cpu') {
+      const c = this.#cpu;
+      if (!c) return;
+      c.got.push(Number(at));
+      if (--c.left === 0) c.done(c.got);
+      return;
+    }
     const s = this.#sample;
     if (!s || seq !== s.seq || at === undefined) return;
     const t = BigInt(at);
@@ -158,6 +180,7 @@ function commit(redis: Redis, sha: string, n: number, seq: number, sent: bigint)
 
 async function convergence(ctx: FloorCtx, redis: Redis, sha: string, subs: Subscribers, n: number): Promise<FloorConvergenceRow> {
   const runs = ctx.plan.convergenceRuns(n);
+  const stats = await commandStats(redis);
   const lat: number[] = [];
   let timeouts = 0;
   for (let i = 0; i < WARM_UP + runs; i++) {
@@ -172,12 +195,17 @@ async function convergence(ctx: FloorCtx, redis: Redis, sha: string, subs: Subsc
     }
     await sleep(IDLE_MS);
   }
-  return { subscribers: subs.client === 'raw' ? 'raw-socket' : 'ioredis', n, runs, timeouts, latencyMs: summarize(lat), load1: load1() };
+  // (the INFO call itself is not an EVALSHA)
+  const redisScriptUs = usecPerCall(stats, await commandStats(redis));
+  return { subscribers: subs.client === 'raw' ? 'raw-socket' : 'ioredis', n, runs, timeouts, latencyMs: summarize(lat), redisScriptUs, load1: load1() };
 }
 
 /** The script back to back for `ms`, `inFlight` at a time; then waits until every subscriber has caught up. */
 async function commitRate(redis: Redis, sha: string, subs: Subscribers, n: number, inFlight: number, ms: number): Promise<FloorRateRow> {
   const lat: number[] = [];
+  const cpu0 = await subs.cpu(n - 1);
+  const stats = await commandStats(redis);
+  const me0 = process.cpuUsage();
   const t0 = now();
   const worker = async () => {
     for (let i = 0; i < 10_000_000 && now() - t0 < ms; i++) {
@@ -188,11 +216,16 @@ async function commitRate(redis: Redis, sha: string, subs: Subscribers, n: numbe
   };
   await Promise.all(Array.from({ length: inFlight }, worker));
   const seconds = (now() - t0) / 1000;
+  const me = process.cpuUsage(me0);
+  const redisScriptUs = usecPerCall(stats, await commandStats(redis));
   const seq = ++lastSeq;
   const caughtUp = subs.expect(seq, n - 1, 30_000);
   await commit(redis, sha, n, seq, process.hrtime.bigint());
   if ((await caughtUp) === undefined) throw new Error(`the floor's subscribers had not caught up 30 s after ${lat.length} commits`);
-  return { n, inFlight, commits: lat.length, seconds, perSecond: lat.length / seconds, latencyMs: summarize(lat), load1: load1() };
+  const cpu1 = await subs.cpu(n - 1);
+  const subscriberCpuUs = cpu0 && cpu1 ? cpu1.reduce((a, x) => a + x, 0) / cpu1.length - cpu0.reduce((a, x) => a + x, 0) / cpu0.length : Number.NaN;
+  return { n, inFlight, commits: lat.length, seconds, perSecond: lat.length / seconds, latencyMs: summarize(lat),
+    writerCpuUsPerCommit: (me.user + me.system) / lat.length, subscriberCpuUsPerCommit: subscriberCpuUs / (lat.length + 1), redisScriptUs, load1: load1() };
 }
 
 /** `reps` times: a burst of BURST_WRITES commits, BURST_IN_FLIGHT in flight, then at once one commit, timed like a convergence sample. */
@@ -217,33 +250,75 @@ async function loneAfterBurst(redis: Redis, sha: string, subs: Subscribers, n: n
   return { n, reps, burst: BURST_WRITES, inFlight: BURST_IN_FLIGHT, timeouts, latencyMs: summarize(lat), load1: load1() };
 }
 
-/** Measures the floor into ctx.results.floor (filled as it goes, so a failure keeps what was measured). */
+/**
+ * The floor's processes and connection, kept for a whole run so the floor at
+ * each N can be measured right before the library at that N (run.ts), or all
+ * at once ({@link floor}). Fills ctx.results.floor as it goes, so a failure
+ * keeps what was measured.
+ */
+export class FloorRig {
+  readonly #redis: Redis;
+  readonly #ioredis: Subscribers;
+  readonly #raw: Subscribers;
+  #sha: string | undefined;
+  readonly #done = new Set<number>();
+
+  constructor(private readonly ctx: FloorCtx) {
+    this.#redis = new Redis(ctx.redisUrl);
+    this.#ioredis = new Subscribers('ioredis', ctx.redisUrl);
+    this.#raw = new Subscribers('raw', ctx.redisUrl);
+  }
+
+  /** The idle hop and PING, and the script loaded. */
+  async start(): Promise<Floor> {
+    await this.#ioredis.grow(1);
+    this.ctx.log('floor: an idle pub/sub hop between two processes, a PING round trip');
+    const f: Floor = { pubsubHopMs: summarize(await hop(this.#redis, this.#ioredis)), pingRoundTripMs: summarize(await ping(this.#redis)), convergence: [], commitRate: [], loneAfterBurst: [] };
+    this.ctx.results.floor = f;
+    this.#sha = (await this.#redis.script('LOAD', SCRIPT)) as string;
+    return f;
+  }
+
+  /** Everything the plan measures at n (once per n): ioredis convergence, commit rates, lone after a burst; raw-socket convergence. */
+  async measureAt(n: number): Promise<void> {
+    const { plan, log } = this.ctx;
+    const f = this.ctx.results.floor ?? (await this.start());
+    const sha = this.#sha!;
+    if (this.#done.has(n)) return;
+    this.#done.add(n);
+    if (plan.floorNs.includes(n)) {
+      await this.#ioredis.grow(n - 1);
+      log(`floor: script + ${n - 1} ioredis subscriber processes, ${plan.convergenceRuns(n)} commits, then back to back, then bursts`);
+      f.convergence.push(await convergence(this.ctx, this.#redis, sha, this.#ioredis, n));
+      for (const inFlight of [1, 64]) f.commitRate.push(await commitRate(this.#redis, sha, this.#ioredis, n, inFlight, plan.throughputMs));
+      f.loneAfterBurst.push(await loneAfterBurst(this.#redis, sha, this.#ioredis, n, plan.burstReps));
+    }
+    if (plan.floorRawNs.includes(n)) {
+      await this.#raw.grow(n - 1);
+      log(`floor: script + ${n - 1} raw-socket subscriber processes, ${plan.convergenceRuns(n)} commits`);
+      f.convergence.push(await convergence(this.ctx, this.#redis, sha, this.#raw, n));
+    }
+  }
+
+  /** Every N of the plan not measured yet. */
+  async measureRest(): Promise<void> {
+    for (const n of [...new Set([...this.ctx.plan.floorNs, ...this.ctx.plan.floorRawNs])].sort((x, y) => x - y)) await this.measureAt(n);
+  }
+
+  async stop(): Promise<void> {
+    this.#redis.disconnect();
+    await Promise.all([this.#ioredis.stop(), this.#raw.stop()]);
+  }
+}
+
+/** Measures the whole floor of the plan into ctx.results.floor. */
 export async function floor(ctx: FloorCtx): Promise<void> {
-  const redis = new Redis(ctx.redisUrl);
-  const ioredis = new Subscribers('ioredis', ctx.redisUrl);
-  const raw = new Subscribers('raw', ctx.redisUrl);
+  const rig = new FloorRig(ctx);
   try {
-    await ioredis.grow(1);
-    ctx.log('floor: an idle pub/sub hop between two processes, a PING round trip');
-    const f: Floor = { pubsubHopMs: summarize(await hop(redis, ioredis)), pingRoundTripMs: summarize(await ping(redis)), convergence: [], commitRate: [], loneAfterBurst: [] };
-    ctx.results.floor = f;
-    const sha = (await redis.script('LOAD', SCRIPT)) as string;
-    for (const n of ctx.plan.floorNs) {
-      await ioredis.grow(n - 1);
-      ctx.log(`floor: script + ${n - 1} ioredis subscriber processes, ${ctx.plan.convergenceRuns(n)} commits, then back to back`);
-      f.convergence.push(await convergence(ctx, redis, sha, ioredis, n));
-      for (const inFlight of [1, 64]) f.commitRate.push(await commitRate(redis, sha, ioredis, n, inFlight, ctx.plan.throughputMs));
-      f.loneAfterBurst.push(await loneAfterBurst(redis, sha, ioredis, n, ctx.plan.burstReps));
-    }
-    await ioredis.stop();
-    for (const n of ctx.plan.floorRawNs) {
-      await raw.grow(n - 1);
-      ctx.log(`floor: script + ${n - 1} raw-socket subscriber processes, ${ctx.plan.convergenceRuns(n)} commits`);
-      f.convergence.push(await convergence(ctx, redis, sha, raw, n));
-    }
+    await rig.start();
+    await rig.measureRest();
   } finally {
-    redis.disconnect();
-    await Promise.all([ioredis.stop(), raw.stop()]);
+    await rig.stop();
   }
 }
 

@@ -2,7 +2,7 @@
  * simple-gossip with one node per child process — the fair comparison with
  * the original (one BEAM per node) and with the floor (one process per
  * subscriber). The cluster grows through the sizes of the plan; at each
- * size: convergence of a set() from a non-leader and from the leader (with
+ * size: the floor at that size (floor.ts, while the nodes idle), then convergence of a set() from a non-leader and from the leader (with
  * messages per update), sequential and 64-in-flight writes from either, a
  * lone write right after a burst, setSync, and cold starts next to the live
  * cluster (in this process).
@@ -21,12 +21,15 @@ import {
   spawnChildren,
   trafficOfChildren,
 } from './fleet.js';
+import type { FloorRig } from './floor.js';
 import { load1 } from './machine.js';
+import { scriptTimeDuring } from './redis-stats.js';
 import { guard, throughputRow } from './results.js';
 import type { Ctx } from './results.js';
 import { median, sleep, summarize, until } from './stats.js';
 
-export async function gossipChildren(ctx: Ctx): Promise<void> {
+/** At each N, `rig` first measures the floor at that N (while the node processes idle). */
+export async function gossipChildren(ctx: Ctx, rig?: FloorRig): Promise<void> {
   const namespace = `bench-${randomBytes(4).toString('hex')}`;
   const children: ChildNode[] = [];
   try {
@@ -41,6 +44,7 @@ export async function gossipChildren(ctx: Ctx): Promise<void> {
         const views = await Promise.all(children.map(async (c) => [await c.call<string[]>('nodes'), await c.call<number>('version')] as const));
         return views.every(([nodes, v]) => nodes.length === n && v === views[0]![1]);
       }, 60_000, `a cluster of ${n} child nodes`, 100);
+      if (rig) await guard(ctx, `floor n=${n}`, () => rig.measureAt(n));
       await guard(ctx, `process-per-node n=${n}`, () => measureAt(ctx, namespace, children, n));
     }
   } finally {
@@ -61,6 +65,19 @@ async function join(leader: ChildNode, id: string): Promise<void> {
   }
 }
 
+/** 'start': every child starts counting its CPU time; 'stop': each child's CPU time since (µs, user + system). */
+async function cpuOf(children: readonly ChildNode[], what: 'start' | 'stop'): Promise<Map<ChildNode, number>> {
+  const out = new Map<ChildNode, number>();
+  await Promise.all(children.map(async (c) => {
+    if (what === 'start') await c.call('profile', 'start', 'cpu');
+    else {
+      const u = await c.call<{ userUs: number; systemUs: number }>('profile', 'stop');
+      out.set(c, u.userUs + u.systemUs);
+    }
+  }));
+  return out;
+}
+
 async function leaderOf(children: readonly ChildNode[]): Promise<ChildNode> {
   const id = await children[0]!.call<string>('leader');
   const leader = children.find((c) => c.id === id);
@@ -79,7 +96,7 @@ async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNo
       const runs = plan.convergenceRuns(n);
       ctx.log(`convergence, ${n} node processes, ${runs} writes from ${from === 'leader' ? 'the leader' : 'the non-leaders in turn'}`);
       const before = await trafficOfChildren(children);
-      const r = await measureConvergence(children, (i) => (from === 'leader' ? leader : others[i % others.length]!), runs, marks);
+      const { value: r, evalshaUs } = await scriptTimeDuring(ctx.redisUrl, () => measureConvergence(children, (i) => (from === 'leader' ? leader : others[i % others.length]!), runs, marks));
       const after = await trafficOfChildren(children);
       results.convergence.push({
         impl: 'simple-gossip',
@@ -92,18 +109,35 @@ async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNo
         latencyMs: summarize(r.latencies),
         // The warm-up writes are in the traffic too.
         perUpdate: perUpdate(before, after, r.writes),
+        ...(r.breakdown ? { breakdown: r.breakdown } : {}),
+        redisScriptUs: evalshaUs,
         load1: load1(),
       });
     });
   }
 
   for (const [from, child] of [['non-leader', nonLeader], ['leader', leader]] as const) {
+    // Unreported: the first back-to-back run after idle samples is slower whichever node writes.
+    await guard(ctx, `throughput warm-up n=${n} ${from}`, async () => {
+      await runLoop(child, { op: 'set', count: 300, maxMs: plan.throughputMs, payload: PAYLOAD, from: marks.reserve(300) });
+      await settle(children);
+    });
     for (const inFlight of [1, 64]) {
       await guard(ctx, `throughput n=${n} ${from} ${inFlight}`, async () => {
         ctx.log(`throughput, ${n} node processes, from the ${from}, ${inFlight} in flight`);
-        const r = await runLoop(child, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: plan.throughputMs, payload: PAYLOAD, from: marks.reserve(10_000_000) });
-        results.throughput.push(throughputRow('simple-gossip', n, from, inFlight, r, load1()));
+        await cpuOf(children, 'start');
+        const { value: r, evalshaUs } = await scriptTimeDuring(ctx.redisUrl, () =>
+          runLoop(child, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: plan.throughputMs, payload: PAYLOAD, from: marks.reserve(10_000_000) }));
         await settle(children);
+        const used = await cpuOf(children, 'stop');
+        const per = (c: ChildNode) => (used.get(c) ?? Number.NaN) / (r.done || Number.NaN);
+        const others = children.filter((c) => c !== child);
+        results.throughput.push({
+          ...throughputRow('simple-gossip', n, from, inFlight, r, load1()),
+          writerCpuUs: per(child),
+          receiverCpuUs: others.reduce((a, c) => a + per(c), 0) / others.length,
+          redisScriptUs: evalshaUs,
+        });
       });
     }
   }

@@ -49,6 +49,7 @@ export async function naive(ctx: Ctx): Promise<void> {
           timeouts: r.timeouts,
           errors: r.errors,
           latencyMs: summarize(r.latencies),
+          ...(r.breakdown ? { breakdown: r.breakdown } : {}),
           load1: load1(),
         });
       });

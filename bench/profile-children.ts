@@ -68,6 +68,7 @@ try {
   const us = (u: { userUs: number; systemUs: number }) => (u.userUs + u.systemUs) / writes;
   const receivers = used.filter((_, i) => children[i] !== writer);
   const recvUs = receivers.reduce((a, u) => a + us(u), 0);
+  console.log(`per process (µs per write): ${children.map((c, i) => `${c.id}${c === writer ? ' (writer)' : c === leader ? ' (leader)' : ''} ${us(used[i]!).toFixed(0)}`).join(', ')}`);
   console.log(`N=${n}, ${what}, from a non-leader: CPU per write — writer ${us(used[children.indexOf(writer)]!).toFixed(0)} µs, each receiver ${(recvUs / receivers.length).toFixed(0)} µs (all ${n - 1}: ${recvUs.toFixed(0)} µs), Redis ${(redisUs / writes).toFixed(0)} µs`);
   if (!cpuOnly) {
     console.log(`\n--- the writer (${writer.id}) ---\n${summarizeProfile(join(dir, `${writer.id}-writer.cpuprofile`), 20)}`);

@@ -1,6 +1,6 @@
 /** The shape of bench/results/*.json, and the context every section writes into. */
 import type { Plan, Marks, Mode } from './config.js';
-import type { PerUpdate } from './fleet.js';
+import type { Breakdown, PerUpdate } from './fleet.js';
 import type { Machine } from './machine.js';
 import { summarize } from './stats.js';
 import type { Summary } from './stats.js';
@@ -22,6 +22,10 @@ export interface ConvergenceRow {
   readonly latencyMs: Summary;
   /** Messages and bytes per update, summed over every node (simple-gossip only). */
   readonly perUpdate?: PerUpdate;
+  /** One node per process: where the samples' time went (medians, ms from the writer's stamp). */
+  readonly breakdown?: Breakdown;
+  /** Redis's own time per EVALSHA during the samples (INFO commandstats; the commit script, and any tick meanwhile), µs. */
+  readonly redisScriptUs?: number;
   readonly load1: number;
   /** In-process: how long starting every node took (ms), and forming the cluster after. */
   readonly startMs?: number;
@@ -82,6 +86,11 @@ export interface ThroughputRow {
   readonly seconds: number;
   readonly perSecond: number;
   readonly latencyMs: Summary;
+  /** simple-gossip: CPU time per write, µs, of the writer's process and of one other node's (mean), from the children's process.cpuUsage(). */
+  readonly writerCpuUs?: number;
+  readonly receiverCpuUs?: number;
+  /** Redis's own time per EVALSHA meanwhile (INFO commandstats), µs. */
+  readonly redisScriptUs?: number;
   readonly load1: number;
 }
 
@@ -124,6 +133,8 @@ export interface FloorConvergenceRow {
   readonly runs: number;
   readonly timeouts: number;
   readonly latencyMs: Summary;
+  /** Redis's own time per EVALSHA of the floor script during the samples (INFO commandstats), µs. */
+  readonly redisScriptUs?: number;
   readonly load1: number;
 }
 
@@ -135,6 +146,11 @@ export interface FloorRateRow {
   readonly seconds: number;
   readonly perSecond: number;
   readonly latencyMs: Summary;
+  /** CPU time (user + system) per commit, µs: the writer (this process), one subscriber process (mean of the N-1). */
+  readonly writerCpuUsPerCommit?: number;
+  readonly subscriberCpuUsPerCommit?: number;
+  /** Redis's own time per EVALSHA meanwhile (INFO commandstats), µs. */
+  readonly redisScriptUs?: number;
   readonly load1: number;
 }
 

@@ -1,13 +1,14 @@
 /**
  * `npm run bench` (quick mode) and `npm run bench -- --full`: simple-gossip v2
  * against a real Redis (its own redis-server when the binary exists), next to
- * this machine's floor measured first in the same run, the Erlang original's
+ * this machine's floor measured in the same run (at each N right before the
+ * library at that N), the Erlang original's
  * and v1's figures, and the naive SET + PUBLISH alternative; issue 10's
  * targets checked at the end.
  * Prints the tables, writes bench/results/<date>-<mode>.json and latest.json,
  * and draws bench/results/convergence-<mode>.svg (and convergence.svg, the latest). Never hangs: every wait has a
  * timeout, the whole run has a deadline, and child processes are killed on
- * any exit. `npx tsx bench/floor.ts [--full]` runs just the floor, first here.
+ * any exit. `npx tsx bench/floor.ts [--full]` runs just the floor.
  */
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +16,7 @@ import { findRedis, HOW_TO_GET_REDIS } from '../tools/redis-server.js';
 import type { RedisHandle } from '../tools/redis-server.js';
 import { coldStartAlone } from './cold-start.js';
 import { redisTraffic } from './redis-traffic.js';
-import { floor, killFloorChildren } from './floor.js';
+import { FloorRig, killFloorChildren } from './floor.js';
 import { BURST_IN_FLIGHT, BURST_WRITES, Marks, PLANS, WARM_UP } from './config.js';
 import type { Mode } from './config.js';
 import { killAll } from './fleet.js';
@@ -35,7 +36,7 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 
 function parseMode(argv: readonly string[]): Mode {
   if (argv.includes('--help') || argv.includes('-h')) {
-    console.log('usage: npm run bench [-- --full]\n  quick (default): N = 3, 10 one node per process, 25 and 100 in one process; a few minutes\n  --full (or npm run bench:full): N = 3, 10, 25 one node per process, 25, 100, 1000 in one process, more samples\n  npx tsx bench/floor.ts [--full]: just the floor');
+    console.log('usage: npm run bench [-- --full]\n  quick (default): N = 3, 10 one node per process, 25, 100, 1000 in one process; about two minutes\n  --full (or npm run bench:full): N = 3, 10, 25 one node per process, 25, 100, 1000 in one process, more samples; about ten minutes\n  npx tsx bench/floor.ts [--full]: just the floor');
     process.exit(0);
   }
   return argv.includes('--full') ? 'full' : 'quick';
@@ -112,7 +113,9 @@ async function main(): Promise<number> {
   const ctx: Ctx = { redisUrl: redis.url, plan, marks: new Marks(), results, log };
 
   try {
-    await guard(ctx, 'floor', () => floor(ctx));
+    // The floor's hop and PING first; its script floor at each N right before the library at that N.
+    const rig = new FloorRig(ctx);
+    await guard(ctx, 'floor', async () => void (await rig.start()));
     await guard(ctx, 'reads', () => reads(ctx));
     // Nothing else is connected to Redis now: its INFO byte counters see only this.
     await guard(ctx, 'redis traffic', () => redisTraffic(ctx));
@@ -120,7 +123,9 @@ async function main(): Promise<number> {
       log('cold start without live peers');
       await coldStartAlone(ctx);
     });
-    await guard(ctx, 'process per node', () => gossipChildren(ctx));
+    await guard(ctx, 'process per node', () => gossipChildren(ctx, rig));
+    await guard(ctx, 'floor, the rest', () => rig.measureRest());
+    await guard(ctx, 'floor, stopping', () => rig.stop());
     for (const n of plan.inProcessNs) await guard(ctx, `in-process n=${n}`, () => inProcessConvergence(ctx, n));
     await guard(ctx, 'naive', () => naive(ctx));
     results.naiveRatios = naiveRatios(results);

@@ -17,26 +17,30 @@ const ratio = (x: number | undefined, d = 2) => (x === undefined || !Number.isFi
 
 /** This run's floor: the hop, PING, the script floor with either kind of subscriber, and a lone commit after a burst. */
 export function renderFloor(f: Floor): string {
-  const row = (what: string, n: string, s: Floor['pubsubHopMs'], timeouts = '', rates = ['', '']) =>
-    [what, n, String(s.samples), ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max), timeouts, ...rates];
+  const row = (what: string, n: string, s: Floor['pubsubHopMs'], timeouts = '', rates = ['', ''], scriptUs = '') =>
+    [what, n, String(s.samples), ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max), timeouts, ...rates, scriptUs];
   const rate = (n: number, inFlight: number) => int(f.commitRate?.find((x) => x.n === n && x.inFlight === inFlight)?.perSecond);
   const burst = (f.loneAfterBurst ?? [])[0];
   return render(
     "Floor: this machine's Redis commit-and-publish floor in this run, one OS process per subscriber node (ms)",
-    ['floor', 'N', 'runs', 'p50', 'p95', 'p99', 'max', 'timeouts', 'commits/s', 'commits/s, 64 in flight'],
+    ['floor', 'N', 'runs', 'p50', 'p95', 'p99', 'max', 'timeouts', 'commits/s', 'commits/s, 64 in flight', 'in Redis, µs/EVALSHA'],
     [
       row('idle pub/sub hop between two processes', '', f.pubsubHopMs),
       row('PING round trip', '', f.pingRoundTripMs),
       ...(f.convergence ?? []).map((c) =>
-        row(`script + ${c.subscribers} subscribers`, String(c.n), c.latencyMs, String(c.timeouts), c.subscribers === 'ioredis' ? [rate(c.n, 1), rate(c.n, 64)] : ['', ''])),
+        row(`script + ${c.subscribers} subscribers`, String(c.n), c.latencyMs, String(c.timeouts), c.subscribers === 'ioredis' ? [rate(c.n, 1), rate(c.n, 64)] : ['', ''], num(c.redisScriptUs, 0))),
       ...(f.loneAfterBurst ?? []).map((c) => row('lone commit right after a burst, ioredis', String(c.n), c.latencyMs, String(c.timeouts))),
     ],
     [
       'script: one EVALSHA of HSET + HINCRBY + PUBLISH of ~200 bytes to each of N-1 subscriber processes; convergence: from the send until the writer',
       'has its answer and every subscriber its message (process.hrtime, one clock for all processes), one commit at a time, 2 ms apart;',
-      'commits/s: the script back to back from the writer, the N-1 subscribers listening.',
+      "commits/s: the script back to back from the writer, the N-1 subscribers listening. in Redis: Redis's own time per EVALSHA (INFO commandstats).",
       ...(burst ? [`lone commit after a burst: ${burst.burst} commits, ${burst.inFlight} in flight, then at once one commit, timed as above; ${burst.reps} times.`] : []),
     ],
+  ) + render(
+    "The floor's CPU per commit, back to back (µs, user + system)",
+    ['N', 'in flight', 'commits/s', 'writer (this process)', 'each subscriber process', 'Redis, per EVALSHA'],
+    (f.commitRate ?? []).map((c) => [String(c.n), String(c.inFlight), int(c.perSecond), int(c.writerCpuUsPerCommit), int(c.subscriberCpuUsPerCommit), int(c.redisScriptUs)]),
   );
 }
 
@@ -108,6 +112,23 @@ export function renderTables(r: Results): string {
     ],
   ));
 
+  const split = child.filter((c) => c.breakdown);
+  if (split.length > 0) {
+    out.push(render(
+      'Where a convergence sample goes: medians, ms from the writer\'s stamp just before set()',
+      ['impl', 'N', 'from', "writer's set() resolved", "writer's data event", 'first other node', 'last other node', 'p50 (the last of all)', 'in Redis, µs/EVALSHA', "floor's µs/EVALSHA"],
+      split.map((c) => {
+        const fl = r.floor?.convergence?.find((x) => x.subscribers === 'ioredis' && x.n === c.n)?.redisScriptUs;
+        return [c.impl, String(c.n), c.from, ms(c.breakdown!.writerSetResolved), ms(c.breakdown!.writerData), ms(c.breakdown!.firstReceiver), ms(c.breakdown!.lastReceiver), ms(c.latencyMs.p50),
+          c.redisScriptUs === undefined ? '' : num(c.redisScriptUs, 0), c.impl === 'naive' ? '' : num(fl, 0)];
+      }),
+      [
+        "naive: 'set() resolved' is its SET + PUBLISH answered; its data events are each node's GET answered (the writer's too).",
+        "in Redis: Redis's own time per EVALSHA during the samples (INFO commandstats): the commit script (and the few ticks meanwhile); floor: its script, same N.",
+      ],
+    ));
+  }
+
   const inProc = r.convergence.filter((c) => c.placement === 'in-process');
   if (inProc.length > 0) {
     out.push(render(
@@ -134,6 +155,25 @@ export function renderTables(r: Results): string {
       ISSUE4_NOTE,
     ],
   ));
+
+  const cpuRows = r.throughput.filter((t) => t.impl === 'simple-gossip' && t.writerCpuUs !== undefined);
+  if (cpuRows.length > 0) {
+    const floorRow = (n: number, inFlight: number) => r.floor?.commitRate?.find((c) => c.n === n && c.inFlight === inFlight);
+    out.push(render(
+      'CPU per write, back to back: where a write\'s cost goes (µs per write, user + system)',
+      ['impl', 'N', 'from', 'in flight', 'writer', 'each other node', 'all other nodes', 'Redis, per EVALSHA', 'floor: writer', 'floor: each subscriber', 'floor: all subscribers', 'floor: Redis'],
+      cpuRows.map((t) => {
+        const f = floorRow(t.n, t.inFlight);
+        return [t.impl, String(t.n), t.from, String(t.inFlight), int(t.writerCpuUs), int(t.receiverCpuUs), int((t.receiverCpuUs ?? Number.NaN) * (t.n - 1)), int(t.redisScriptUs),
+          int(f?.writerCpuUsPerCommit), int(f?.subscriberCpuUsPerCommit), int((f?.subscriberCpuUsPerCommit ?? Number.NaN) * (t.n - 1)), int(f?.redisScriptUs)];
+      }),
+      [
+        "ours: each child's process.cpuUsage() over the throughput run (until every node caught up), per write; Redis: its own time per EVALSHA (INFO commandstats).",
+        'floor: the same over its commits/s run (the writer is the bench process; subscribers report their CPU time). All processes share the machine\'s cores:',
+        'writer + all other nodes + Redis per write, divided by the cores, bounds the sequential rate when the machine is otherwise idle.',
+      ],
+    ));
+  }
 
   if (r.loneAfterBurst.length > 0) {
     out.push(render(
@@ -205,7 +245,7 @@ export function renderTables(r: Results): string {
         const saved = (io ?? Number.NaN) - c.latencyMs.p50;
         return [String(c.n), ms(io), ms(c.latencyMs.p50), ms(saved), ms(ours), ms((ours ?? Number.NaN) - saved), fmtErlang(c.n, 'convergenceP50Ms')];
       }),
-      ['raw socket: the floor with subscriber processes that read RESP off a plain net.Socket (resp.ts); ours − that: our p50 if the library\'s subscriber saved as much.'],
+      ['raw socket: the floor with subscriber processes that read RESP off a plain net.Socket (resp.ts); ours − that: our p50 if the library\'s subscriber saved as much (a negative saving: none measurable in this run).'],
     ));
   }
 

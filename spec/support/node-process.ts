@@ -167,14 +167,20 @@ async function runLoop(node: Gossip, spec: LoopSpec): Promise<LoopResult> {
 async function timedSet(node: Gossip, value: unknown): Promise<TimedSet> {
   const sentAt = process.hrtime.bigint();
   await node.set(value);
-  return { sentAt: String(sentAt), doneAt: String(process.hrtime.bigint()) };
+  const doneAt = process.hrtime.bigint();
+  // The answer's stdout write waits until the node's own 'data' event (emitted on setImmediate
+  // in 'auto' mode) has been stamped, so the harness's pipe write is not in its time.
+  await new Promise((resolve) => setImmediate(resolve));
+  return { sentAt: String(sentAt), doneAt: String(doneAt) };
 }
 
 let profiling: { session: Session | undefined; cpu: NodeJS.CpuUsage } | undefined;
 
 async function profile(what: unknown, arg: unknown): Promise<unknown> {
   if (what === 'start') {
-    if (profiling) throw new Error('already profiling');
+    // A start without a stop (its caller failed in between) is forgotten.
+    profiling?.session?.disconnect();
+    profiling = undefined;
     if (arg === 'cpu') {
       profiling = { session: undefined, cpu: process.cpuUsage() };
       return true;
