@@ -32,8 +32,12 @@ export type TickVerdict =
   | { readonly kind: 'evicted' }
   /** Redis holds a newer or another state of this cluster: read it. */
   | { readonly kind: 'read' }
-  /** Redis holds an older state than this node: commits were lost (a failover). */
-  | { readonly kind: 'lost'; readonly from: number; readonly to: number }
+  /**
+   * Redis no longer holds this node's last commits (a promoted replica that
+   * missed them): versions `from`…`to` are lost, as far as the head tells
+   * (Redis's own commit at its version may be another: see {@link firstLost}).
+   */
+  | { readonly kind: 'lost'; readonly from: number; readonly to: number; readonly head: Head }
   /** The leader shows no sign of life: commit a new choice. */
   | { readonly kind: 'replace_leader'; readonly leader: string };
 
@@ -41,12 +45,24 @@ export function judgeTick(own: Head & { readonly self: string; readonly gossipIn
   if (reply.kind === 'missing') return { kind: 'restore' };
   if (!reply.listed) return { kind: 'evicted' };
   const r = reply.head;
-  if (r.version > own.version || (r.version === own.version && r.hash !== own.hash)) return { kind: 'read' };
-  if (r.version < own.version) return { kind: 'lost', from: r.version + 1, to: own.version };
+  if (r.version > own.version) return { kind: 'read' };
+  // The same version, another commit: this node's last one is lost too (taking Redis's would show a version twice).
+  if (r.version === own.version && r.hash !== own.hash) return { kind: 'lost', from: own.version, to: own.version, head: r };
+  if (r.version < own.version) return { kind: 'lost', from: r.version + 1, to: own.version, head: r };
   const silentFor = reply.now - reply.leaderSeen;
   const gone = reply.leaderListeners === 0 || silentFor > SILENT_PERIODS * own.gossipIntervalMs;
   if (reply.leader !== own.self && gone) return { kind: 'replace_leader', leader: reply.leader };
   return { kind: 'fine' };
+}
+
+/**
+ * The first version this node held that Redis does not: after Redis's head,
+ * unless Redis's commit at that version is another than this node's (a write
+ * after the failover took it), when that one is lost too.
+ */
+export function firstLost(redis: Head, ownHashAt: (version: number) => string | undefined): number {
+  const mine = ownHashAt(redis.version);
+  return mine !== undefined && mine !== redis.hash ? redis.version : redis.version + 1;
 }
 
 /** One entry of the namespace's registry of clusters. */

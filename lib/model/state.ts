@@ -55,6 +55,8 @@ export interface Book {
   readonly created: number;
   /** Config mode: each key's entry. Value mode: the value's, under ''. */
   readonly entries: ReadonlyMap<string, Entry>;
+  /** The last versions Redis lost (a failover), and the version of the commit that went on above them. */
+  readonly lost?: { readonly from: number; readonly to: number; readonly version: number };
 }
 
 /** A data change, as a commit script published it (its values decoded). */
@@ -149,6 +151,16 @@ export function applyData<T>(state: State<T>, book: Book, c: DataChange): { stat
 /** Sets an own property, whatever its name (`__proto__` too: never the object's prototype). */
 function put(obj: Record<string, unknown>, key: string, value: unknown): void {
   Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+}
+
+/**
+ * Which of the versions a node holds (up to `own`) a state read from Redis
+ * says were lost: those from the loss's first, when the node held one and
+ * the state went on above them; undefined when the node lost nothing.
+ */
+export function lostBy(own: Head, stored: { readonly cluster: string; readonly version: number }, lost: Book['lost']): { from: number; to: number } | undefined {
+  if (!lost || stored.cluster !== own.cluster || own.version >= lost.version || own.version < lost.from) return undefined;
+  return { from: lost.from, to: own.version };
 }
 
 /** The keys whose value differs between two data values (config mode; for `onKey`). */

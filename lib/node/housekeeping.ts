@@ -6,8 +6,8 @@
  * the restore of a state Redis lost.
  */
 import { GOSSIP_JITTER_MS, RESTORE_LOCK_MS } from '../constants.js';
-import { GossipError, PersistenceError } from '../errors.js';
-import { dueForEviction, judgeTick, without } from '../model/housekeeping.js';
+import { PersistenceError } from '../errors.js';
+import { dueForEviction, firstLost, judgeTick, without } from '../model/housekeeping.js';
 import { chooseLeader } from '../model/leader.js';
 import { headOf } from '../model/state.js';
 import type { Metrics } from '../metrics.js';
@@ -110,8 +110,7 @@ export class Housekeeping<T> {
         await inbox.read(s.cluster);
         return;
       case 'lost':
-        this.#d.report(new GossipError('lost_commits', `Redis no longer holds versions ${verdict.from}–${verdict.to} of cluster ${s.cluster} (a failover?); the cluster goes on from Redis's state`));
-        await membership.commit(() => ({ why: 'lost commits', minVersion: verdict.to + 1 }));
+        await this.#lost(Math.min(verdict.from, firstLost(verdict.head, (v) => inbox.hashAt(v))), verdict.to);
         return;
       case 'replace_leader':
         await membership.commit((cur) =>
@@ -119,6 +118,26 @@ export class Housekeeping<T> {
         );
         return;
     }
+  }
+
+  /**
+   * Redis lost this cluster's last commits (a promoted replica missed them):
+   * reported, and the cluster goes on from Redis's state at a version above
+   * every one this node held — committed on Redis's state (this node's hash
+   * is not there), so the node's subscribers never see the version go down.
+   */
+  async #lost(from: number, to: number): Promise<void> {
+    const { inbox, store } = this.#d;
+    const cluster = inbox.state.cluster;
+    const stored = await store.read(cluster);
+    if (!stored || !stored.state.nodes.includes(this.#self)) return;
+    const r = stored.state;
+    if (r.version <= to) {
+      // The commit records the loss, so every member that held those versions reports it when it reads the state.
+      await store.meta(r, r.hash, { nodes: r.nodes, leader: r.leader, fanout: r.fanout, gossipIntervalMs: r.gossipIntervalMs, why: `lost commits ${from}–${to}`, minVersion: to + 1, lost: { from, to } });
+    }
+    // (A conflict: another member moved it on first; what it committed is read here all the same.)
+    await inbox.read(cluster);
   }
 
   /** On the leader: members silent for evictAfterMs are removed (their node keys deleted). */

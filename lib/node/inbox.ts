@@ -14,7 +14,7 @@ import { EventBus } from '../events.js';
 import { deepFreeze } from '../freeze.js';
 import type { Metrics } from '../metrics.js';
 import { chainHash } from '../model/chain.js';
-import { applyData, changedKeys, headOf, isRecord, judgeChange, judgeHead } from '../model/state.js';
+import { applyData, changedKeys, headOf, isRecord, judgeChange, judgeHead, lostBy } from '../model/state.js';
 import type { Book, DataChange, Head, State } from '../model/state.js';
 import type { EventMode, Logger } from '../options.js';
 import type { RedisClock } from '../transport/clock.js';
@@ -51,6 +51,9 @@ export interface InboxDeps {
   readonly isRunning: () => boolean;
 }
 
+/** How many versions' hashes a node remembers. */
+const HASHES_KEPT = 1_024;
+
 export const EMPTY_BOOK: Book = { mode: 'v', wt: 0, seq: 0, created: 0, entries: new Map() };
 
 export class Inbox<T> {
@@ -67,10 +70,14 @@ export class Inbox<T> {
    * records before it is applied (a replay of a captured frame is not there).
    */
   #trustedAfter = 0;
+  /** The hashes of the versions this node held lately, in its cluster (to name what a failover lost). */
+  readonly #hashes = new Map<number, string>();
   /** Own changes whose predecessor has not arrived yet, by the hash they follow. */
   readonly #ownPending = new Map<string, DataChange>();
   readonly #versionWaiters = new Set<{ readonly atLeast: number; readonly done: () => void }>();
   readonly #keyListeners = new Map<string, Set<KeyListener>>();
+  /** Inputs that arrived before the first state. */
+  readonly #early: Input<T>[] = [];
   /** The read in flight per cluster, and whether another was asked for meanwhile. */
   readonly #reads = new Map<string, { again: boolean; done: Promise<void> }>();
 
@@ -85,6 +92,18 @@ export class Inbox<T> {
   get book(): Book {
     return this.#book;
   }
+  /** The hash this node held at `version` of its cluster, if it held that version lately. */
+  hashAt(version: number): string | undefined {
+    return this.#hashes.get(version);
+  }
+
+  #remember(state: State<T>, previousCluster: string | undefined): void {
+    if (state.cluster !== previousCluster) this.#hashes.clear();
+    this.#hashes.set(state.version, state.hash);
+    // Insertion order is version order: the oldest go first.
+    if (this.#hashes.size > HASHES_KEPT) this.#hashes.delete(this.#hashes.keys().next().value!);
+  }
+
   get versionLag(): number {
     return Math.max(0, this.#seenVersion - this.#state.version);
   }
@@ -95,10 +114,17 @@ export class Inbox<T> {
     this.#state = freezeState(stored.state);
     this.#book = stored.book;
     this.#seenVersion = stored.state.version;
+    this.#remember(this.#state, undefined);
+    for (const input of this.#early.splice(0)) this.step(input);
   }
 
   step(input: Input<T>): void {
     if (this.#stopped) return;
+    if ((this.#state as State<T> | undefined) === undefined) {
+      // Subscribed, still reading its first state: what arrives meanwhile waits for it (stale ones are dropped then).
+      this.#early.push(input);
+      return;
+    }
     switch (input.kind) {
       case 'change':
         this.#onChange(input.frame, input.verified === true);
@@ -206,9 +232,8 @@ export class Inbox<T> {
     // Versions never go down: another cluster's state is taken only above this one (a merge's always is).
     if (next.version < s.version || (next.cluster !== s.cluster && next.version === s.version)) return;
     if (next.cluster === s.cluster && next.version === s.version && next.hash === s.hash) return;
-    if (next.cluster === s.cluster && next.version === s.version) {
-      this.#report(new GossipError('diverged', `this node's version ${s.version} is not Redis's; it takes Redis's state`));
-    }
+    const lost = lostBy(headOf(s), next, stored.book.lost);
+    if (lost) this.#report(new GossipError('lost_commits', `Redis no longer holds versions ${lost.from}–${lost.to} of cluster ${s.cluster} (a failover?); the cluster goes on from Redis's state`));
     this.#trustedAfter = this.#d.clock.now();
     this.install(next, stored.book);
   }
@@ -268,6 +293,7 @@ export class Inbox<T> {
     this.#state = state;
     this.#book = book;
     if (state.version > this.#seenVersion || state.cluster !== prev.cluster) this.#seenVersion = state.version;
+    this.#remember(state, prev.cluster);
     this.events.emit('rumor', state);
     if (state.data !== prev.data) {
       this.events.emit('data', { data: state.data, version: state.version });

@@ -98,6 +98,11 @@ export class Store {
     return reply;
   }
 
+  /** The size of the header line's part this node writes (the script adds the rest). */
+  headerBytes(cluster: string): number {
+    return Buffer.byteLength(this.#header(cluster));
+  }
+
   #header(cluster: string): string {
     return headerPrefix(this.#o.namespace, cluster, this.#o.self);
   }
@@ -117,13 +122,13 @@ export class Store {
     return parseCommitReply(r);
   }
   /** Commits new members, leader or settings, if `base` is still the cluster's hash. */
-  async meta(state: State, base: string, change: { nodes: readonly string[]; leader: string; fanout: number; gossipIntervalMs: number; why: string; tell?: readonly string[]; evicted?: string; minVersion?: number }): Promise<MetaReply> {
+  async meta(state: State, base: string, change: { nodes: readonly string[]; leader: string; fanout: number; gossipIntervalMs: number; why: string; tell?: readonly string[]; evicted?: string; minVersion?: number; lost?: { from: number; to: number } }): Promise<MetaReply> {
     const { keys, conn } = this.#o;
     const description = JSON.stringify({ op: 'meta', why: change.why, id: randomId() });
     const r = await this.#commitScript('meta', [keys.cluster(state.cluster), keys.clusters, keys.snapshot(change.evicted ?? this.#o.self)], [
       conn.publishCommand, keys.nodePrefix, this.#header(state.cluster), this.#o.self, base, description,
       change.nodes.join(' '), change.leader, change.fanout, change.gossipIntervalMs, (change.tell ?? []).join(' '), change.evicted ? '1' : '0',
-      change.minVersion ?? 0,
+      change.minVersion ?? 0, change.lost ? `${change.lost.from} ${change.lost.to}` : '',
     ]);
     const kind = String(r[0]);
     if (kind === 'ok') return { kind, version: num(r[1]), hash: String(r[2]), prev: String(r[3]), at: num(r[4]) };
@@ -334,7 +339,15 @@ export function parseStored<T>(cluster: string, f: Record<string, string>, signe
     fanout: positive(f.fanout, 2),
     gossipIntervalMs: positive(f.gi, 15_000),
   };
-  const book: Book = { mode, wt: Number(f.wt ?? 0) || 0, seq: Number(f.seq ?? 0) || 0, created: Number(f.created ?? 0) || 0, entries };
+  const lost = /^(\d+) (\d+) (\d+)$/.exec(f.lost ?? '');
+  const book: Book = {
+    mode,
+    wt: Number(f.wt ?? 0) || 0,
+    seq: Number(f.seq ?? 0) || 0,
+    created: Number(f.created ?? 0) || 0,
+    entries,
+    ...(lost ? { lost: { from: Number(lost[1]), to: Number(lost[2]), version: Number(lost[3]) } } : {}),
+  };
   return { state, book };
 }
 

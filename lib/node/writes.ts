@@ -45,8 +45,8 @@ export interface WriterHost<T> {
   assertRunning(): void;
 }
 
-/** Frame overhead the script adds (header line), so the size check is honest. */
-const HEADER_ALLOWANCE = 512;
+/** What the script adds to the header line this node's prefix starts: the version, two hashes, the commit time. */
+const HEADER_ALLOWANCE = 160;
 
 export class Writer<T> {
   readonly #h: WriterHost<T>;
@@ -195,7 +195,10 @@ export class Writer<T> {
       const metaText = JSON.stringify(meta);
       return { metaText, sigLine: signatureLine(signer, metaText, texts) };
     };
-    const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t) + 1, HEADER_ALLOWANCE) + build(0).metaText.length + 64;
+    // The frame every member gets: the script's header line, the signature line, the meta line, the values.
+    const first = build(0);
+    const header = this.#h.store.headerBytes(this.#h.state().cluster) + HEADER_ALLOWANCE;
+    const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t) + 1, header) + Buffer.byteLength(first.metaText) + first.sigLine.length + 2;
     if (bytes > this.#h.maxMessageBytes) throw new MessageTooLargeError(bytes, this.#h.maxMessageBytes);
     const encoded: Encoded = {
       writeId,

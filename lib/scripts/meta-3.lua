@@ -20,6 +20,8 @@
   ARGV[11] also tell                     space-separated ids that are no longer members (a removed node)
   ARGV[12] '1' to delete KEYS[3]
   ARGV[13] the least new version         0, or above what members held (after Redis lost commits)
+  ARGV[14] lost versions                 '' or '<from> <to>': recorded (field 'lost', with this commit's
+                                         version) so every member that held them can tell
 
   Returns
     {'ok', version, hash, prev, at}
@@ -38,6 +40,7 @@ version = math.max(version + 1, tonumber(ARGV[13]))
 local hash = redis.sha1hex(prev .. '\n' .. version .. '\n' .. ARGV[6])
 redis.call('HSET', cluster, 'v', version, 'h', hash, 'nodes', ARGV[7], 'leader', ARGV[8], 'fanout', ARGV[9], 'gi', ARGV[10])
 if ARGV[12] == '1' then redis.call('DEL', KEYS[3]) end
+if ARGV[14] ~= '' and ARGV[14] ~= nil then redis.call('HSET', cluster, 'lost', ARGV[14] .. ' ' .. version) end
 
 local id = string.match(KEYS[1], ':cluster:(.*)$')
 local entry = redis.call('HGET', KEYS[2], id)

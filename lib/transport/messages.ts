@@ -64,7 +64,7 @@ export class Messages {
         return;
       }
       o.metrics.received('change', raw.length);
-      o.onChange(frame, raw.length);
+      this.#deliver(() => o.onChange(frame, raw.length));
       return;
     }
     let env: AnyEnvelope;
@@ -84,7 +84,16 @@ export class Messages {
       else this.#requests.reject(env.re!, new GossipError(env.body.code, env.body.message));
       return;
     }
-    o.onEnvelope(env);
+    this.#deliver(() => o.onEnvelope(env));
+  }
+
+  /** Hands a message on; nothing a handler throws reaches ioredis's event handler (it would be an uncaught exception). */
+  #deliver(handle: () => void): void {
+    try {
+      handle();
+    } catch (err) {
+      this.#o.onDrop(new BadMessageError('bad_shape', `a message could not be handled: ${(err as Error)?.message ?? String(err)}`));
+    }
   }
 
   #dropped(err: unknown, channel: string): void {

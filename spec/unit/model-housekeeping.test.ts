@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { dueForEviction, isLive, judgeTick, parseEntry, pickCluster, ranksBefore, SILENT_PERIODS, union, without } from '../../lib/model/housekeeping.js';
+import { dueForEviction, isLive, judgeTick,
+  firstLost, parseEntry, pickCluster, ranksBefore, SILENT_PERIODS, union, without } from '../../lib/model/housekeeping.js';
 import type { ClusterEntry, TickReply } from '../../lib/model/housekeeping.js';
 
 const H = (c: string): string => c.repeat(40);
@@ -37,12 +38,22 @@ describe('judgeTick', () => {
     expect(judgeTick(me, ok({ head: { cluster: 'c1', version: 6, hash: H('6') } }))).toEqual({ kind: 'read' });
   });
 
-  it('reads when Redis holds the same version with another hash', () => {
-    expect(judgeTick(me, ok({ head: { cluster: 'c1', version: 5, hash: H('e') } }))).toEqual({ kind: 'read' });
+  it('says the node’s last version lost when Redis holds the same version with another hash (adopting it would show a version twice)', () => {
+    const head = { cluster: 'c1', version: 5, hash: H('e') };
+    expect(judgeTick(me, ok({ head }))).toEqual({ kind: 'lost', from: 5, to: 5, head });
   });
 
   it('says lost, from Redis’s version + 1 to the node’s, when Redis holds an older version', () => {
-    expect(judgeTick(me, ok({ head: { cluster: 'c1', version: 2, hash: H('2') } }))).toEqual({ kind: 'lost', from: 3, to: 5 });
+    const head = { cluster: 'c1', version: 2, hash: H('2') };
+    expect(judgeTick(me, ok({ head }))).toEqual({ kind: 'lost', from: 3, to: 5, head });
+  });
+
+  it('names Redis’s own version lost too when its commit there is another than the node’s', () => {
+    const mine = new Map([[2, H('2')], [3, H('3')]]);
+    expect(firstLost({ cluster: 'c1', version: 2, hash: H('2') }, (v) => mine.get(v))).toBe(3);
+    expect(firstLost({ cluster: 'c1', version: 3, hash: H('x') }, (v) => mine.get(v))).toBe(3);
+    // A version the node no longer remembers: after Redis's head, as far as anyone can tell.
+    expect(firstLost({ cluster: 'c1', version: 1, hash: H('x') }, (v) => mine.get(v))).toBe(2);
   });
 
   it('replaces a leader whose channel has no listener', () => {
