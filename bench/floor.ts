@@ -332,6 +332,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {
     await within(server.stop(), 5_000);
     process.exit(code);
   };
+  process.stdout.on('error', () => undefined);
   process.on('exit', killFloorChildren);
   for (const signal of ['SIGINT', 'SIGTERM'] as const) process.on(signal, () => void exit(130));
   const deadline = setTimeout(() => {

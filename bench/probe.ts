@@ -24,6 +24,8 @@ const fixed = args.includes('--fixed');
 const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? ['conv', 'leaderconv', 'leader', 'nonleader', 'burst', 'sync'];
 
 process.on('exit', killAll);
+// Piped into `head`, a closed stdout must not end the process before its clean-up (its redis-server, its children).
+process.stdout.on('error', () => undefined);
 const redis = await findRedis({ own: true });
 const namespace = `probe-${randomBytes(4).toString('hex')}`;
 const ids = Array.from({ length: n }, (_, i) => `node-${String(i).padStart(3, '0')}`);

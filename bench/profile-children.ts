@@ -31,6 +31,8 @@ const dir = args[3] ?? join(fileURLToPath(new URL('./results/profiles/', import.
 mkdirSync(dir, { recursive: true });
 
 process.on('exit', killAll);
+// Piped into `head`, a closed stdout must not end the process before its clean-up (its redis-server, its children).
+process.stdout.on('error', () => undefined);
 const server = await findRedis({ own: true });
 const redisCpu = async (r: Redis) => {
   const info = await r.info('cpu');

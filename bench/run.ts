@@ -177,6 +177,7 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     void cleanUp().finally(() => process.exit(130));
   });
 }
+process.stdout.on('error', () => undefined);
 process.on('exit', () => {
   killAll();
   killFloorChildren();
