@@ -391,10 +391,11 @@ export class Node<T = unknown> {
     }
     this.#phase = 'stopping';
     this.#housekeeping.stop();
+    // Nothing changes the state from here on, so the node key says what the node last held.
+    this.#inbox.close();
     await this.#store.writeNodeKey(this.#inbox.state, this.#clock.now()).catch((err: unknown) => log.warn('simple-gossip: writing the node key on stop failed', err));
     this.#messages.close();
     this.#writer.rejectAll(new StoppedError());
-    this.#inbox.close();
     await this.#conn.close();
     this.#phase = 'stopped';
   }

@@ -4,8 +4,8 @@
   key (every key of either side survives; a key both wrote keeps the later
   write by commit time); otherwise the side written last wins; a side never
   written never wins. The version goes above both sides'. The absorbed
-  cluster's hash and registry entry are deleted; every member is told to
-  read the merged state.
+  cluster's hash and registry entry are deleted; every member's node key
+  points at the merged cluster; every member is told to read the merged state.
 
   KEYS[1]  the surviving cluster's hash  {ns}:cluster:<target>
   KEYS[2]  the absorbed cluster's hash   {ns}:cluster:<absorbed>
@@ -86,6 +86,13 @@ local version = math.max(tonumber(t[1]), tonumber(a[1])) + 1
 local hash = redis.sha1hex(t[2] .. '\n' .. a[2] .. '\n' .. version .. '\n' .. ARGV[9])
 redis.call('HSET', target, 'v', version, 'h', hash, 'nodes', ARGV[7], 'leader', ARGV[8], 'mode', mode, 'seq', seq, 'wt', aWt > tWt and a[4] or (t[4] or '0'))
 redis.call('DEL', absorbed)
+-- The absorbed side's members that are down restart into the merged cluster: their node keys point at it now
+-- (the same hash tag, so the same slot; only keys that exist, and never their liveness).
+local keyPrefix = string.gsub(target, ':cluster:.*$', ':snapshot:')
+for member in string.gmatch(ARGV[7], '%S+') do
+  local nodeKey = keyPrefix .. member
+  if redis.call('EXISTS', nodeKey) == 1 then redis.call('HSET', nodeKey, 'c', string.match(target, ':cluster:(.*)$')) end
+end
 
 local targetId = string.match(target, ':cluster:(.*)$')
 local absorbedId = string.match(absorbed, ':cluster:(.*)$')
