@@ -7,7 +7,7 @@
  */
 import { GOSSIP_JITTER_MS, RESTORE_LOCK_MS } from '../constants.js';
 import { PersistenceError } from '../errors.js';
-import { dueForEviction, firstLost, judgeTick, without } from '../model/housekeeping.js';
+import { dueForEviction, firstLost, judgeTick, SILENT_PERIODS, without } from '../model/housekeeping.js';
 import { chooseLeader } from '../model/leader.js';
 import { headOf } from '../model/state.js';
 import type { Metrics } from '../metrics.js';
@@ -112,11 +112,15 @@ export class Housekeeping<T> {
       case 'lost':
         await this.#lost(Math.min(verdict.from, firstLost(verdict.head, (v) => inbox.hashAt(v))), verdict.to);
         return;
-      case 'replace_leader':
+      case 'replace_leader': {
+        // The next leader is a member that is live (not stopped, refreshed lately), never another gone one.
+        const down = await this.down(s.nodes);
+        down.add(verdict.leader);
         await membership.commit((cur) =>
-          cur.leader === verdict.leader ? { leader: chooseLeader(cur.nodes, verdict.leader, new Set(), this.#self), why: `leader ${verdict.leader} gone` } : { why: 'leader check' },
+          cur.leader === verdict.leader ? { leader: chooseLeader(cur.nodes, verdict.leader, down, this.#self), why: `leader ${verdict.leader} gone` } : undefined,
         );
         return;
+      }
     }
   }
 
@@ -138,6 +142,15 @@ export class Housekeeping<T> {
     }
     // (A conflict: another member moved it on first; what it committed is read here all the same.)
     await inbox.read(cluster);
+  }
+
+  /** The members that show no sign of life: stopped since their last refresh, or silent for a few gossip periods. This node never is. */
+  async down(nodes: readonly string[]): Promise<Set<string>> {
+    const { store, clock, inbox } = this.#d;
+    const now = clock.now();
+    const window = SILENT_PERIODS * inbox.state.gossipIntervalMs + GOSSIP_JITTER_MS;
+    const seen = await store.seen(nodes.filter((n) => n !== this.#self));
+    return new Set(seen.filter((m) => m.stopped >= m.seen || now - m.seen > window).map((m) => m.id));
   }
 
   /** On the leader: members silent for evictAfterMs are removed (their node keys deleted). */

@@ -301,7 +301,7 @@ export class Inbox<T> {
     }
     if (state.cluster !== prev.cluster || !sameList(state.nodes, prev.nodes)) {
       this.#d.metrics.count('nodeKeyWrites');
-      this.#d.store.writeNodeKey(state).catch((err: unknown) => this.#report(err));
+      this.#d.store.writeNodeKey(state, undefined, this.#d.clock.now()).catch((err: unknown) => this.#report(err));
     }
     if (state.gossipIntervalMs !== prev.gossipIntervalMs) this.#d.onIntervalChange();
     for (const w of this.#versionWaiters) if (state.version >= w.atLeast) w.done();

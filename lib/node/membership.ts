@@ -90,12 +90,17 @@ export class Membership<T> {
     await this.commit((cur) => ({ ...without(cur.nodes, cur.leader, nodeId, this.#self), why: `leave ${nodeId}`, tell: [nodeId] }));
   }
 
-  /** Commits a change of members, leader or settings computed from the current state; computed again on a conflict. */
-  async commit(compute: (s: State<T>) => MetaChange): Promise<void> {
+  /**
+   * Commits a change of members, leader or settings computed from the
+   * current state; computed again on a conflict, and dropped when `compute`
+   * finds nothing to change any more (undefined).
+   */
+  async commit(compute: (s: State<T>) => MetaChange | undefined): Promise<void> {
     const { inbox, store } = this.#d;
     for (let attempt = 0; attempt < ATTEMPTS; attempt++) {
       const s = inbox.state;
       const c = compute(s);
+      if (c === undefined) return;
       const reply = await store.meta(s, s.hash, {
         nodes: c.nodes ?? s.nodes,
         leader: c.leader ?? s.leader,

@@ -338,6 +338,8 @@ export class Node<T = unknown> {
       // Not awaited: the claim only has to be gone before another start with this id, long after; it expires anyway.
       this.#store.release(claimed).catch(() => undefined);
     }
+    // A sign of life at once (its next tick is a gossip period away): a restarted leader is not taken for gone.
+    await this.#store.writeNodeKey(this.#inbox.state, undefined, this.#clock.now()).catch((err: unknown) => this.#report(err));
     this.#synced = true;
     this.#phase = 'running';
     const s = this.#inbox.state;
@@ -384,10 +386,11 @@ export class Node<T = unknown> {
     if (options.leave && this.#phase === 'running') {
       await this.leave(this.id).catch((err: unknown) => log.warn('simple-gossip: leave on stop failed', err));
     } else if (this.#phase === 'running' && this.#inbox.state.leader === this.id && this.#inbox.state.nodes.length > 1) {
-      // Housekeeping goes on without this node.
-      await this.#membership.commit((s) => ({ leader: chooseLeader(s.nodes, this.id, new Set(), s.nodes[0]!), why: 'hand-over' })).catch((err: unknown) =>
-        log.warn('simple-gossip: hand-over failed', err),
-      );
+      // Housekeeping goes on without this node, on a member that is live (computed again, if another change got in first).
+      const down = await this.#housekeeping.down(this.#inbox.state.nodes).catch(() => new Set<string>());
+      await this.#membership
+        .commit((s) => (s.leader === this.id ? { leader: chooseLeader(s.nodes, this.id, down, s.nodes.find((n) => n !== this.id) ?? this.id), why: 'hand-over' } : undefined))
+        .catch((err: unknown) => log.warn('simple-gossip: hand-over failed', err));
     }
     this.#phase = 'stopping';
     this.#housekeeping.stop();

@@ -185,10 +185,11 @@ export class Store {
    * Writes this node's key: the cluster it is in (and its version and members
    * then), with its TTL; `stoppedAt` when it stops (its id is free again).
    */
-  async writeNodeKey(state: State, stoppedAt?: number): Promise<void> {
+  async writeNodeKey(state: State, stoppedAt?: number, seenAt = Date.now()): Promise<void> {
     const key = this.#o.keys.snapshot(this.#o.self);
     const fields: Array<string | number> = ['c', state.cluster, 'v', state.version, 'nodes', state.nodes.join(' '), 'gi', state.gossipIntervalMs];
-    if (stoppedAt !== undefined) fields.push('stopped', stoppedAt);
+    // Stopping: when; running: a sign of life too (a restarted leader is not taken for gone before its first tick).
+    fields.push(stoppedAt !== undefined ? 'stopped' : 'seen', stoppedAt ?? seenAt);
     await this.#o.conn.cmd.multi().hset(key, ...fields).pexpire(key, this.#o.nodeKeyTtlMs).exec();
   }
 
@@ -215,11 +216,11 @@ export class Store {
     return parseNodeKey(f);
   }
 
-  /** When each member last refreshed its node key (0 where it is gone). */
-  async seen(ids: readonly string[]): Promise<Array<{ id: string; seen: number }>> {
+  /** When each member last refreshed its node key (0 where it is gone), and when it last stopped (0: never). */
+  async seen(ids: readonly string[]): Promise<Array<{ id: string; seen: number; stopped: number }>> {
     const cmd = this.#o.conn.cmd;
-    const got = await Promise.all(ids.map((id) => cmd.hget(this.#o.keys.snapshot(id), 'seen')));
-    return ids.map((id, i) => ({ id, seen: Number(got[i] ?? 0) || 0 }));
+    const got = await Promise.all(ids.map((id) => cmd.hmget(this.#o.keys.snapshot(id), 'seen', 'stopped')));
+    return ids.map((id, i) => ({ id, seen: Number(got[i]?.[0] ?? 0) || 0, stopped: Number(got[i]?.[1] ?? 0) || 0 }));
   }
 
   async registry(): Promise<ClusterEntry[]> {
