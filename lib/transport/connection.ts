@@ -9,7 +9,7 @@ export type Commands = Redis | Cluster;
 
 export interface ConnectionEvents {
   readonly onMessage: (channel: string, message: string) => void;
-  /** Either connection came back after a drop: pushes were missed meanwhile. */
+  /** Either connection came back after a drop: changes were missed meanwhile. */
   readonly onReconnect: () => void;
   readonly onError: (err: Error) => void;
 }
@@ -23,10 +23,6 @@ export interface ConnectionEvents {
 export abstract class Connection {
   abstract readonly cmd: Commands;
   abstract readonly sub: Commands;
-  /** Whether a commit may write two keys in one Lua script (not across Redis Cluster slots). */
-  abstract readonly multiKeyScripts: boolean;
-  /** Whether {@link publishMany} is one command that Redis fans out (a standalone Redis), not one per channel. */
-  abstract readonly fansOut: boolean;
   /** How a script publishes to a member's channel, and counts its listeners. */
   abstract readonly publishCommand: 'PUBLISH' | 'SPUBLISH';
   abstract readonly numsubCommand: 'NUMSUB' | 'SHARDNUMSUB';
@@ -36,8 +32,6 @@ export abstract class Connection {
   }
 
   abstract publish(channel: string, message: string): Promise<number>;
-  /** Publishes one message to several channels; resolves to each one's listeners. */
-  abstract publishMany(message: string, channels: readonly string[]): Promise<number[]>;
   abstract subscribe(channel: string): Promise<void>;
   /** How many clients subscribe to each channel, exactly (pattern subscribers not counted). */
   abstract listenersOf(channels: readonly string[]): Promise<number[]>;
@@ -97,10 +91,6 @@ export abstract class Connection {
     return path ? path : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
   }
 
-  /** Resolves once every command sent before it has been answered. */
-  async drain(): Promise<void> {
-    await this.cmd.ping();
-  }
 
   /** Unsubscribes first (so the channel has no listener once this resolves: the id is free again), then quits both. */
   async close(): Promise<void> {
@@ -128,27 +118,16 @@ export abstract class Connection {
   }
 }
 
-/** PUBLISH of ARGV[1] to each channel that follows; answers the listeners of each. */
-const FAN_OUT = `
-local out = {}
-for i = 2, #ARGV do out[i - 1] = redis.call('PUBLISH', ARGV[i], ARGV[1]) end
-return out`;
-
-type FanOut = Redis & { sgFanOut(message: string, ...channels: string[]): Promise<unknown> };
-
 /** One Redis: PUBLISH/SUBSCRIBE, PUBSUB NUMSUB and CHANNELS. */
 class StandaloneConnection extends Connection {
   readonly cmd: Redis;
   readonly sub: Redis;
-  readonly multiKeyScripts = true;
-  readonly fansOut = true;
   readonly publishCommand = 'PUBLISH';
   readonly numsubCommand = 'NUMSUB';
 
   constructor(input: string | RedisOptions | Redis, events: ConnectionEvents) {
     super();
     this.cmd = openStandalone(input, 'cmd');
-    this.cmd.defineCommand('sgFanOut', { numberOfKeys: 0, lua: FAN_OUT });
     this.sub = openStandalone(input, 'sub');
     this.sub.on('message', events.onMessage);
     this.watch(events);
@@ -158,12 +137,6 @@ class StandaloneConnection extends Connection {
     return this.cmd.publish(channel, message);
   }
 
-  /** In one command (a script): the message crosses the socket once, and Redis fans it out. */
-  async publishMany(message: string, channels: readonly string[]): Promise<number[]> {
-    if (channels.length === 1) return [await this.publish(channels[0]!, message)];
-    const reply = (await (this.cmd as FanOut).sgFanOut(message, ...channels)) as number[];
-    return reply.map(Number);
-  }
 
   async subscribe(channel: string): Promise<void> {
     await this.sub.subscribe(channel);
@@ -192,8 +165,6 @@ class StandaloneConnection extends Connection {
 class ClusterConnection extends Connection {
   readonly cmd: Cluster;
   readonly sub: Cluster;
-  readonly multiKeyScripts = false;
-  readonly fansOut = false;
   readonly publishCommand = 'SPUBLISH';
   readonly numsubCommand = 'SHARDNUMSUB';
 
@@ -209,10 +180,6 @@ class ClusterConnection extends Connection {
     return this.cmd.spublish(channel, message) as Promise<number>;
   }
 
-  /** Channels live on different shards: one SPUBLISH each. */
-  publishMany(message: string, channels: readonly string[]): Promise<number[]> {
-    return Promise.all(channels.map((c) => this.publish(c, message)));
-  }
 
   readonly #channels = new Set<string>();
 
@@ -240,9 +207,6 @@ class ClusterConnection extends Connection {
     return [...new Set(replies.flat())];
   }
 
-  override async drain(): Promise<void> {
-    await Promise.all(this.cmd.nodes('master').map((m) => m.ping()));
-  }
 }
 
 function openStandalone(input: string | RedisOptions | Redis, role: string): Redis {
