@@ -5,7 +5,7 @@
  * batched and re-run on a conflict; the caller's own change installed from
  * the script's answer.
  */
-import { assertSerializable, deserialize, FORBIDDEN_KEYS, serialize } from '../codec.js';
+import { assertSerializable, FORBIDDEN_KEYS, isPlainJson, plainText, serialize } from '../codec.js';
 import { MAX_UPDATE_RETRIES } from '../constants.js';
 import { ConflictError, DurabilityError, GossipError, MessageTooLargeError } from '../errors.js';
 import { isRecord } from '../model/state.js';
@@ -154,18 +154,20 @@ export class Writer<T> {
     let mode: DataMode | undefined;
     let del: readonly string[] = [];
     if (op.op === 'set') {
-      assertSerializable(op.value);
-      if (isRecord(op.value) && !reaches(op.value, op.value)) {
+      // Plain JSON (a tree of plain objects, arrays and finite numbers) needs no other check; anything else is checked first.
+      const plain = isPlainJson(op.value);
+      if (!plain) assertSerializable(op.value);
+      if (isRecord(op.value) && (plain || !reaches(op.value, op.value))) {
         mode = 'c';
-        for (const [k, v] of Object.entries(op.value)) {
+        for (const k in op.value) {
           keys.push(k);
-          texts.push(serialize(v));
+          texts.push(plain ? plainText(op.value[k]) : serialize(op.value[k]));
         }
       } else {
         mode = 'v';
         if (op.value !== undefined) {
           keys.push('');
-          texts.push(serialize(op.value));
+          texts.push(plain ? plainText(op.value) : serialize(op.value));
         }
       }
     } else {
@@ -182,29 +184,27 @@ export class Writer<T> {
     const signer = this.#h.signer;
     const sigs = signer ? keys.map((k, i) => signer.signature(storedPayload(k, texts[i]!))) : undefined;
     const writeId = randomId();
-    const change = {
-      op: op.op,
-      ...(mode ? { mode } : {}),
-      set: keys,
-      values: texts.map((t) => deserialize<unknown>(t)),
-      sigs: sigs ?? [],
-      del,
-    };
+    const change = { op: op.op, ...(mode ? { mode } : {}), set: keys, texts, sigs: sigs ?? [], del };
     const build = (ts: number) => {
       const meta: DataMeta = { w: writeId, ts, op: op.op, ...(mode ? { mode } : {}), set: keys, ...(del.length ? { del } : {}), ...(sigs ? { sigs } : {}) };
       const metaText = JSON.stringify(meta);
       return { metaText, sigLine: signatureLine(signer, metaText, texts) };
     };
+    const built = build(this.#h.clock.now());
     // The frame every member gets: the script's header line, the signature line, the meta line, the values.
-    const first = build(0);
-    const header = this.#h.store.headerBytes(this.#h.state().cluster) + HEADER_ALLOWANCE;
-    const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t) + 1, header) + Buffer.byteLength(first.metaText) + first.sigLine.length + 2;
-    if (bytes > this.#h.maxMessageBytes) throw new MessageTooLargeError(bytes, this.#h.maxMessageBytes);
+    const max = this.#h.maxMessageBytes;
+    let chars = this.#h.store.headerBytes(this.#h.state().cluster) + HEADER_ALLOWANCE + built.metaText.length + built.sigLine.length + 2;
+    for (const t of texts) chars += t.length + 1;
+    // A UTF-16 unit is at most 3 bytes of UTF-8: count the bytes only when it might matter.
+    if (chars * 3 > max) {
+      const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t), chars - texts.reduce((n, t) => n + t.length, 0) + Buffer.byteLength(built.metaText) - built.metaText.length);
+      if (bytes > max) throw new MessageTooLargeError(bytes, max);
+    }
     const encoded: Encoded = {
       writeId,
       values: texts,
       change,
-      ...build(this.#h.clock.now()),
+      ...built,
       refresh(ts) {
         Object.assign(encoded, build(ts));
       },
