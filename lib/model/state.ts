@@ -116,15 +116,6 @@ export function judgeHead(own: Head, theirs: Head): HeadVerdict {
 export function applyData<T>(state: State<T>, book: Book, c: DataChange, decode: (text: string) => unknown): { state: State<T>; book: Book } {
   const held = state.data as unknown;
   const heldObj = book.mode === 'c' && isRecord(held) ? held : undefined;
-  /** The value of key `key` with text `text`: the one held if its text is the same. */
-  const valueOf = (key: string, text: string): { value: unknown; kept: boolean } => {
-    const e = book.entries.get(key);
-    if (e?.text === text) {
-      if (key === '' && book.mode === 'v') return { value: held, kept: true };
-      if (heldObj && Object.hasOwn(heldObj, key)) return { value: heldObj[key], kept: true };
-    }
-    return { value: decode(text), kept: false };
-  };
   const entries = new Map(c.op === 'set' ? [] : book.entries);
   let data: unknown;
   let mode = book.mode;
@@ -134,20 +125,27 @@ export function applyData<T>(state: State<T>, book: Book, c: DataChange, decode:
     mode = c.mode ?? 'v';
     seq = 0;
     if (mode === 'v') {
-      const v = c.set.length > 0 ? valueOf('', c.texts[0]!) : { value: undefined, kept: held === undefined && book.mode === 'v' };
-      data = v.value;
-      same = v.kept && book.mode === 'v';
+      if (c.set.length > 0) {
+        const kept = heldValue(book, held, heldObj, '', c.texts[0]!);
+        data = kept === MISS ? decode(c.texts[0]!) : kept;
+        same = kept !== MISS && book.mode === 'v';
+      } else {
+        data = undefined;
+        same = held === undefined && book.mode === 'v';
+      }
       if (c.set.length > 0) entries.set('', { seq: 0, at: c.at, sig: c.sigs[0] ?? '', text: c.texts[0]! });
     } else {
       const obj: Record<string, unknown> = {};
       const heldKeys = heldObj ? Object.keys(heldObj) : undefined;
       same = heldKeys !== undefined && heldKeys.length === c.set.length;
-      c.set.forEach((key, i) => {
-        const v = valueOf(key, c.texts[i]!);
-        put(obj, key, v.value);
-        if (!v.kept || heldKeys?.[i] !== key) same = false;
-        entries.set(key, { seq: ++seq, at: c.at, sig: c.sigs[i] ?? '', text: c.texts[i]! });
-      });
+      for (let i = 0; i < c.set.length; i++) {
+        const key = c.set[i]!;
+        const text = c.texts[i]!;
+        const kept = heldValue(book, held, heldObj, key, text);
+        put(obj, key, kept === MISS ? decode(text) : kept);
+        if (kept === MISS || heldKeys?.[i] !== key) same = false;
+        entries.set(key, { seq: ++seq, at: c.at, sig: c.sigs[i] ?? '', text });
+      }
       data = obj;
     }
   } else {
@@ -155,13 +153,14 @@ export function applyData<T>(state: State<T>, book: Book, c: DataChange, decode:
     same = mode === 'c' && heldObj !== undefined;
     mode = 'c';
     const obj: Record<string, unknown> = { ...(heldObj ?? {}) };
-    c.set.forEach((key, i) => {
-      const v = valueOf(key, c.texts[i]!);
-      put(obj, key, v.value);
-      if (!v.kept) same = false;
-      const old = entries.get(key);
-      entries.set(key, { seq: old?.seq ?? ++seq, at: c.at, sig: c.sigs[i] ?? '', text: c.texts[i]! });
-    });
+    for (let i = 0; i < c.set.length; i++) {
+      const key = c.set[i]!;
+      const text = c.texts[i]!;
+      const kept = heldValue(book, held, heldObj, key, text);
+      put(obj, key, kept === MISS ? decode(text) : kept);
+      if (kept === MISS) same = false;
+      entries.set(key, { seq: entries.get(key)?.seq ?? ++seq, at: c.at, sig: c.sigs[i] ?? '', text });
+    }
     for (const key of c.del) {
       if (Object.hasOwn(obj, key)) same = false;
       delete obj[key];
@@ -173,6 +172,15 @@ export function applyData<T>(state: State<T>, book: Book, c: DataChange, decode:
     state: { ...state, version: c.version, hash: c.hash, data: (same ? held : data) as T | undefined },
     book: { ...book, mode, seq, wt: c.at, entries },
   };
+}
+
+const MISS: unique symbol = Symbol('miss');
+
+/** The value held for `key` if its text is `text` (value mode: key ''), else MISS. */
+function heldValue(book: Book, held: unknown, heldObj: Record<string, unknown> | undefined, key: string, text: string): unknown {
+  if (book.entries.get(key)?.text !== text) return MISS;
+  if (key === '' && book.mode === 'v') return held;
+  return heldObj && Object.hasOwn(heldObj, key) ? heldObj[key] : MISS;
 }
 
 /**

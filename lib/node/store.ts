@@ -378,4 +378,16 @@ export function randomId(): string {
   return randomBytes(9).toString('base64url');
 }
 
+/** This process's write-id prefix: 72 random bits, drawn once. */
+const WRITE_ID_PREFIX = randomBytes(9).toString('base64url');
+let writeCount = 0;
+
+/**
+ * A write id unique across processes and time (the process's random prefix
+ * and a counter), without drawing random bytes for each write.
+ */
+export function writeId(): string {
+  return `${WRITE_ID_PREFIX}${(writeCount++).toString(36)}`;
+}
+
 export type { Reply };

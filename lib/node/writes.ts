@@ -16,7 +16,7 @@ import { signatureLine } from '../transport/frames.js';
 import type { DataMeta } from '../transport/frames.js';
 import { UpdateQueue, applyUpdaters } from '../updates.js';
 import type { PendingUpdate, Updater } from '../updates.js';
-import { randomId, storedPayload } from './store.js';
+import { storedPayload, writeId as newWriteId } from './store.js';
 import { parseCommitReply } from './store.js';
 import type { CommitReply, Reply, Store } from './store.js';
 
@@ -183,14 +183,10 @@ export class Writer<T> {
     }
     const signer = this.#h.signer;
     const sigs = signer ? keys.map((k, i) => signer.signature(storedPayload(k, texts[i]!))) : undefined;
-    const writeId = randomId();
+    const writeId = newWriteId();
     const change = { op: op.op, ...(mode ? { mode } : {}), set: keys, texts, sigs: sigs ?? [], del };
-    const build = (ts: number) => {
-      const meta: DataMeta = { w: writeId, ts, op: op.op, ...(mode ? { mode } : {}), set: keys, ...(del.length ? { del } : {}), ...(sigs ? { sigs } : {}) };
-      const metaText = JSON.stringify(meta);
-      return { metaText, sigLine: signatureLine(signer, metaText, texts) };
-    };
-    const built = build(this.#h.clock.now());
+    const meta = { w: writeId, op: op.op, ...(mode ? { mode } : {}), set: keys, ...(del.length ? { del } : {}), ...(sigs ? { sigs } : {}) };
+    const built = stamped(meta, texts, signer, this.#h.clock.now());
     // The frame every member gets: the script's header line, the signature line, the meta line, the values.
     const max = this.#h.maxMessageBytes;
     let chars = this.#h.store.headerBytes(this.#h.state().cluster) + HEADER_ALLOWANCE + built.metaText.length + built.sigLine.length + 2;
@@ -206,7 +202,7 @@ export class Writer<T> {
       change,
       ...built,
       refresh(ts) {
-        Object.assign(encoded, build(ts));
+        Object.assign(encoded, stamped(meta, texts, signer, ts));
       },
     };
     return encoded;
@@ -221,6 +217,13 @@ interface Encoded {
   readonly change: Omit<DataChange, 'version' | 'hash' | 'prev' | 'at'>;
   /** Re-stamps the write (after Redis said the stamp was outside the replay window). */
   refresh(ts: number): void;
+}
+
+/** The meta line and signature line of a write stamped `ts` (the stamp goes second, as DataMeta lists it). */
+function stamped(meta: Omit<DataMeta, 'ts'>, texts: readonly string[], signer: Signer | undefined, ts: number): { metaText: string; sigLine: string } {
+  const { w, ...rest } = meta;
+  const metaText = JSON.stringify({ w, ts, ...rest } satisfies DataMeta);
+  return { metaText, sigLine: signatureLine(signer, metaText, texts) };
 }
 
 /** Whether `root` is reachable from inside `from` (a cycle through it: such a value is stored whole, not key by key). */
