@@ -8,6 +8,8 @@
 import { assertSerializable, FORBIDDEN_KEYS, isPlainJson, plainText, serialize } from '../codec.js';
 import { MAX_UPDATE_RETRIES } from '../constants.js';
 import { ConflictError, DurabilityError, GossipError, MessageTooLargeError } from '../errors.js';
+import { foldOps } from '../model/ops.js';
+import type { DataOp } from '../model/ops.js';
 import { isRecord } from '../model/state.js';
 import type { DataChange, DataMode, State } from '../model/state.js';
 import type { Signer } from '../signing.js';
@@ -20,10 +22,7 @@ import { storedPayload, writeId as newWriteId } from './store.js';
 import { parseCommitReply } from './store.js';
 import type { CommitReply, Reply, Store } from './store.js';
 
-/** A data write before it is encoded: a whole value, or keys set and removed. */
-export type DataOp =
-  | { readonly op: 'set'; readonly value: unknown }
-  | { readonly op: 'patch'; readonly set: ReadonlyMap<string, unknown>; readonly del: readonly string[] };
+export type { DataOp };
 
 /** What the node does for its writes. */
 export interface WriterHost<T> {
@@ -48,18 +47,89 @@ export interface WriterHost<T> {
 /** What the script adds to the header line this node's prefix starts: the version, two hashes, the commit time. */
 const HEADER_ALLOWANCE = 160;
 
+/** A write call waiting for its commit. */
+interface Queued {
+  readonly op: DataOp;
+  readonly e: Encoded;
+  readonly resolve: (version: number) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 export class Writer<T> {
   readonly #h: WriterHost<T>;
   readonly #updates: UpdateQueue<T>;
+  /** Writes called while a commit is in flight: they go out together in the next (see foldOps). */
+  readonly #queue: Queued[] = [];
+  #committing = false;
 
   constructor(host: WriterHost<T>) {
     this.#h = host;
     this.#updates = new UpdateQueue<T>((batch) => this.#runUpdaters(batch));
   }
 
-  /** Commits `op` unconditionally; resolves to the version that holds it (this node holds it too). */
-  async write(op: DataOp): Promise<number> {
-    const encoded = this.#encode(op);
+  /**
+   * Commits `op` unconditionally; resolves to the version that holds it (this
+   * node holds it too). Checked and encoded at once (a bad value rejects
+   * here); committed at once when no commit of this node is in flight, else
+   * with the writes queued meanwhile, in one commit.
+   */
+  write(op: DataOp): Promise<number> {
+    let e: Encoded;
+    try {
+      this.#h.assertRunning();
+      e = this.#encode(op);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ op, e, resolve, reject });
+      if (!this.#committing) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#committing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const { calls, e } = this.#group();
+        try {
+          const version = await this.#commitWrite(e);
+          for (const c of calls) c.resolve(version);
+        } catch (err) {
+          for (const c of calls) c.reject(err);
+        }
+      }
+    } finally {
+      this.#committing = false;
+    }
+  }
+
+  /** The calls at the head of the queue that commit as one, and what to commit. */
+  #group(): { calls: Queued[]; e: Encoded } {
+    const first = this.#queue.shift()!;
+    const calls = [first];
+    let op = first.op;
+    let e: Encoded | undefined = first.e;
+    for (let next = this.#queue[0]; next; next = this.#queue[0]) {
+      const folded = foldOps(op, next.op);
+      if (!folded) break;
+      this.#queue.shift();
+      calls.push(next);
+      op = folded;
+      // A set that replaces what came before commits as it was encoded; merged patches are encoded again.
+      e = folded === next.op ? next.e : undefined;
+    }
+    if (e) return { calls, e };
+    try {
+      return { calls, e: this.#encode(op) };
+    } catch {
+      // Together too big for one message: the first alone, the others fold again after it.
+      this.#queue.unshift(...calls.slice(1));
+      return { calls: [first], e: first.e };
+    }
+  }
+
+  async #commitWrite(encoded: Encoded): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       const state = this.#h.state();
       const reply = await this.#commit(state, encoded, '');
@@ -75,6 +145,7 @@ export class Writer<T> {
 
   rejectAll(err: unknown): void {
     this.#updates.rejectAll(err);
+    for (const c of this.#queue.splice(0)) c.reject(err);
   }
 
   async #runUpdaters(batch: PendingUpdate<T>[]): Promise<void> {
