@@ -49,6 +49,8 @@ export interface InboxDeps {
   /** The anti-entropy period changed. */
   readonly onIntervalChange: () => void;
   readonly isRunning: () => boolean;
+  /** Whether a new state's data may be installed (the `schema` option; it reports what it refuses). */
+  readonly admit?: (state: State<unknown>) => boolean;
 }
 
 /** How many versions' hashes a node remembers. */
@@ -289,7 +291,10 @@ export class Inbox<T> {
   install(next: State<T>, book: Book): void {
     const prev = this.#state;
     // Values equal to what it holds keep their frozen objects: get() returns the same object, and no 'data' event.
-    const state = freezeState(keepEqual(prev.data, next), prev.data);
+    const kept = keepEqual(prev.data, next);
+    // New data the schema refuses is not installed: the node keeps its state (and catches up once it is valid again).
+    if (kept.data !== prev.data && this.#d.admit?.(kept) === false) return;
+    const state = freezeState(kept, prev.data);
     this.#state = state;
     this.#book = book;
     if (state.version > this.#seenVersion || state.cluster !== prev.cluster) this.#seenVersion = state.version;
