@@ -92,11 +92,10 @@ export interface GossipOptions<T = any> {
    * A Standard Schema v1 (zod, valibot, arktype, …) the data must match; the
    * node's type `T` is inferred from its output. A write whose resulting data
    * does not match rejects with {@link ValidationError} before anything is
-   * sent (an async schema is awaited); a state from another node or from
-   * Redis that does not match is not installed: the node keeps its data and
-   * reports it on 'error' (checked synchronously: an async result there is
-   * refused too). `undefined` (no data yet) always matches, and what is
-   * stored is the value written, not the schema's output.
+   * sent; a state from another node or from Redis that does not match is
+   * not installed: the node keeps its data and reports it on 'error'. An
+   * async schema is awaited. `undefined` (no data yet) always matches, and
+   * what is stored is the value written, not the schema's output.
    * @default none: any data is accepted
    */
   schema?: StandardSchemaV1<unknown, T>;

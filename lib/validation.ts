@@ -1,12 +1,11 @@
 /**
  * The `schema` option at work. A write's resulting data is checked before
- * anything is sent (awaited: an async schema works for writes). A state from
- * another node or from Redis is checked before it is installed, inside the
- * inbox's synchronous step, so there the schema must answer synchronously:
- * a state whose check returns a Promise is not installed, and a start whose
- * first state gets a Promise rejects with a TypeError. `undefined` (no data
- * yet) always passes. The schema is a check: what is stored is the value
- * written, never the schema's output.
+ * anything is sent; a state from another node or from Redis before it is
+ * installed (the node keeps its data when it does not match). An async
+ * schema is awaited in both: a state waits for its check, and the inputs
+ * that arrive meanwhile wait behind it (lib/node/hold.ts). `undefined` (no
+ * data yet) always passes. The schema is a check: what is stored is the
+ * value written, never the schema's output.
  */
 import { ValidationError } from './errors.js';
 import type { ValidationIssue } from './errors.js';
@@ -23,6 +22,8 @@ export class SchemaGuard {
   readonly #report: (err: Error) => void;
   /** The last state refused: one read again at every tick is reported once. */
   #refused = '';
+  /** The last state an async check passed: installed at once when it comes back after the check. */
+  #passed = '';
 
   constructor(schema: StandardSchemaV1, metrics: Metrics, report: (err: Error) => void) {
     this.#schema = schema;
@@ -38,11 +39,26 @@ export class SchemaGuard {
     throwIfInvalid(what, result);
   }
 
-  /** Whether a state from another node or from Redis may be installed; one that may not is counted and reported. */
-  admit(state: State<unknown>): boolean {
-    const error = this.#check(state);
+  /** Whether a state from another node or from Redis may be installed (a Promise of it for an async schema); one that may not is counted and reported. */
+  admit(state: State<unknown>): boolean | Promise<boolean> {
+    const mark = markOf(state);
+    if (mark === this.#passed) return true;
+    const verdict = this.#check(state);
+    if (!isPromise(verdict)) return this.#judged(mark, verdict);
+    return verdict.then((error) => {
+      if (error === undefined) this.#passed = mark;
+      return this.#judged(mark, error);
+    });
+  }
+
+  /** The first state a starting node takes: one that does not match stops the start. */
+  async boot(state: State<unknown>): Promise<void> {
+    const error = await this.#check(state);
+    if (error) throw error;
+  }
+
+  #judged(mark: string, error: ValidationError | undefined): boolean {
     if (error === undefined) return true;
-    const mark = `${state.cluster}/${state.version}/${state.hash}`;
     if (mark !== this.#refused) {
       this.#refused = mark;
       this.#metrics.count('invalidStates');
@@ -51,27 +67,18 @@ export class SchemaGuard {
     return false;
   }
 
-  /** The first state a starting node takes: one that does not match stops the start. */
-  boot(state: State<unknown>): void {
-    const error = this.#check(state);
-    if (error) throw error;
-  }
-
-  #check(state: State<unknown>): Error | undefined {
+  #check(state: State<unknown>): ValidationError | undefined | Promise<ValidationError | undefined> {
     if (state.data === undefined) return undefined;
     const what = `the data of cluster ${state.cluster} at version ${state.version}`;
+    const threw = (err: unknown) => new ValidationError(what, [{ message: `the schema threw: ${(err as Error)?.message ?? String(err)}`, path: [] }], { cause: err });
     let result: Result | Promise<Result>;
     try {
       result = this.#schema['~standard'].validate(state.data);
     } catch (err) {
-      return new ValidationError(what, [{ message: `the schema threw: ${(err as Error)?.message ?? String(err)}`, path: [] }], { cause: err });
+      return threw(err);
     }
-    if (isPromise(result)) {
-      // Its outcome does not matter any more: the state is refused either way.
-      result.then(undefined, () => undefined);
-      return new TypeError(`the schema validates ${what} asynchronously (a Promise): states from other nodes and from Redis are checked synchronously, so it is not installed; give a schema without async checks`);
-    }
-    return result.issues ? new ValidationError(what, result.issues.map(toIssue)) : undefined;
+    if (isPromise(result)) return result.then((r) => invalid(what, r), threw);
+    return invalid(what, result);
   }
 }
 
@@ -90,8 +97,15 @@ export function isStandardSchema(schema: unknown): schema is StandardSchemaV1 {
   return typeof props === 'object' && props !== null && props.version === 1 && typeof props.validate === 'function';
 }
 
+const markOf = (s: State<unknown>): string => `${s.cluster}/${s.version}/${s.hash}`;
+
+function invalid(what: string, result: Result): ValidationError | undefined {
+  return result.issues ? new ValidationError(what, result.issues.map(toIssue)) : undefined;
+}
+
 function throwIfInvalid(what: string, result: Result): void {
-  if (result.issues) throw new ValidationError(what, result.issues.map(toIssue));
+  const error = invalid(what, result);
+  if (error) throw error;
 }
 
 function toIssue(issue: StandardSchemaV1.Issue): ValidationIssue {

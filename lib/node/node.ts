@@ -365,7 +365,7 @@ export class Node<T = unknown> {
   /** Cold start: the cluster its node key names, read whole; or a live member's word; or a cluster of its own. */
   async #recover(nodeKey: NodeKey | undefined): Promise<void> {
     const stored = nodeKey?.cluster === undefined ? undefined : await this.#store.read<T>(nodeKey.cluster).catch((err: unknown) => this.#report(err));
-    if (stored) this.#guard?.boot(stored.state);
+    if (stored) await this.#guard?.boot(stored.state);
     if (stored?.state.nodes.includes(this.id)) {
       this.#inbox.adopt(stored);
     } else if (stored) {
@@ -388,7 +388,7 @@ export class Node<T = unknown> {
         theirs = await this.#store.read<T>(cluster).catch(() => undefined);
       }
       if (theirs?.state.nodes.includes(this.id)) {
-        this.#guard?.boot(theirs.state);
+        await this.#guard?.boot(theirs.state);
         this.#inbox.adopt(theirs);
         return true;
       }
