@@ -144,3 +144,32 @@ export class DurabilityError extends GossipError {
     super('durability_timeout', `version ${version} is committed, but only ${replicas} of ${wanted} replica(s) had it in time`);
   }
 }
+
+/** One problem a schema found: its message, and where in the data (empty: the whole value). */
+export interface ValidationIssue {
+  readonly message: string;
+  readonly path: readonly PropertyKey[];
+}
+
+/**
+ * Data that does not match the `schema` given to `start()`: a write rejects
+ * with it before anything is sent; a state from another node or from Redis
+ * that does not match is not installed, and reported on 'error' with it.
+ */
+export class ValidationError extends GossipError {
+  override readonly name = 'ValidationError';
+  constructor(
+    /** What was checked, e.g. 'the data of set()'. */
+    readonly what: string,
+    readonly issues: readonly ValidationIssue[],
+    options?: { cause?: unknown },
+  ) {
+    super('invalid_data', `${what} does not match the schema: ${issues.map(describeIssue).join('; ')}`, options);
+  }
+}
+
+function describeIssue(issue: ValidationIssue): string {
+  if (issue.path.length === 0) return issue.message;
+  const path = issue.path.map((k, i) => (typeof k === 'number' ? `[${k}]` : i === 0 ? String(k) : `.${String(k)}`)).join('');
+  return `${path}: ${issue.message}`;
+}

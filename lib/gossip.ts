@@ -5,12 +5,19 @@ import { Node } from './node/node.js';
 import type { StatusResult, StopOptions } from './node/node.js';
 import type { GossipOptions } from './options.js';
 import type { SetSyncOptions } from './propagation.js';
-import type { Updater } from './updates.js';
+import type { CfgKey, CfgPatch, CfgValue, DeepReadonly, KeyHandler, OptionalCfgKey, Updater } from './types.js';
+import type { Updater as NodeUpdater } from './updates.js';
 
 export type { StatusResult, StopOptions } from './node/node.js';
 
-/** The whole state of a cluster as a node holds it (the original's "rumor"). */
-export type Rumor<T = unknown> = State<T>;
+/** The whole state of a cluster as a node holds it (the original's "rumor"), deep-frozen. */
+export type Rumor<T = unknown> = State<DeepReadonly<T>>;
+
+/** The events of a node whose data is `T`: 'data', 'rumor', 'error'. */
+type Events<T> = GossipEvents<DeepReadonly<T>, Rumor<T>>;
+
+/** A config value: what the node holds is a defined value when a default was given. */
+type Defined<V> = DeepReadonly<Exclude<V, undefined>>;
 
 /**
  * One member of a simple-gossip cluster. Create it with {@link Gossip.start}.
@@ -30,9 +37,11 @@ export class Gossip<T = unknown> {
    * Starts a node: connects (bounded by `connectTimeoutMs` and `signal`),
    * refuses a `nodeId` that is live in the namespace, and takes its
    * cluster's state from Redis in one read — or starts a one-node cluster.
+   * `T` is the data's type: given (`start<Flags>()`), or inferred from
+   * `schema`; without either, the data is `unknown` and config keys any string.
    */
-  static async start<T = unknown>(options: GossipOptions = {}): Promise<Gossip<T>> {
-    return new Gossip<T>(await Node.start<T>(options));
+  static async start<T = unknown>(options: GossipOptions<T> = {}): Promise<Gossip<T>> {
+    return new Gossip<T>(await Node.start<T>(options as GossipOptions<unknown>));
   }
 
   // ---- the local view -------------------------------------------------
@@ -59,16 +68,19 @@ export class Gossip<T = unknown> {
   }
   /** The whole state this node holds (frozen). */
   get rumor(): Rumor<T> {
-    return this.#node.rumor;
+    return this.#node.rumor as Rumor<T>;
   }
 
-  /** The current data, deep-frozen. Synchronous; as cheap as a property read. */
-  get(): T | undefined {
-    return this.#node.rumor.data;
+  /** The current data, deep-frozen (so typed deep-readonly). Synchronous; as cheap as a property read. */
+  get(): DeepReadonly<T> | undefined {
+    return this.#node.rumor.data as DeepReadonly<T> | undefined;
   }
 
-  /** Config mode: the value under `key` of the data object, or `dflt`. */
-  getCfg<V = unknown>(key: string, dflt?: V): V | undefined {
+  /** Config mode: the value under `key` of the data object, or `undefined`. */
+  getCfg<K extends CfgKey<T>>(key: K): DeepReadonly<CfgValue<T, K>> | undefined;
+  /** Config mode: the value under `key` of the data object, or `dflt` when it has none. */
+  getCfg<K extends CfgKey<T>>(key: K, dflt: Defined<CfgValue<T, K>>): Defined<CfgValue<T, K>>;
+  getCfg(key: string, dflt?: unknown): unknown {
     return this.#node.getCfg(key, dflt);
   }
 
@@ -90,45 +102,51 @@ export class Gossip<T = unknown> {
   // ---- writes ---------------------------------------------------------
 
   /**
-   * Sets the data: a value, or an updater run on this node against its
-   * latest data (again if another write got in first). One commit script
-   * in Redis; resolves once this node holds the result.
+   * Sets the data: an updater run on this node against its latest data
+   * (again if another write got in first), or a value (`undefined` clears).
+   * One commit script in Redis; resolves once this node holds the result.
+   * With `schema`, data that does not match rejects with `ValidationError`
+   * before anything is sent.
    */
-  async set(valueOrUpdater: T | undefined | Updater<T>): Promise<void> {
-    await this.#node.set(valueOrUpdater);
+  async set(updater: Updater<T>): Promise<void>;
+  async set(value: DeepReadonly<T> | undefined): Promise<void>;
+  async set(valueOrUpdater: unknown): Promise<void> {
+    await this.#node.set(valueOrUpdater as T | NodeUpdater<T>);
   }
 
   /** {@link set}, then waits until the members hold the written version (all, a majority, or a count). */
-  async setSync(valueOrUpdater: T | undefined | Updater<T>, options: SetSyncOptions = {}): Promise<void> {
+  async setSync(updater: Updater<T>, options?: SetSyncOptions): Promise<void>;
+  async setSync(value: DeepReadonly<T> | undefined, options?: SetSyncOptions): Promise<void>;
+  async setSync(valueOrUpdater: unknown, options: SetSyncOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
-    await this.#node.awaitVersion(await this.#node.set(valueOrUpdater), options);
+    await this.#node.awaitVersion(await this.#node.set(valueOrUpdater as T | NodeUpdater<T>), options);
   }
 
   /** Config mode: sets `key` of the data object, in Redis, touching no other key (so config writes never conflict). */
-  async setCfg(key: string, value: unknown): Promise<void> {
+  async setCfg<K extends CfgKey<T>>(key: K, value: Defined<CfgValue<T, K>>): Promise<void> {
     await this.#node.patch(new Map([[key, value]]), []);
   }
 
   /** {@link setCfg}, then waits like {@link setSync}. */
-  async setCfgSync(key: string, value: unknown, options: SetSyncOptions = {}): Promise<void> {
+  async setCfgSync<K extends CfgKey<T>>(key: K, value: Defined<CfgValue<T, K>>, options: SetSyncOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
     await this.#node.awaitVersion(await this.#node.patch(new Map([[key, value]]), []), options);
   }
 
-  /** Config mode: removes `key`; `getCfg(key, dflt)` returns `dflt` afterwards, everywhere. */
-  async deleteCfg(key: string): Promise<void> {
+  /** Config mode: removes `key` (of a typed config: an optional one); `getCfg(key, dflt)` returns `dflt` afterwards, everywhere. */
+  async deleteCfg(key: OptionalCfgKey<T>): Promise<void> {
     await this.#node.patch(new Map(), [key]);
   }
 
   /** {@link deleteCfg}, then waits like {@link setSync}. */
-  async deleteCfgSync(key: string, options: SetSyncOptions = {}): Promise<void> {
+  async deleteCfgSync(key: OptionalCfgKey<T>, options: SetSyncOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
     await this.#node.awaitVersion(await this.#node.patch(new Map(), [key]), options);
   }
 
   /** Config mode: several keys in one commit; a key given `undefined` is removed. */
-  async patchCfg(changes: Readonly<Record<string, unknown>>): Promise<void> {
-    const entries = Object.entries(changes);
+  async patchCfg(changes: CfgPatch<T>): Promise<void> {
+    const entries: [string, unknown][] = Object.entries(changes);
     await this.#node.patch(new Map(entries.filter(([, v]) => v !== undefined)), entries.filter(([, v]) => v === undefined).map(([k]) => k));
   }
 
@@ -167,10 +185,10 @@ export class Gossip<T = unknown> {
   // ---- events ---------------------------------------------------------
 
   /** Calls `handler` on every change of the data (or of the whole state); returns its unsubscribe. */
-  subscribe(handler: Handler<GossipEvents<T, Rumor<T>>['data']>, type?: 'data'): () => void;
-  subscribe(handler: Handler<GossipEvents<T, Rumor<T>>['rumor']>, type: 'rumor'): () => void;
+  subscribe(handler: Handler<Events<T>['data']>, type?: 'data'): () => void;
+  subscribe(handler: Handler<Events<T>['rumor']>, type: 'rumor'): () => void;
   subscribe(handler: Handler<never>, type: 'data' | 'rumor' = 'data'): () => void {
-    const h = handler as Handler<GossipEvents<T, Rumor<T>>[typeof type]>;
+    const h = handler as Handler<GossipEvents<T>[typeof type]>;
     this.#node.on(type, h);
     return () => this.#node.off(type, h);
   }
@@ -180,20 +198,20 @@ export class Gossip<T = unknown> {
     this.#node.offAll(handler);
   }
 
-  /** Calls `fn` whenever the value under `key` changes (config mode), with the version; returns its unsubscribe. */
-  onKey(key: string, fn: (value: unknown, info: { readonly version: number }) => void): () => void {
-    return this.#node.onKey(key, fn);
+  /** Calls `fn` whenever the value under `key` changes (config mode; `undefined` once removed), with the version; returns its unsubscribe. */
+  onKey<K extends CfgKey<T>>(key: K, fn: KeyHandler<CfgValue<T, K>>): () => void {
+    return this.#node.onKey(key, fn as (value: unknown, info: { readonly version: number }) => void);
   }
 
   /** Listens to 'data', 'rumor' or 'error' (a handler that throws is reported on 'error', never breaks the node). */
-  on<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T, Rumor<T>>[K]>): this {
-    this.#node.on(type, handler);
+  on<K extends GossipEventType>(type: K, handler: Handler<Events<T>[K]>): this {
+    this.#node.on(type, handler as Handler<GossipEvents<T>[K]>);
     return this;
   }
 
   /** Stops listening (only this handler, for this event). */
-  off<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T, Rumor<T>>[K]>): this {
-    this.#node.off(type, handler);
+  off<K extends GossipEventType>(type: K, handler: Handler<Events<T>[K]>): this {
+    this.#node.off(type, handler as Handler<GossipEvents<T>[K]>);
     return this;
   }
 

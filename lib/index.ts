@@ -5,7 +5,8 @@
  */
 export { Gossip } from './gossip.js';
 export type { StatusResult, StopOptions, Rumor } from './gossip.js';
-export type { Updater, UpdateResult } from './updates.js';
+export type { Updater, UpdateResult, DeepReadonly, CfgKey, CfgValue, CfgPatch, OptionalCfgKey, KeyHandler } from './types.js';
+export type { StandardSchemaV1 } from './schema.js';
 export type { SetSyncOptions, WaitFor } from './propagation.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export type { GossipOptions, EventMode, Logger, Durability } from './options.js';
@@ -30,7 +31,8 @@ export {
   BadMessageError,
   SubscriberError,
   PersistenceError,
+  ValidationError,
 } from './errors.js';
-export type { DropReason } from './errors.js';
+export type { DropReason, ValidationIssue } from './errors.js';
 export { Observer } from './observer.js';
 export type { ObserverOptions, MemberView, ObserverWrite } from './observer.js';

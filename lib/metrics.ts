@@ -39,7 +39,8 @@ export interface MetricsSnapshot {
   /**
    * Events: changes.applied / changes.stale / changes.read (a change that made
    * the node read the state), reads (states read from Redis),
-   * antiEntropyRounds, nodeKeyWrites, headsFailed, repliesFailed.
+   * antiEntropyRounds, nodeKeyWrites, headsFailed, repliesFailed,
+   * invalidStates (states the `schema` refused: not installed).
    */
   readonly counters: Readonly<Record<string, number>>;
   /** How far this node is behind the highest version it has seen from its cluster (0: up to date). */

@@ -4,8 +4,10 @@ import type { RedisOptions } from 'ioredis';
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_NODE_KEY_TTL_MS } from './constants.js';
 import { InvalidOptionError } from './errors.js';
 import { debugLogger } from './logging.js';
+import type { StandardSchemaV1 } from './schema.js';
 import type { Secret } from './signing.js';
 import type { RedisClient } from './transport/client.js';
+import { isStandardSchema } from './validation.js';
 
 /** How events reach subscribers: `sync` before the call that caused them returns, `async` on a later tick, `auto` async unless more than 3 are waiting. */
 export type EventMode = 'auto' | 'sync' | 'async';
@@ -28,8 +30,13 @@ export interface Durability {
   readonly timeoutMs: number;
 }
 
-/** Options of {@link Gossip.start}; every one has a default. */
-export interface GossipOptions {
+/**
+ * Options of {@link Gossip.start}; every one has a default. `T` is the data's
+ * type (what `schema` validates); `GossipOptions` alone fits a node of any type.
+ */
+// `any` by default: options written without a type (a shared options object) fit a node of any type.
+// eslint-disable-next-line @typescript-eslint/no-explicit-any
+export interface GossipOptions<T = any> {
   /**
    * Where the cluster meets: a URL, ioredis options, or an ioredis `Redis` or
    * `Cluster` of ioredis 5 or 6 (duplicated, never used or closed itself; a
@@ -84,6 +91,17 @@ export interface GossipOptions {
   /** Aborts `start()`: it rejects with the signal's reason. */
   signal?: AbortSignal;
   /**
+   * A Standard Schema v1 (zod, valibot, arktype, …) the data must match; the
+   * node's type `T` is inferred from its output. A write whose resulting data
+   * does not match rejects with {@link ValidationError} before anything is
+   * sent; a state from another node or from Redis that does not match is
+   * not installed: the node keeps its data and reports it on 'error'. An
+   * async schema is awaited. `undefined` (no data yet) always matches, and
+   * what is stored is the value written, not the schema's output.
+   * @default none: any data is accepted
+   */
+  schema?: StandardSchemaV1<unknown, T>;
+  /**
    * Each commit waits (a `WAIT`, pipelined with the script) until this many
    * replicas have it, at most `timeoutMs`; a commit that did not reach them
    * rejects with {@link DurabilityError} (it is applied on the primary, and
@@ -109,8 +127,9 @@ export interface GossipOptions {
   logger?: Logger;
 }
 
-export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 'secret' | 'signal' | 'durability'>> {
+export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 'secret' | 'signal' | 'durability' | 'schema'>> {
   readonly redis: NonNullable<GossipOptions['redis']>;
+  readonly schema: StandardSchemaV1 | undefined;
   readonly secret: GossipOptions['secret'];
   readonly signal: AbortSignal | undefined;
   readonly durability: Durability | undefined;
@@ -133,10 +152,10 @@ export const DEFAULT_OPTIONS = {
   nodeKeyTtlMs: DEFAULT_NODE_KEY_TTL_MS,
   maxMessageBytes: DEFAULT_MAX_MESSAGE_BYTES,
   logger: debugLogger(),
-} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'signal' | 'durability' | 'evictAfterMs'>;
+} as const satisfies Omit<ResolvedOptions, 'redis' | 'nodeId' | 'secret' | 'signal' | 'durability' | 'evictAfterMs' | 'schema'>;
 
 /** Fills in defaults and checks every option; throws {@link InvalidOptionError}. */
-export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
+export function resolveOptions(opts: GossipOptions<unknown> = {}): ResolvedOptions {
   const o: ResolvedOptions = {
     ...DEFAULT_OPTIONS,
     ...withoutUndefined(opts),
@@ -144,6 +163,7 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
     secret: opts.secret,
     signal: opts.signal,
     durability: opts.durability,
+    schema: opts.schema,
     nodeId: opts.nodeId ?? defaultNodeId(),
     evictAfterMs: opts.evictAfterMs ?? (opts.join === 'auto' ? DEFAULT_EVICT_AFTER_MS : 0),
   };
@@ -166,6 +186,9 @@ export function resolveOptions(opts: GossipOptions = {}): ResolvedOptions {
     if (typeof o.durability !== 'object' || o.durability === null) throw new InvalidOptionError('durability', 'must be { replicas, timeoutMs }');
     checkInt('durability.replicas', o.durability.replicas, 1);
     checkInt('durability.timeoutMs', o.durability.timeoutMs, 1);
+  }
+  if (o.schema !== undefined && !isStandardSchema(o.schema)) {
+    throw new InvalidOptionError('schema', "must be a Standard Schema v1 (an object with '~standard': { version: 1, validate }), as zod, valibot and arktype schemas are");
   }
   if (o.secret !== undefined) {
     const list = Array.isArray(o.secret) ? o.secret : [o.secret];

@@ -5,7 +5,8 @@ export type UpdateResult<T> = {
 } | 'no_change';
 
 /**
- * Computes the next value from the current one (frozen). It may run more than
+ * Computes the next value from the current one (frozen). The node's own
+ * shape; the facade's, typed deep-readonly, is lib/types.ts's `Updater`. It may run more than
  * once (when the leader has moved on meanwhile), so it must be pure.
  */
 export type Updater<T> = (current: T | undefined) => UpdateResult<T>;
@@ -59,10 +60,15 @@ export class UpdateQueue<T> {
 
 /**
  * Applies a batch in order to `start`. An updater that throws (or returns
- * something else than a change or 'no_change') is taken out of the batch and
- * rejected with its error; the others go on from the value before it.
+ * something else than a change or 'no_change', or a change `check` refuses)
+ * is taken out of the batch and rejected with its error; the others go on
+ * from the value before it.
  */
-export function applyUpdaters<T>(batch: PendingUpdate<T>[], start: T | undefined): { data: T | undefined; changed: boolean } {
+export async function applyUpdaters<T>(
+  batch: PendingUpdate<T>[],
+  start: T | undefined,
+  check?: (data: unknown) => void | Promise<void>,
+): Promise<{ data: T | undefined; changed: boolean }> {
   let data = start;
   let changed = false;
   for (const u of [...batch]) {
@@ -72,6 +78,8 @@ export function applyUpdaters<T>(batch: PendingUpdate<T>[], start: T | undefined
       if (typeof result !== 'object' || result === null || !('change' in result)) {
         throw new TypeError(`an updater must return { change: value } or 'no_change', not ${String(result)}`);
       }
+      const checking = check?.(result.change);
+      if (checking) await checking;
       data = result.change;
       changed = true;
     } catch (err) {

@@ -70,6 +70,7 @@ const EVENT_COUNTERS: readonly (readonly [string, string, string])[] = [
   ['anti_entropy_rounds_total', 'antiEntropyRounds', 'Anti-entropy rounds: ticks that sent this node\'s head to random members and compared it with Redis.'],
   ['state_reads_total', 'reads', 'Reads of the cluster\'s whole state from Redis (to catch up, or after a change of members or settings).'],
   ['node_key_writes_total', 'nodeKeyWrites', 'Writes of this node\'s key in Redis (its cluster, version and members), on membership changes.'],
+  ['invalid_states_total', 'invalidStates', 'States from other nodes or from Redis whose data did not match the schema, so this node did not install them.'],
 ];
 
 /** What a node made of a change a commit script published to it: [outcome label, counter key]. */

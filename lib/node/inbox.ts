@@ -20,6 +20,7 @@ import type { RedisClock } from '../transport/clock.js';
 import type { AnyEnvelope, Envelope } from '../transport/envelope.js';
 import type { ChangeFrame } from '../transport/frames.js';
 import type { Messages } from '../transport/messages.js';
+import { Hold } from './hold.js';
 import type { Store, Stored } from './store.js';
 
 /** Every input of the step: one entry each. */
@@ -48,6 +49,8 @@ export interface InboxDeps {
   /** The anti-entropy period changed. */
   readonly onIntervalChange: () => void;
   readonly isRunning: () => boolean;
+  /** Whether a new state's data may be installed (the `schema` option; it reports what it refuses), or a Promise of it. */
+  readonly admit?: (state: State<unknown>) => boolean | Promise<boolean>;
 }
 
 /** How many versions' hashes a node remembers. */
@@ -79,6 +82,8 @@ export class Inbox<T> {
   readonly #early: Input<T>[] = [];
   /** The read in flight per cluster, and whether another was asked for meanwhile. */
   readonly #reads = new Map<string, { again: boolean; done: Promise<void> }>();
+  /** Inputs waiting behind a state's async schema check. */
+  readonly #hold = new Hold<Input<T>>();
 
   constructor(deps: InboxDeps) {
     this.#d = deps;
@@ -124,6 +129,7 @@ export class Inbox<T> {
       this.#early.push(input);
       return;
     }
+    if (this.#hold.queued(input)) return;
     switch (input.kind) {
       case 'change':
         this.#onChange(input.frame, input.verified === true);
@@ -287,6 +293,8 @@ export class Inbox<T> {
   install(next: State<T>, book: Book): void {
     const prev = this.#state;
     // Values the node held already (kept by applyData and keepHeld) are frozen already, and the same data is no 'data' event.
+    // New data the schema refuses is not installed: the node keeps its state (and catches up once it is valid again).
+    if (next.data !== prev.data && this.#d.admit && !this.#admitted(next, () => this.install(next, book))) return;
     const state = freezeState(next, prev);
     this.#state = state;
     this.#book = book;
@@ -308,6 +316,21 @@ export class Inbox<T> {
       this.#ownPending.delete(state.hash);
       this.#onCommitted(pending);
     }
+  }
+
+  /** Whether `state` passes the schema now; an async check holds the inputs and installs it after, if nothing came in between. */
+  #admitted(state: State<T>, install: () => void): boolean {
+    const verdict = this.#d.admit!(state);
+    if (typeof verdict === 'boolean') return verdict;
+    const before = this.#state;
+    this.#hold.until(
+      verdict,
+      (ok) => {
+        if (ok && this.#state === before && !this.#stopped) install();
+      },
+      (input) => this.step(input),
+    );
+    return false;
   }
 
   // ---- listeners of one key ---------------------------------------------

@@ -26,6 +26,7 @@ import { isHead } from '../transport/envelope.js';
 import { Keys } from '../transport/keys.js';
 import { Messages } from '../transport/messages.js';
 import type { Updater } from '../updates.js';
+import { patched, SchemaGuard } from '../validation.js';
 import { Housekeeping } from './housekeeping.js';
 import { EMPTY_BOOK, Inbox } from './inbox.js';
 import type { KeyListener } from './inbox.js';
@@ -63,6 +64,8 @@ export class Node<T = unknown> {
   readonly #housekeeping: Housekeeping<T>;
   readonly #metrics = new Metrics();
   readonly #cfgView = new CfgView();
+  /** The `schema` option's checks, if one was given. */
+  readonly #guard: SchemaGuard | undefined;
   #phase: Phase = 'starting';
   #synced = false;
   #stopping: Promise<void> | undefined;
@@ -100,6 +103,8 @@ export class Node<T = unknown> {
       durability: o.durability,
     });
     const isRunning = () => this.#phase === 'running';
+    const guard = o.schema === undefined ? undefined : new SchemaGuard(o.schema, this.#metrics, (err) => this.#report(err));
+    this.#guard = guard;
     this.#inbox = new Inbox<T>({
       self: o.nodeId,
       eventMode: o.eventMode,
@@ -113,6 +118,7 @@ export class Node<T = unknown> {
       onMissing: () => this.#housekeeping.restore(),
       onIntervalChange: () => this.#housekeeping.schedule(),
       isRunning,
+      ...(guard ? { admit: (state) => guard.admit(state) } : {}),
     });
     this.#membership = new Membership<T>({
       o,
@@ -149,11 +155,12 @@ export class Node<T = unknown> {
       // A write found this node no longer a member: reading its cluster settles where it belongs.
       rehome: () => this.#inbox.read(this.#inbox.state.cluster),
       assertRunning: () => this.#assertRunning(),
+      ...(guard ? { check: (data) => guard.write('the data an updater returned', data) } : {}),
     });
   }
 
   /** Starts a node: connects, refuses an id that is live, and takes its cluster's state from Redis (or starts one). */
-  static async start<T = unknown>(options: GossipOptions = {}): Promise<Node<T>> {
+  static async start<T = unknown>(options: GossipOptions<unknown> = {}): Promise<Node<T>> {
     const node = new Node<T>(resolveOptions(options));
     try {
       await node.#boot();
@@ -194,7 +201,7 @@ export class Node<T = unknown> {
   set(valueOrUpdater: T | undefined | Updater<T>): Promise<number> {
     this.#assertRunning();
     if (typeof valueOrUpdater === 'function') return this.#writer.update(valueOrUpdater as Updater<T>);
-    return this.#writer.write({ op: 'set', value: valueOrUpdater });
+    return this.#checked('the data of set()', () => valueOrUpdater, () => this.#writer.write({ op: 'set', value: valueOrUpdater }));
   }
 
   /** Config keys set and removed in one commit; resolves to the version that holds them. */
@@ -222,7 +229,14 @@ export class Node<T = unknown> {
       const kind = data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data;
       throw new TypeError(`setCfg/deleteCfg/patchCfg need the data to be an object of keys (or undefined), but it is ${kind}`);
     }
-    return this.#writer.write({ op: 'patch', set, del });
+    return this.#checked('the data a config write leaves', () => patched(data, set, del), () => this.#writer.write({ op: 'patch', set, del }));
+  }
+
+  /** Runs `write` once the data it leaves passes the schema (at once when the schema answers synchronously, keeping call order). */
+  #checked(what: string, next: () => unknown, write: () => Promise<number>): Promise<number> {
+    if (!this.#guard) return write();
+    const checking = this.#guard.write(what, next());
+    return checking ? checking.then(write) : write();
   }
 
   /** Waits until enough members hold `version` (each answers as soon as it does). */
@@ -351,6 +365,7 @@ export class Node<T = unknown> {
   /** Cold start: the cluster its node key names, read whole; or a live member's word; or a cluster of its own. */
   async #recover(nodeKey: NodeKey | undefined): Promise<void> {
     const stored = nodeKey?.cluster === undefined ? undefined : await this.#store.read<T>(nodeKey.cluster).catch((err: unknown) => this.#report(err));
+    if (stored) await this.#guard?.boot(stored.state);
     if (stored?.state.nodes.includes(this.id)) {
       this.#inbox.adopt(stored);
     } else if (stored) {
@@ -373,6 +388,7 @@ export class Node<T = unknown> {
         theirs = await this.#store.read<T>(cluster).catch(() => undefined);
       }
       if (theirs?.state.nodes.includes(this.id)) {
+        await this.#guard?.boot(theirs.state);
         this.#inbox.adopt(theirs);
         return true;
       }

@@ -42,6 +42,8 @@ export interface WriterHost<T> {
   /** The commit found this node no longer a member: settle where it belongs, then the write goes on. */
   rehome(): Promise<void>;
   assertRunning(): void;
+  /** Checks the data an updater returns (the `schema` option): throws, or rejects, to refuse it. */
+  readonly check?: (data: unknown) => void | Promise<void>;
 }
 
 /** What the script adds to the header line this node's prefix starts: the version, two hashes, the commit time. */
@@ -152,7 +154,7 @@ export class Writer<T> {
     for (let attempt = 1; attempt <= MAX_UPDATE_RETRIES; attempt++) {
       this.#h.assertRunning();
       const state = this.#h.state();
-      const { data, changed } = applyUpdaters(batch, state.data);
+      const { data, changed } = await applyUpdaters(batch, state.data, this.#h.check);
       if (batch.length === 0 || !changed) return;
       const encoded = this.#encode({ op: 'set', value: data });
       const reply = await this.#commit(state, encoded, state.hash);

@@ -306,7 +306,7 @@ class CfgStep extends Step {
     const set = this.how === 'deleteCfg' ? [] : this.changes.flatMap(([k, v]) => (v === undefined ? [] : [[k, v] as const]));
     const del = this.how === 'deleteCfg' ? [key] : this.changes.flatMap(([k, v]) => (v === undefined ? [k] : []));
     const node = w.node(this.id);
-    const local = node.get();
+    const local = node.get() as Value;
     if (local !== undefined && !isPlainObject(local)) {
       // It has not caught up yet with the write that made the data an object: it refuses from what it holds (a TypeError), nothing committed.
       const err = await this.#call(node, key, value).then(
@@ -327,12 +327,12 @@ class CfgStep extends Step {
     }
     saw(`${this.how}: nothing to change`);
     // Nothing to change, nothing committed: the node may still be catching up with earlier writes of others, but the keys are gone.
-    const data = node.get();
+    const data = node.get() as Value;
     for (const k of del) assert(!(isPlainObject(data) && Object.hasOwn(data, k)), `${this.toString()} resolved, but ${this.id} still holds ${k}: ${show(data)}`);
     assert(!c.exact || node.version <= c.version, `${this.toString()} committed nothing, but ${this.id} is at version ${node.version}, beyond the model's ${c.version}`);
   }
   #call(node: Gossip<Value>, key: string, value: Json | undefined): Promise<void> {
-    if (this.how === 'setCfg') return node.setCfg(key, value);
+    if (this.how === 'setCfg') return node.setCfg(key, value as Json);
     if (this.how === 'deleteCfg') return node.deleteCfg(key);
     return node.patchCfg(Object.fromEntries(this.changes));
   }

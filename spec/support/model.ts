@@ -394,12 +394,12 @@ export class World {
     const node = this.node(id);
     const label = `#${this.#nextSub++}`;
     const events: SubRecord['events'] = [];
-    const handler = (e: { data: Value; version: number }) => {
-      events.push({ data: e.data, version: e.version });
+    const handler = (e: { readonly data: unknown; readonly version: number }) => {
+      events.push({ data: e.data as Value, version: e.version });
       if (kind === 'thrower') throw new Error(`thrower ${label}`);
     };
     const off = node.subscribe(handler);
-    this.#subs.set(label, { label, kind, node, initial: node.get(), events, reported: 0, eventsAtOff: undefined, gone: false, handler, off });
+    this.#subs.set(label, { label, kind, node, initial: node.get() as Value, events, reported: 0, eventsAtOff: undefined, gone: false, handler, off });
     return label;
   }
 
