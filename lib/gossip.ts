@@ -1,4 +1,5 @@
 import type { GossipEvents, GossipEventType, Handler } from './events.js';
+import type { LatencyListener } from './latency.js';
 import type { MetricsSnapshot } from './metrics.js';
 import type { State } from './model/state.js';
 import { Node } from './node/node.js';
@@ -101,7 +102,7 @@ export class Gossip<T = unknown> {
   /** {@link set}, then waits until the members hold the written version (all, a majority, or a count). */
   async setSync(valueOrUpdater: T | undefined | Updater<T>, options: SetSyncOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
-    await this.#node.awaitVersion(await this.#node.set(valueOrUpdater), options);
+    await this.#node.converge(() => this.#node.set(valueOrUpdater), options);
   }
 
   /** Config mode: sets `key` of the data object, in Redis, touching no other key (so config writes never conflict). */
@@ -112,7 +113,7 @@ export class Gossip<T = unknown> {
   /** {@link setCfg}, then waits like {@link setSync}. */
   async setCfgSync(key: string, value: unknown, options: SetSyncOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
-    await this.#node.awaitVersion(await this.#node.patch(new Map([[key, value]]), []), options);
+    await this.#node.converge(() => this.#node.patch(new Map([[key, value]]), []), options);
   }
 
   /** Config mode: removes `key`; `getCfg(key, dflt)` returns `dflt` afterwards, everywhere. */
@@ -123,7 +124,7 @@ export class Gossip<T = unknown> {
   /** {@link deleteCfg}, then waits like {@link setSync}. */
   async deleteCfgSync(key: string, options: SetSyncOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
-    await this.#node.awaitVersion(await this.#node.patch(new Map(), [key]), options);
+    await this.#node.converge(() => this.#node.patch(new Map(), [key]), options);
   }
 
   /** Config mode: several keys in one commit; a key given `undefined` is removed. */
@@ -197,9 +198,18 @@ export class Gossip<T = unknown> {
     return this;
   }
 
-  /** Counters since start. */
+  /** Counters since start, a few gauges, and the latency histograms. */
   metrics(): MetricsSnapshot {
     return this.#node.metrics();
+  }
+
+  /**
+   * Calls `fn` with each latency (`'write'`, `'convergence'`, `'catchUp'`, in
+   * ms) as it is measured — the samples behind `metrics().latency`, for a
+   * metrics library of your own. Returns its unsubscribe.
+   */
+  onLatency(fn: LatencyListener): () => void {
+    return this.#node.onLatency(fn);
   }
 
   // ---- lifecycle ------------------------------------------------------

@@ -8,6 +8,7 @@
 import { assertSerializable, deserialize, FORBIDDEN_KEYS, serialize } from '../codec.js';
 import { MAX_UPDATE_RETRIES } from '../constants.js';
 import { ConflictError, DurabilityError, GossipError, MessageTooLargeError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import { isRecord } from '../model/state.js';
 import type { DataChange, DataMode, State } from '../model/state.js';
 import type { Signer } from '../signing.js';
@@ -31,6 +32,7 @@ export interface WriterHost<T> {
   readonly clock: RedisClock;
   readonly signer: Signer | undefined;
   readonly maxMessageBytes: number;
+  readonly metrics: Metrics;
   /** How long an unknown outcome is retried before the call rejects. */
   readonly retryForMs: number;
   state(): State<T>;
@@ -59,18 +61,20 @@ export class Writer<T> {
 
   /** Commits `op` unconditionally; resolves to the version that holds it (this node holds it too). */
   async write(op: DataOp): Promise<number> {
+    const started = this.#h.metrics.now();
     const encoded = this.#encode(op);
     for (let attempt = 0; ; attempt++) {
       const state = this.#h.state();
       const reply = await this.#commit(state, encoded, '');
       const done = await this.#settle(state, encoded, reply, attempt);
-      if (done !== undefined) return done;
+      if (done !== undefined) return this.#h.metrics.timed('write', started, done);
     }
   }
 
   /** Queues an updater; updaters queued together commit together, as one compare-and-set. */
   update(fn: Updater<T>): Promise<number> {
-    return this.#updates.add(fn).then(() => this.#h.state().version);
+    const started = this.#h.metrics.now();
+    return this.#updates.add(fn).then(() => this.#h.metrics.timed('write', started, this.#h.state().version));
   }
 
   rejectAll(err: unknown): void {
