@@ -17,8 +17,9 @@ export const LATENCY_BUCKETS_MS: readonly number[] = Object.freeze([0.25, 0.5, 1
  * - `convergence`: a `setSync`/`setCfgSync`/`deleteCfgSync` call until the
  *   members it waits for (every member by default) hold the version;
  * - `catchUp`: from the moment a node learned it was behind (a change after a
- *   gap, or a member's head with a higher version) until it held that version
- *   (by the read of the state it started).
+ *   gap, a member's head with a higher version, or Redis's head on its tick
+ *   or after a reconnect) until it held that version (by the read of the
+ *   state it started).
  */
 export type LatencyKind = 'write' | 'convergence' | 'catchUp';
 

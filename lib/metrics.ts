@@ -154,8 +154,8 @@ export class Metrics {
   }
 
   /**
-   * This node learned it lacks `version` of `cluster` (a gap, or a member's
-   * head): the catch-up is timed from the first such moment until it holds it.
+   * This node learned it lacks `version` of `cluster` (a gap, a member's
+   * head, or Redis's): the catch-up is timed from the first such moment until it holds it.
    */
   behind(cluster: string, version: number): void {
     if (this.#behindSince !== undefined) return;

@@ -15,8 +15,9 @@
  * @module simple-gossip/prometheus
  */
 import { Counter, Gauge, register as globalRegistry } from 'prom-client';
-import type { OpenMetricsContentType, PrometheusContentType, Registry } from 'prom-client';
-import type { DropReason, Gossip, MetricsSnapshot } from '../index.js';
+import type { Metric, MetricValueWithName, OpenMetricsContentType, PrometheusContentType, Registry } from 'prom-client';
+import type { DropReason, Gossip, LatencyKind, MetricsSnapshot } from '../index.js';
+import { cumulative, LATENCY_BUCKETS_MS } from '../latency.js';
 
 /** A prom-client registry, in Prometheus or OpenMetrics format. */
 export type AnyRegistry = Registry<PrometheusContentType> | Registry<OpenMetricsContentType>;
@@ -79,6 +80,16 @@ const CHANGE_OUTCOMES = [
   ['read', 'changes.read'],
 ] as const;
 
+/** The latency histograms: [metric name, latency kind, help]. */
+const HISTOGRAMS: readonly (readonly [string, LatencyKind, string])[] = [
+  ['write_duration_seconds', 'write', 'Writes (set, setCfg, deleteCfg, patchCfg, and the write of a …Sync call) from the call until it resolved, this node holding the new version.'],
+  ['convergence_duration_seconds', 'convergence', 'setSync, setCfgSync and deleteCfgSync calls from the call until the members waited for (every member by default) held the version.'],
+  ['catch_up_duration_seconds', 'catchUp', 'From this node learning it was behind (a change after a gap, a member\'s head or Redis\'s with a higher version) until it held that version.'],
+];
+
+/** The buckets' upper bounds in seconds, as the `le` label shows them. */
+const BOUNDS_SECONDS: readonly number[] = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);
+
 /** The nodes reported on one registry under one prefix, and the metrics that report them. */
 interface Group {
   readonly nodes: Set<MeteredNode>;
@@ -103,7 +114,10 @@ const groups = new WeakMap<AnyRegistry, Map<string, Group>>();
  * `state_reads_total`, `anti_entropy_rounds_total`, `node_key_writes_total`.
  * Gauges: `version`, `version_lag`, `members`, `is_leader` (1 or 0: the
  * member that does the housekeeping), `ready` (1 while the
- * node runs with its Redis connections up). All names start with `prefix`.
+ * node runs with its Redis connections up). Histograms (`_bucket` with `le`
+ * in seconds, `_sum`, `_count`): `write_duration_seconds`,
+ * `convergence_duration_seconds`, `catch_up_duration_seconds` (see
+ * {@link LatencyKind}). All names start with `prefix`.
  *
  * @param node a started node
  * @returns a function that stops reporting this node (its series disappear
@@ -177,6 +191,26 @@ function createGroup(registry: AnyRegistry, prefix: string): Group {
     metrics.set(prefix + name, metric);
   }
 
+  /**
+   * prom-client's Histogram counts observations itself; these come counted
+   * from the nodes, so the metric is one of ours that the registry reads as
+   * it reads any: name, help, type, and the values from get().
+   */
+  function histogram(name: string, help: string, kind: LatencyKind): void {
+    const full = prefix + name;
+    const metric: HistogramReader = {
+      name: full,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      get: () => Promise.resolve({ name: full, help, type: 'histogram', aggregator: 'sum', values: histogramValues(full, kind, scrape(), labelsOf) }),
+      reset: () => undefined,
+    };
+    // The registry only reads name, type and get() (and calls reset()); see HistogramReader.
+    registry.registerMetric(metric as unknown as Metric);
+    metrics.set(full, metric);
+  }
+
   const traffic = (direction: 'sent' | 'received', field: 'messages' | 'bytes') =>
     (c: Counter<NodeLabels | 'type'>, node: MeteredNode, s: Snap) => {
       for (const [type, row] of Object.entries(s[direction])) c.inc({ ...labelsOf(node), type }, row[field]);
@@ -211,11 +245,44 @@ function createGroup(registry: AnyRegistry, prefix: string): Group {
     gauge('version_lag', 'How many versions this node is behind the highest it has seen from its cluster.', (_, s) => s.versionLag);
     gauge('is_leader', '1 when this node is the leader (the member that does the housekeeping) in its own view, else 0.', (node) => (node.leader === node.id ? 1 : 0));
     gauge('ready', '1 while this node runs and its Redis connections are up, else 0.', (node) => (node.ready ? 1 : 0));
+    for (const [name, kind, help] of HISTOGRAMS) histogram(name, help, kind);
   } catch (err) {
     removeGroup(registry, { nodes, metrics });
     throw err;
   }
   return { nodes, metrics };
+}
+
+/** What prom-client's registry uses of a metric it holds. */
+interface HistogramReader {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'histogram';
+  readonly aggregator: 'sum';
+  get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: MetricValueWithName<string>[] }>;
+  reset(): void;
+}
+
+/** A histogram's series, in seconds: the cumulative `_bucket`s (`+Inf` last), `_sum` and `_count` of every node. */
+function histogramValues(
+  name: string,
+  kind: LatencyKind,
+  snaps: ReadonlyArray<readonly [MeteredNode, Snap]>,
+  labelsOf: (node: MeteredNode) => Record<NodeLabels, string>,
+): MetricValueWithName<string>[] {
+  const values: MetricValueWithName<string>[] = [];
+  for (const [node, s] of snaps) {
+    const labels = labelsOf(node);
+    const h = s.latency[kind];
+    const buckets = cumulative(h.counts);
+    BOUNDS_SECONDS.forEach((le, i) => values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: buckets[i] ?? 0 }));
+    values.push(
+      { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count },
+      { metricName: `${name}_sum`, labels, value: h.sumMs / 1000 },
+      { metricName: `${name}_count`, labels, value: h.count },
+    );
+  }
+  return values;
 }
 
 /**
