@@ -137,7 +137,7 @@ export function prometheusScenarios(backend: Backend): void {
       const before = a!.metrics().latency;
       for (let i = 0; i < 3; i++) await a!.setSync({ i });
       await a!.setCfg('j', 1);
-      await a!.set((cur) => ({ change: { ...(cur as object), k: 2 } }));
+      await a!.set((cur: object | undefined) => ({ change: { ...cur, k: 2 } }));
 
       const { text, samples, value } = await scrape(registry);
       const after = a!.metrics().latency;
