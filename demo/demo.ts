@@ -1,10 +1,15 @@
 /**
  * `npm run demo`: a short guided tour of simple-gossip, with three nodes in
- * separate processes (demo/node.ts) sharing one Redis:
+ * separate processes (demo/node.ts) sharing one Redis, each serving a tiny
+ * HTTP application (demo/app.ts) on 127.0.0.1 whose answer follows the
+ * config flag `newCheckout`:
  *   1. they start and find each other (join 'auto');
- *   2. a write on one node reaches the others, timed in ms;
- *   3. the leader is killed with SIGKILL and the others write on at once (no write goes through it);
- *   4. it restarts with the same id and recovers from Redis at once;
+ *   2. the flag is switched on on one node: every node's HTTP answer changes,
+ *      timed in ms from the setCfg call;
+ *   3. the leader is killed with SIGKILL and a survivor switches the flag off
+ *      at once (no write goes through the leader);
+ *   4. it restarts with the same id, recovers from Redis at once, and answers
+ *      with the flag as the cluster has it;
  *   5. status, then a clean shutdown.
  * With `--nodes a,b,c` the nodes are not spawned here but run in containers
  * (docker-compose.yml), each driven through its supervisor over Redis.
@@ -16,9 +21,11 @@ import { Redis } from 'ioredis';
 import type { StatusResult } from '../lib/index.js';
 import { findRedis, HOW_TO_GET_REDIS } from '../tools/redis-server.js';
 import type { RedisHandle } from '../tools/redis-server.js';
+import { FLAG } from './app.js';
+import type { Answer } from './app.js';
 import { LocalMember, Member, parse, RemoteMember, withTimeout } from './members.js';
 import { outputChannel } from './protocol.js';
-import type { Output, View, WriteAck } from './protocol.js';
+import type { HttpAnswer, Output, View, WriteAck } from './protocol.js';
 
 const { values: args } = parseArgs({ options: { nodes: { type: 'string' }, namespace: { type: 'string' } } });
 const remoteIds = args.nodes?.split(',').filter(Boolean);
@@ -79,18 +86,19 @@ async function tour(all: Member[]): Promise<void> {
   }, 'the nodes to form one cluster');
   say(`one cluster ${ms0(performance.now() - tStart)} after the start: ${[...formed.nodes].sort().join(', ')}; leader ${formed.leader}, version ${formed.version}`);
 
-  step('2. A write on one node reaches the others');
+  step(`2. Each node serves an application whose answer follows the flag "${FLAG}"; it is switched on on one node`);
   const leader = byId(all, formed.leader);
   const follower = all.find((m) => m !== leader)!;
-  await timedWrite(follower, all, 'greeting', `hello from ${follower.id}`, leader.id);
-  await timedWrite(leader, all, 'limit', 100, leader.id);
+  const first = await Promise.all(all.map((m) => answer(m)));
+  all.forEach((m, i) => say(`GET ${m.url} → ${first[i]!.body}`));
+  await timedFlip(follower, all, true, leader.id);
 
   step(`3. The leader, ${leader.id}, is killed with SIGKILL`);
   const before = await leader.call<View>({ cmd: 'view' });
   const exit = await leader.kill();
   say(`${leader.id} is gone (${exit.signal ?? `exit code ${exit.code}`}) at version ${before.version}: no hand-over, no last word`);
   const survivors = all.filter((m) => m !== leader);
-  await timedWrite(survivors[0]!, survivors, 'greeting', `written while ${leader.id} was down`, leader.id);
+  await timedFlip(survivors[0]!, survivors, false, leader.id);
   // The leader only does housekeeping: a survivor's next tick finds its channel silent and commits a new choice.
   const views = await until(async () => {
     const vs = await viewsOf(survivors);
@@ -102,7 +110,7 @@ async function tour(all: Member[]): Promise<void> {
   const back = await leader.start(START_TIMEOUT_MS);
   const cluster = await survivors[0]!.call<View>({ cmd: 'view' });
   say(`up in ${ms0(back.bootMs)} (pid ${back.pid}): version ${back.view.version} at once (the cluster's: ${cluster.version}), leader ${back.view.leader}`);
-  say(`its data: ${JSON.stringify(back.view.data)}`);
+  say(`its data: ${JSON.stringify(back.view.data)}; GET ${leader.url} → ${(await answer(leader)).body}`);
   say(`(it was at version ${before.version} when killed: it read its node key, then its cluster's state, from Redis and asked no one)`);
 
   step('5. Status, then a clean shutdown');
@@ -116,15 +124,47 @@ async function tour(all: Member[]): Promise<void> {
   if (exits.some((e) => e.code !== 0)) throw new Error('a node did not stop cleanly');
 }
 
-/** `writer` sets one config key; shows how long it took and when each other node had it. */
-async function timedWrite(writer: Member, members: readonly Member[], key: string, value: unknown, leader: string): Promise<WriteAck> {
-  const ack = await writer.call<WriteAck>({ cmd: 'setCfg', key, value });
-  const role = leader === writer.id ? 'on the leader' : 'on a member that is not the leader: the same one script';
-  say(`${writer.id}: setCfg(${JSON.stringify(key)}, ${JSON.stringify(value)}) committed in Redis in ${ms(ack.t1 - ack.t0)}, ${role}, version ${ack.version}`);
-  const others = members.filter((m) => m !== writer);
-  const at = await Promise.all(others.map((m) => m.reached(ack.version)));
-  say(`  arrived on ${others.map((m, i) => `${m.id} +${ms(at[i]! - ack.t0)}`).join(', ')} (from the start of the call)`);
-  return ack;
+/**
+ * `writer` sets the flag to `value`; shows how long the commit took, and how
+ * long after the start of the call each member's application first answered
+ * differently. The members are polled over HTTP from before the call on.
+ */
+async function timedFlip(writer: Member, members: readonly Member[], value: boolean, leader: string): Promise<WriteAck> {
+  const before = await Promise.all(members.map((m) => answer(m)));
+  const polling = new AbortController();
+  const changed = members.map((m, i) => firstChange(m, before[i]!.body, polling.signal));
+  // Awaited below; until then a poll that fails must not be an unhandled rejection.
+  for (const p of changed) p.catch(() => undefined);
+  try {
+    const ack = await writer.call<WriteAck>({ cmd: 'setCfg', key: FLAG, value });
+    const role = leader === writer.id ? 'on the leader' : 'on a member that is not the leader: the same one script';
+    say(`${writer.id}: setCfg(${JSON.stringify(FLAG)}, ${value}) committed in Redis in ${ms(ack.t1 - ack.t0)}, ${role}, version ${ack.version}`);
+    const after = await Promise.all(changed);
+    const checkout = parse<Answer>(after[0]!.body)?.checkout ?? after[0]!.body;
+    say(`  every node answers "checkout":"${checkout}" now: ${members.map((m, i) => `${m.id} +${ms(after[i]!.at - ack.t0)}`).join(', ')} (from the start of the call, polled over HTTP)`);
+    return ack;
+  } finally {
+    polling.abort();
+    await Promise.allSettled(changed);
+  }
+}
+
+/** One `GET /` of `m`'s application; anything but a 200 is an error. */
+async function answer(m: Member): Promise<HttpAnswer> {
+  const a = await m.answer();
+  if (a.status !== 200) throw new Error(`${m.id} answered ${a.status}: ${a.body}`);
+  return a;
+}
+
+/** Polls `m`'s application, one request after the other, until its answer differs from `before`. */
+async function firstChange(m: Member, before: string, stop: AbortSignal, timeoutMs = 5_000, maxPolls = 20_000): Promise<HttpAnswer> {
+  const deadline = Date.now() + timeoutMs;
+  for (let i = 0; i < maxPolls && Date.now() < deadline && !stop.aborted; i++) {
+    const a = await answer(m);
+    if (a.body !== before) return a;
+    await sleep(1); // a millisecond between requests: fine enough, and the nodes keep the cores
+  }
+  throw new Error(`${m.id} still answered ${before} (${timeoutMs} ms, at most ${maxPolls} requests)`);
 }
 
 // ---- setup ------------------------------------------------------------

@@ -7,14 +7,15 @@ import type { ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Redis } from 'ioredis';
 import { spawnNode } from './node.js';
-import { controlChannel } from './protocol.js';
-import type { Command, Control, Line, NodeSpec, Output } from './protocol.js';
+import { clock, controlChannel } from './protocol.js';
+import type { Command, Control, HttpAnswer, Line, NodeSpec, Output } from './protocol.js';
 
 export type ReadyLine = Extract<Line, { event: 'ready' }>;
 export type Exit = Extract<Output, { exit: unknown }>['exit'];
 type Call = Command extends infer C ? (C extends Command ? Omit<C, 'id'> : never) : never;
 
 const CALL_TIMEOUT_MS = 10_000;
+const FETCH_TIMEOUT_MS = 2_000;
 
 interface Waiter<V> {
   resolve(value: V): void;
@@ -22,18 +23,21 @@ interface Waiter<V> {
 }
 
 export abstract class Member {
-  /** Every rumor this node announced since it (re)started: version, leader, and when. */
-  readonly rumors: Array<{ version: number; leader: string; at: number }> = [];
   #seq = 0;
   readonly #pending = new Map<number, Waiter<unknown>>();
   #ready: Waiter<ReadyLine> | undefined;
   readonly #exits = new Set<(exit: Exit) => void>();
+  #url: string | undefined;
 
   constructor(readonly id: string) {}
 
+  /** Where its application (demo/app.ts) listens, while it runs: on the loopback of its own host. */
+  get url(): string | undefined {
+    return this.#url;
+  }
+
   /** Starts the node (or finds it running) and resolves with its 'ready' line. */
   start(timeoutMs: number): Promise<ReadyLine> {
-    this.rumors.length = 0;
     return withTimeout(
       new Promise<ReadyLine>((resolve, reject) => {
         this.#ready = { resolve, reject };
@@ -51,17 +55,6 @@ export abstract class Member {
       this.send({ ...command, id } as Command);
     });
     return withTimeout(answer, CALL_TIMEOUT_MS, `${this.id} did not answer ${command.cmd}`).finally(() => this.#pending.delete(id));
-  }
-
-  /** Resolves with the time (see clock()) at which this node first held `version` or later. */
-  async reached(version: number, timeoutMs = 5_000): Promise<number> {
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const hit = this.rumors.find((r) => r.version >= version);
-      if (hit) return hit.at;
-      if (Date.now() > deadline) throw new Error(`version ${version} did not reach ${this.id} within ${timeoutMs} ms`);
-      await new Promise((r) => setTimeout(r, 2));
-    }
   }
 
   /** SIGKILL: no hand-over, no last snapshot, nothing. */
@@ -85,9 +78,8 @@ export abstract class Member {
       if (!p) return;
       if (line.ok) p.resolve(line.value);
       else p.reject(new Error(`${this.id}: ${line.message}`));
-    } else if (line.event === 'rumor') {
-      this.rumors.push({ version: line.version, leader: line.leader, at: line.at });
     } else if (line.event === 'ready') {
+      this.#url = line.url;
       this.#ready?.resolve(line);
       this.#ready = undefined;
     } else if (line.event === 'failed') {
@@ -98,6 +90,7 @@ export abstract class Member {
 
   protected exited(exit: Exit): void {
     const why = new Error(`${this.id} exited (${exit.signal ?? exit.code})`);
+    this.#url = undefined;
     for (const p of this.#pending.values()) p.reject(why);
     this.#pending.clear();
     this.#ready?.reject(why);
@@ -114,6 +107,8 @@ export abstract class Member {
   protected abstract open(): void;
   protected abstract send(command: Command): void;
   protected abstract signalKill(): void;
+  /** One `GET /` of its application, stamped with {@link clock} when the answer arrived. */
+  abstract answer(): Promise<HttpAnswer>;
   /** Kills whatever is still running, at once: for the way out after a failure. */
   abstract abandon(): void;
 }
@@ -160,6 +155,13 @@ export class LocalMember extends Member {
     this.#proc?.kill('SIGKILL');
   }
 
+  /** Fetched from here: the node runs on this host. */
+  async answer(): Promise<HttpAnswer> {
+    if (!this.url) throw new Error(`${this.id} is not running`);
+    const res = await fetch(this.url, { signal: AbortSignal.timeout(FETCH_TIMEOUT_MS) });
+    return { status: res.status, body: await res.text(), at: clock() };
+  }
+
   abandon(): void {
     this.#proc?.kill('SIGKILL');
   }
@@ -202,6 +204,11 @@ export class RemoteMember extends Member {
 
   protected signalKill(): void {
     void this.#control({ op: 'kill' });
+  }
+
+  /** Its application listens on its container's loopback: the node fetches it and relays the answer. */
+  answer(): Promise<HttpAnswer> {
+    return this.call<HttpAnswer>({ cmd: 'fetch' });
   }
 
   abandon(): void {

@@ -2,8 +2,9 @@
  * One node of the tour (demo/demo.ts), in a process of its own. Two ways to run it:
  *
  *   node --import tsx demo/node.ts --stdio '{"redis":…,"namespace":…,"nodeId":…}'
- *     a node driven over stdin/stdout, one JSON line each way (demo/protocol.ts);
- *     the tour spawns three of these.
+ *     a node driven over stdin/stdout, one JSON line each way (demo/protocol.ts),
+ *     that serves its application (demo/app.ts) on a free port of 127.0.0.1,
+ *     named in its 'ready' line; the tour spawns three of these.
  *   node --import tsx demo/node.ts
  *     a container entrypoint (docker-compose.yml): runs such a node as its child,
  *     with NODE_ID, REDIS_URL and DEMO_NAMESPACE from the environment, and relays
@@ -18,8 +19,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
 import { Gossip } from '../lib/index.js';
+import { serveApp } from './app.js';
 import { clock, controlChannel, NODE_OPTIONS, outputChannel } from './protocol.js';
-import type { Command, Control, Line, NodeSpec, Output, View } from './protocol.js';
+import type { Command, Control, HttpAnswer, Line, NodeSpec, Output, View } from './protocol.js';
 
 const SELF = fileURLToPath(import.meta.url);
 
@@ -35,17 +37,20 @@ function viewOf(node: Gossip): View {
 async function runNode(spec: NodeSpec): Promise<void> {
   const node = await Gossip.start({ ...spec, ...NODE_OPTIONS });
   node.on('error', (err) => console.error(`[${spec.nodeId}] ${err.message}`));
-  node.subscribe((rumor) => emit({ event: 'rumor', version: rumor.version, leader: rumor.leader, at: clock() }), 'rumor');
+  const app = await serveApp(node);
 
   let stopping: Promise<void> | undefined;
   const exit = (): Promise<void> =>
-    (stopping ??= node.stop().then(
-      () => process.exit(0),
-      (err: unknown) => {
-        console.error(`[${spec.nodeId}] stop failed:`, err);
-        process.exit(1);
-      },
-    ));
+    (stopping ??= app
+      .close()
+      .then(() => node.stop())
+      .then(
+        () => process.exit(0),
+        (err: unknown) => {
+          console.error(`[${spec.nodeId}] stop failed:`, err);
+          process.exit(1);
+        },
+      ));
 
   const run = async (c: Command): Promise<unknown> => {
     switch (c.cmd) {
@@ -53,6 +58,10 @@ async function runNode(spec: NodeSpec): Promise<void> {
         return viewOf(node);
       case 'status':
         return node.status();
+      case 'fetch': {
+        const res = await fetch(app.url, { signal: AbortSignal.timeout(2_000) });
+        return { status: res.status, body: await res.text(), at: clock() } satisfies HttpAnswer;
+      }
       case 'stop':
         return undefined; // the reply goes out first, then the node stops
       case 'setCfg': {
@@ -84,7 +93,7 @@ async function runNode(spec: NodeSpec): Promise<void> {
   process.on('SIGTERM', () => void exit());
   process.on('SIGINT', () => void exit());
 
-  emit({ event: 'ready', pid: process.pid, bootMs: performance.now(), view: viewOf(node) });
+  emit({ event: 'ready', pid: process.pid, bootMs: performance.now(), url: app.url, view: viewOf(node) });
 }
 
 /** Spawns `demo/node.ts --stdio` for `spec`: the tour does this locally, the supervisor in a container. */

@@ -36,18 +36,25 @@ export interface WriteAck {
   readonly leader: string;
 }
 
+/** One HTTP answer of a node's application (demo/app.ts), and when it arrived (see {@link clock}). */
+export interface HttpAnswer {
+  readonly status: number;
+  readonly body: string;
+  readonly at: number;
+}
+
 export type Command =
   | { readonly id: number; readonly cmd: 'view' }
+  /** The node fetches its own application on loopback: how a tour in another container polls it. */
+  | { readonly id: number; readonly cmd: 'fetch' }
   | { readonly id: number; readonly cmd: 'status' }
   | { readonly id: number; readonly cmd: 'stop' }
   | { readonly id: number; readonly cmd: 'setCfg'; readonly key: string; readonly value: unknown };
 
 export type Line =
-  /** Once the node runs; `bootMs` is the time since its process started. */
-  | { readonly event: 'ready'; readonly pid: number; readonly bootMs: number; readonly view: View }
+  /** Once the node and its application run; `bootMs` is the time since its process started, `url` where its application listens. */
+  | { readonly event: 'ready'; readonly pid: number; readonly bootMs: number; readonly url: string; readonly view: View }
   | { readonly event: 'failed'; readonly message: string }
-  /** On every change of the node's rumor, stamped with {@link clock}. */
-  | { readonly event: 'rumor'; readonly version: number; readonly leader: string; readonly at: number }
   | { readonly reply: number; readonly ok: true; readonly value: unknown }
   | { readonly reply: number; readonly ok: false; readonly message: string };
 

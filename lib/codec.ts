@@ -73,7 +73,7 @@ const PLAIN = '=';
  */
 export function serialize(value: unknown): string {
   try {
-    return isPlainJson(value, 0) ? PLAIN + JSON.stringify(value) : superjson.stringify(value);
+    return isPlainJson(value) ? plainText(value) : superjson.stringify(value);
   } catch (err) {
     throw new TypeError(`value cannot be serialised: ${(err as Error).message}`, { cause: err });
   }
@@ -100,8 +100,17 @@ export function roundTrip<T>(value: T): T {
   return deserialize<T>(serialize(value));
 }
 
-/** Whether JSON carries `value` exactly (a tree, not a graph: deep nesting is left to superjson). */
-function isPlainJson(value: unknown, depth: number): boolean {
+/** The text of a value {@link isPlainJson} said JSON carries exactly. */
+export function plainText(value: unknown): string {
+  return PLAIN + JSON.stringify(value);
+}
+
+/**
+ * Whether JSON carries `value` exactly: a tree (not a graph) of plain
+ * objects, arrays, strings, booleans, null and finite numbers, without the
+ * keys superjson refuses. Deep nesting is left to superjson.
+ */
+export function isPlainJson(value: unknown, depth = 0): boolean {
   switch (typeof value) {
     case 'string':
     case 'boolean':

@@ -10,6 +10,7 @@ export type { SetSyncOptions, WaitFor } from './propagation.js';
 export { DEFAULT_OPTIONS } from './options.js';
 export type { GossipOptions, EventMode, Logger, Durability } from './options.js';
 export type { Secret } from './signing.js';
+export type { RedisClient } from './transport/client.js';
 export type { GossipEvents, GossipEventType, Handler } from './events.js';
 export type { Head } from './model/state.js';
 export type { MetricsSnapshot, RpcCounters, TrafficCounters } from './metrics.js';

@@ -39,11 +39,26 @@ export type ObserverWrite =
   | { readonly kind: 'delete'; readonly key: string };
 
 /**
- * A client that talks to a running cluster without joining it — for the
- * CLI, probes and dashboards. It reads the cluster's state from Redis, asks
- * members for their versions, and commits writes with the same script a
- * member uses (published to every member). It listens on
- * `{<namespace>}:observer:<id>`, so nothing mistakes it for a member.
+ * A client that talks to a running cluster without joining it — for an
+ * admin tool, a probe, a dashboard, or the CLI (which is one). It reads the
+ * state of the namespace's main cluster from Redis, asks the members for
+ * their versions, and commits writes with the same script a member uses, so
+ * every member is sent the change and no leader is in the way. It is never
+ * a member: it listens on `{<namespace>}:observer:<id>`, is never listed in
+ * `nodes`, and takes no part in the housekeeping.
+ *
+ * `secret`: give it the cluster's when the members use one. Reading the state
+ * works without it, but the members drop its unsigned requests (so
+ * {@link Observer.members} shows no versions) and {@link Observer.write}
+ * rejects with code `'secret_required'` before it commits anything.
+ *
+ * @example
+ * ```ts
+ * const admin = await Observer.connect({ redis: 'redis://127.0.0.1:6379', namespace: 'flags' });
+ * const state = await admin.rumor();                                   // version, leader, nodes, data
+ * await admin.write({ kind: 'cfg', key: 'newCheckout', value: true }); // as a member's setCfg
+ * await admin.close();
+ * ```
  */
 export class Observer {
   readonly #o: ResolvedOptions;
@@ -52,6 +67,8 @@ export class Observer {
   readonly #clock = new RedisClock();
   readonly #messages: Messages;
   readonly #store: Store;
+  /** The stop functions of its running watches, called by close(). */
+  readonly #watches = new Set<() => void>();
   /** This observer's id (random unless given). */
   readonly id: string;
 
@@ -91,7 +108,11 @@ export class Observer {
     });
   }
 
-  /** Connects and subscribes to this observer's channel; rejects, naming the address, if Redis cannot be reached in time. */
+  /**
+   * Connects and subscribes to this observer's channel; rejects, naming the
+   * address, if Redis cannot be reached within `connectTimeoutMs` or before
+   * `signal` aborts. Call {@link Observer.close} when done.
+   */
   static async connect(options: ObserverOptions = {}): Promise<Observer> {
     const observer = new Observer(options);
     try {
@@ -106,11 +127,12 @@ export class Observer {
     }
   }
 
+  /** The namespace it observes. */
   get namespace(): string {
     return this.#o.namespace;
   }
 
-  /** The ids of every member channel that has a listener now. */
+  /** The ids of every node channel of the namespace that has a listener now, sorted: the running nodes, of any cluster. */
   async live(): Promise<string[]> {
     const channels = await this.#conn.channels(this.#keys.nodePattern);
     return channels.map((c) => this.#keys.nodeOf(c)).filter((id): id is string => id !== undefined).sort();
@@ -141,7 +163,11 @@ export class Observer {
     return undefined;
   }
 
-  /** Every member of the main cluster, with whether it listens and the version it answers. */
+  /**
+   * Every member of the main cluster (see {@link Observer.rumor}), with
+   * whether it listens and the version it answers within `statusTimeoutMs`
+   * (undefined when it does not); no members when there is no cluster.
+   */
   async members(): Promise<{ rumor: State | undefined; members: MemberView[] }> {
     const rumor = await this.rumor();
     if (!rumor) return { rumor, members: [] };
@@ -156,7 +182,13 @@ export class Observer {
     };
   }
 
-  /** Commits a write to the main cluster, as a member would; resolves to the state that holds it. */
+  /**
+   * Commits a write to the main cluster, as a member would (`set`, `setCfg`
+   * or `deleteCfg`), and publishes it to every member; resolves to the state
+   * that holds it. Rejects with code `'no_cluster'` when the namespace has no
+   * cluster, and `'secret_required'` when the cluster signs its values and
+   * this observer has no secret.
+   */
   async write(op: ObserverWrite): Promise<State> {
     let state = await this.rumor();
     if (!state) throw new GossipError('no_cluster', `namespace "${this.namespace}" has no cluster`);
@@ -193,8 +225,11 @@ export class Observer {
   }
 
   /**
-   * Calls `onChange` with each newer state of the main cluster, polling its
-   * version in Redis every `intervalMs`; returns its stop function.
+   * Calls `onChange` with the main cluster's state now, then with each newer
+   * one, polling Redis every `intervalMs` (an observer is sent no changes, so
+   * changes closer together than that can arrive as one); returns its stop
+   * function ({@link Observer.close} stops it too). A poll that fails is
+   * logged at debug level and retried.
    */
   watch(onChange: (state: State) => void, intervalMs = 250): () => void {
     let last = '';
@@ -213,14 +248,19 @@ export class Observer {
       }
       if (!stopped) timer = setTimeout(() => void poll(), intervalMs);
     };
-    void poll();
-    return () => {
+    const stop = () => {
       stopped = true;
       clearTimeout(timer);
+      this.#watches.delete(stop);
     };
+    this.#watches.add(stop);
+    void poll();
+    return stop;
   }
 
+  /** Stops its watches, unsubscribes and closes its Redis connections. */
   async close(): Promise<void> {
+    for (const stop of [...this.#watches]) stop();
     this.#messages.close();
     await this.#conn.close();
   }

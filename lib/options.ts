@@ -1,10 +1,11 @@
 import cluster from 'node:cluster';
 import { hostname } from 'node:os';
-import type { Cluster, Redis, RedisOptions } from 'ioredis';
+import type { RedisOptions } from 'ioredis';
 import { DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_NODE_KEY_TTL_MS } from './constants.js';
 import { InvalidOptionError } from './errors.js';
 import { debugLogger } from './logging.js';
 import type { Secret } from './signing.js';
+import type { RedisClient } from './transport/client.js';
 
 /** How events reach subscribers: `sync` before the call that caused them returns, `async` on a later tick, `auto` async unless more than 3 are waiting. */
 export type EventMode = 'auto' | 'sync' | 'async';
@@ -30,11 +31,12 @@ export interface Durability {
 /** Options of {@link Gossip.start}; every one has a default. */
 export interface GossipOptions {
   /**
-   * Where the cluster meets: a URL, ioredis options, or a client (which is
-   * duplicated, never closed).
+   * Where the cluster meets: a URL, ioredis options, or an ioredis `Redis` or
+   * `Cluster` of ioredis 5 or 6 (duplicated, never used or closed itself; a
+   * Cluster needs ioredis 5.9 or later).
    * @default process.env.REDIS_URL ?? 'redis://127.0.0.1:6379'
    */
-  redis?: string | RedisOptions | Redis | Cluster;
+  redis?: string | RedisOptions | RedisClient;
   /**
    * Stable, unique per process. @default os.hostname(), plus PM2's instance
    * number (`NODE_APP_INSTANCE`) or the `node:cluster` worker id, so the

@@ -1,15 +1,14 @@
 /**
  * Finds a Redis to run against, the same way for the tests, the demo and the
- * benchmarks: REDIS_URL when set; else a throwaway `redis-server` on a free
- * port when the binary exists; else a Redis container through
- * testcontainers (needs Docker).
+ * benchmarks: REDIS_URL when set; else the throwaway Redis of
+ * `simple-gossip/testing` (a `redis-server` on a free port when the binary
+ * exists, else a container through testcontainers, which needs Docker).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { startRedis } from '../lib/testing.js';
+import { freePort, hasBinary, RedisServer } from '../lib/testing/redis-server.js';
+
+export { freePort, hasBinary, RedisServer };
 
 export interface RedisHandle {
   readonly url: string;
@@ -24,111 +23,11 @@ export const HOW_TO_GET_REDIS =
 export async function findRedis(options: { own?: boolean } = {}): Promise<RedisHandle> {
   const fromEnv = process.env.REDIS_URL;
   if (fromEnv && !options.own) return { url: fromEnv, source: 'env', stop: async () => {} };
-  if (hasBinary('redis-server')) {
-    const server = await RedisServer.start();
-    return { url: server.url, source: 'binary', stop: () => server.stop() };
-  }
   try {
-    const { GenericContainer } = await import('testcontainers');
-    const container = await new GenericContainer('redis:7-alpine').withExposedPorts(6379).start();
-    const url = `redis://${container.getHost()}:${container.getMappedPort(6379)}`;
-    return { url, source: 'container', stop: async () => void (await container.stop()) };
+    return await startRedis();
   } catch (err) {
-    throw new Error(`${HOW_TO_GET_REDIS} (${(err as Error).message.split('\n')[0]})`);
+    throw new Error(`${HOW_TO_GET_REDIS} (${(err as Error).message.split('\n')[0]})`, { cause: err });
   }
-}
-
-export function hasBinary(name: string): boolean {
-  return spawnSync('sh', ['-c', `command -v ${name}`], { stdio: 'ignore' }).status === 0;
-}
-
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.unref();
-    srv.on('error', reject);
-    srv.listen(0, '127.0.0.1', () => {
-      const address = srv.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      srv.close(() => resolve(port));
-    });
-  });
-}
-
-/** A local redis-server process that a test may kill and start again on the same port. */
-export class RedisServer {
-  #proc: ChildProcess | undefined;
-  readonly #dir: string;
-
-  private constructor(readonly port: number, private readonly extraArgs: readonly string[]) {
-    this.#dir = mkdtempSync(join(tmpdir(), 'simple-gossip-redis-'));
-  }
-
-  static async start(options: { port?: number; args?: readonly string[] } = {}): Promise<RedisServer> {
-    const server = new RedisServer(options.port ?? (await freePort()), options.args ?? []);
-    await server.restart();
-    return server;
-  }
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  get pid(): number | undefined {
-    return this.#proc?.pid;
-  }
-
-  /** Starts it (again) on the same port, empty unless the args persist. */
-  async restart(): Promise<void> {
-    if (this.#proc) return;
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', this.#dir, ...this.extraArgs];
-    const proc = spawn('redis-server', args, { stdio: 'ignore' });
-    this.#proc = proc;
-    proc.once('exit', () => {
-      if (this.#proc === proc) this.#proc = undefined;
-    });
-    await waitForPing(this.url, proc);
-  }
-
-  /** SIGKILL, and wait until the port is closed. */
-  async kill(): Promise<void> {
-    const proc = this.#proc;
-    if (!proc) return;
-    const exited = new Promise((resolve) => proc.once('exit', resolve));
-    proc.kill('SIGKILL');
-    await exited;
-  }
-
-  async stop(): Promise<void> {
-    await this.kill();
-    rmSync(this.#dir, { recursive: true, force: true });
-  }
-}
-
-/** Waits until the server answers a PING (any answer, NOAUTH included, means it is up). */
-async function waitForPing(url: string, proc: ChildProcess): Promise<void> {
-  const { port } = new URL(url);
-  const deadline = Date.now() + 10_000;
-  for (;;) {
-    if (proc.exitCode !== null) throw new Error(`redis-server exited with code ${proc.exitCode}`);
-    if (await answersPing(Number(port))) return;
-    if (Date.now() > deadline) throw new Error(`redis-server at ${url} did not answer within 10 s`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
-
-function answersPing(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const socket = connect(port, '127.0.0.1');
-    const done = (ok: boolean) => {
-      socket.destroy();
-      resolve(ok);
-    };
-    socket.setTimeout(1_000, () => done(false));
-    socket.once('error', () => done(false));
-    socket.once('data', (chunk) => done(/^[+-]/.test(chunk.toString())));
-    socket.once('connect', () => socket.write('PING\r\n'));
-  });
 }
 
 /**

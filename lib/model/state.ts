@@ -42,6 +42,8 @@ export interface Entry {
   readonly at: number;
   /** Its writer's signature ('' when unsigned). */
   readonly sig: string;
+  /** Its value's text, as stored and signed (the same text always decodes to an equal value). */
+  readonly text: string;
 }
 
 /** What a node keeps beside the state to write it back whole (a restore, a new cluster of its own). */
@@ -69,9 +71,9 @@ export interface DataChange {
   readonly op: 'set' | 'patch';
   /** 'set' only: how the new value is stored. */
   readonly mode?: DataMode;
-  /** Keys set (value mode: one '' entry, or none for undefined), with their values. */
+  /** Keys set (value mode: one '' entry, or none for undefined), with their values' texts. */
   readonly set: readonly string[];
-  readonly values: readonly unknown[];
+  readonly texts: readonly string[];
   readonly sigs: readonly string[];
   readonly del: readonly string[];
 }
@@ -106,51 +108,110 @@ export function judgeHead(own: Head, theirs: Head): HeadVerdict {
 /**
  * The state and book after a data change (judged 'apply'). Config mode keeps
  * key order: keys already there stay where they are, new ones go last, as
- * their seq in Redis says.
+ * their seq in Redis says. A value whose text is the one held is not decoded
+ * again: it keeps the object held (so get() returns the same object), and
+ * when nothing in the data changed the data itself is the one held.
+ * `decode` turns a value's text into its value (it may throw).
  */
-export function applyData<T>(state: State<T>, book: Book, c: DataChange): { state: State<T>; book: Book } {
+export function applyData<T>(state: State<T>, book: Book, c: DataChange, decode: (text: string) => unknown): { state: State<T>; book: Book } {
+  const held = state.data as unknown;
+  const heldObj = book.mode === 'c' && isRecord(held) ? held : undefined;
   const entries = new Map(c.op === 'set' ? [] : book.entries);
   let data: unknown;
   let mode = book.mode;
   let seq = book.seq;
+  let same: boolean;
   if (c.op === 'set') {
     mode = c.mode ?? 'v';
     seq = 0;
     if (mode === 'v') {
-      data = c.set.length > 0 ? c.values[0] : undefined;
-      if (c.set.length > 0) entries.set('', { seq: 0, at: c.at, sig: c.sigs[0] ?? '' });
+      if (c.set.length > 0) {
+        const kept = heldValue(book, held, heldObj, '', c.texts[0]!);
+        data = kept === MISS ? decode(c.texts[0]!) : kept;
+        same = kept !== MISS && book.mode === 'v';
+      } else {
+        data = undefined;
+        same = held === undefined && book.mode === 'v';
+      }
+      if (c.set.length > 0) entries.set('', { seq: 0, at: c.at, sig: c.sigs[0] ?? '', text: c.texts[0]! });
     } else {
       const obj: Record<string, unknown> = {};
-      c.set.forEach((key, i) => {
-        put(obj, key, c.values[i]);
-        entries.set(key, { seq: ++seq, at: c.at, sig: c.sigs[i] ?? '' });
-      });
+      const heldKeys = heldObj ? Object.keys(heldObj) : undefined;
+      same = heldKeys !== undefined && heldKeys.length === c.set.length;
+      for (let i = 0; i < c.set.length; i++) {
+        const key = c.set[i]!;
+        const text = c.texts[i]!;
+        const kept = heldValue(book, held, heldObj, key, text);
+        put(obj, key, kept === MISS ? decode(text) : kept);
+        if (kept === MISS || heldKeys?.[i] !== key) same = false;
+        entries.set(key, { seq: ++seq, at: c.at, sig: c.sigs[i] ?? '', text });
+      }
       data = obj;
     }
   } else {
     if (mode === 'v') entries.clear();
+    same = mode === 'c' && heldObj !== undefined;
     mode = 'c';
-    const obj: Record<string, unknown> = { ...(state.data as Record<string, unknown> | undefined) };
-    c.set.forEach((key, i) => {
-      put(obj, key, c.values[i]);
-      const old = entries.get(key);
-      entries.set(key, { seq: old?.seq ?? ++seq, at: c.at, sig: c.sigs[i] ?? '' });
-    });
+    const obj: Record<string, unknown> = { ...(heldObj ?? {}) };
+    for (let i = 0; i < c.set.length; i++) {
+      const key = c.set[i]!;
+      const text = c.texts[i]!;
+      const kept = heldValue(book, held, heldObj, key, text);
+      put(obj, key, kept === MISS ? decode(text) : kept);
+      if (kept === MISS) same = false;
+      entries.set(key, { seq: entries.get(key)?.seq ?? ++seq, at: c.at, sig: c.sigs[i] ?? '', text });
+    }
     for (const key of c.del) {
+      if (Object.hasOwn(obj, key)) same = false;
       delete obj[key];
       entries.delete(key);
     }
     data = obj;
   }
   return {
-    state: { ...state, version: c.version, hash: c.hash, data: data as T | undefined },
+    state: { ...state, version: c.version, hash: c.hash, data: (same ? held : data) as T | undefined },
     book: { ...book, mode, seq, wt: c.at, entries },
   };
 }
 
+const MISS: unique symbol = Symbol('miss');
+
+/** The value held for `key` if its text is `text` (value mode: key ''), else MISS. */
+function heldValue(book: Book, held: unknown, heldObj: Record<string, unknown> | undefined, key: string, text: string): unknown {
+  if (book.entries.get(key)?.text !== text) return MISS;
+  if (key === '' && book.mode === 'v') return held;
+  return heldObj && Object.hasOwn(heldObj, key) ? heldObj[key] : MISS;
+}
+
+/**
+ * The data of a state read whole (`after`), with every value whose text is
+ * the one held in `before` replaced by the object held, and the data held
+ * itself when nothing changed (same keys, same order, same texts).
+ */
+export function keepHeld<T>(before: { readonly data: T | undefined; readonly book: Book }, after: { readonly data: T | undefined; readonly book: Book }): T | undefined {
+  const a = after.book;
+  const b = before.book;
+  if (a.mode !== b.mode) return after.data;
+  if (a.mode === 'v') return b.entries.get('')?.text === a.entries.get('')?.text && (a.entries.size > 0 || before.data === undefined) ? before.data : after.data;
+  const held = before.data as unknown;
+  const next = after.data as unknown;
+  if (!isRecord(held) || !isRecord(next)) return after.data;
+  const heldKeys = Object.keys(held);
+  const nextKeys = Object.keys(next);
+  let same = heldKeys.length === nextKeys.length;
+  const data: Record<string, unknown> = {};
+  nextKeys.forEach((k, i) => {
+    const kept = Object.hasOwn(held, k) && b.entries.get(k)?.text === a.entries.get(k)?.text;
+    put(data, k, kept ? held[k] : next[k]);
+    if (!kept || heldKeys[i] !== k) same = false;
+  });
+  return (same ? held : data) as T;
+}
+
 /** Sets an own property, whatever its name (`__proto__` too: never the object's prototype). */
 function put(obj: Record<string, unknown>, key: string, value: unknown): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  if (key === '__proto__') Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+  else obj[key] = value;
 }
 
 /**

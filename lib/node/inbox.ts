@@ -6,15 +6,14 @@
  * this holds the state and carries out what they decide: the frozen copy,
  * the events, the reads from Redis.
  */
-import { isDeepStrictEqual } from 'node:util';
-import { deserializeForeign } from '../codec.js';
+import { deserialize, deserializeForeign } from '../codec.js';
 import { MAX_VERSION_HOLD_MS, OWN_CHANGE_WAIT_MS } from '../constants.js';
 import { BadMessageError, GossipError } from '../errors.js';
 import { EventBus } from '../events.js';
 import { deepFreeze } from '../freeze.js';
 import type { Metrics } from '../metrics.js';
 import { chainHash } from '../model/chain.js';
-import { applyData, changedKeys, headOf, isRecord, judgeChange, judgeHead, lostBy } from '../model/state.js';
+import { applyData, changedKeys, headOf, isRecord, judgeChange, judgeHead, keepHeld, lostBy } from '../model/state.js';
 import type { Book, DataChange, Head, State } from '../model/state.js';
 import type { EventMode, Logger } from '../options.js';
 import type { RedisClock } from '../transport/clock.js';
@@ -169,27 +168,26 @@ export class Inbox<T> {
       this.#verify(frame);
       return;
     }
-    let values: unknown[];
+    let next: { state: State<T>; book: Book };
     try {
-      values = frame.values.map((t) => deserializeForeign<unknown>(t));
+      next = applyData(this.#state, this.#book, {
+        version: h.n,
+        hash: h.h,
+        prev: h.p,
+        at: h.at,
+        op: meta.op,
+        ...(meta.mode ? { mode: meta.mode } : {}),
+        set: meta.set,
+        texts: frame.values,
+        sigs: meta.sigs ?? [],
+        del: meta.del ?? [],
+      }, deserializeForeign);
     } catch (err) {
       this.#report(new GossipError('bad_message', `a change to version ${h.n} does not decode: ${(err as Error).message}`));
       this.readSoon(own.cluster);
       return;
     }
     m.count('changes.applied');
-    const next = applyData(this.#state, this.#book, {
-      version: h.n,
-      hash: h.h,
-      prev: h.p,
-      at: h.at,
-      op: meta.op,
-      ...(meta.mode ? { mode: meta.mode } : {}),
-      set: meta.set,
-      values,
-      sigs: meta.sigs ?? [],
-      del: meta.del ?? [],
-    });
     this.install(next.state, next.book);
   }
 
@@ -212,7 +210,7 @@ export class Inbox<T> {
     const s = this.#state;
     if (s.version >= change.version) return;
     if (s.version === change.version - 1 && s.hash === change.prev) {
-      const next = applyData(s, this.#book, change);
+      const next = applyData(s, this.#book, change, deserialize);
       this.install(next.state, next.book);
       return;
     }
@@ -236,7 +234,7 @@ export class Inbox<T> {
     const lost = lostBy(headOf(s), next, stored.book.lost);
     if (lost) this.#report(new GossipError('lost_commits', `Redis no longer holds versions ${lost.from}–${lost.to} of cluster ${s.cluster} (a failover?); the cluster goes on from Redis's state`));
     this.#trustedAfter = this.#d.clock.now();
-    this.install(next, stored.book);
+    this.install({ ...next, data: keepHeld({ data: s.data, book: this.#book }, { data: next.data, book: stored.book }) }, stored.book);
   }
 
   #onEnvelope(env: Exclude<AnyEnvelope, Envelope<'reply'>>): void {
@@ -290,8 +288,8 @@ export class Inbox<T> {
   /** Makes `next` this node's state: the frozen copy, the events, the node key if the membership changed. */
   install(next: State<T>, book: Book): void {
     const prev = this.#state;
-    // Values equal to what it holds keep their frozen objects: get() returns the same object, and no 'data' event.
-    const state = freezeState(keepEqual(prev.data, next), prev.data);
+    // Values the node held already (kept by applyData and keepHeld) are frozen already, and the same data is no 'data' event.
+    const state = freezeState(next, prev);
     this.#state = state;
     this.#book = book;
     if (state.version > this.#seenVersion || state.cluster !== prev.cluster) this.#seenVersion = state.version;
@@ -332,9 +330,8 @@ export class Inbox<T> {
     for (const key of changedKeys(before, after)) {
       const listeners = this.#keyListeners.get(key);
       if (!listeners) continue;
+      // A key set again to the same text keeps its object: changedKeys does not list it.
       const value = isRecord(after) ? after[key] : undefined;
-      // Set again to an equal value (a new object from the wire): not a change of that key.
-      if (isRecord(before) && Object.hasOwn(before, key) && isDeepStrictEqual(before[key], value)) continue;
       for (const fn of listeners) {
         try {
           fn(value, { version });
@@ -428,37 +425,18 @@ export class Inbox<T> {
   }
 }
 
-/** The state, frozen; of config data, only the values that are new (those kept from `before` are frozen already). */
-function freezeState<T>(s: State<T>, before?: T): State<T> {
+/** The state, frozen; of config data, only the values that are new (those kept from `prev` are frozen already). */
+function freezeState<T>(s: State<T>, prev?: State<T>): State<T> {
+  const before = prev?.data;
   let data = s.data;
   if (data !== before && isRecord(data) && isRecord(before)) {
-    for (const [k, v] of Object.entries(data)) if (v !== before[k]) deepFreeze(v);
+    for (const k in data) if (data[k] !== before[k]) deepFreeze(data[k]);
     Object.freeze(data);
   } else if (data !== before) {
     data = deepFreeze(data);
   }
-  return Object.freeze({ ...s, data, nodes: Object.freeze([...s.nodes]) });
-}
-
-/**
- * `next`, with the data values equal to those of `before` replaced by them
- * (already frozen; the same objects for get()), and `before` itself when
- * nothing in the data changed.
- */
-function keepEqual<T>(before: T | undefined, next: State<T>): State<T> {
-  const after = next.data;
-  if (after === before) return next;
-  if (!isRecord(before) || !isRecord(after)) return isDeepStrictEqual(before, after) ? { ...next, data: before } : next;
-  // The same keys in the same order (key order is part of the data every node shares).
-  const keysBefore = Object.keys(before);
-  let same = keysBefore.length === Object.keys(after).length && Object.keys(after).every((k, i) => k === keysBefore[i]);
-  const data: Record<string, unknown> = {};
-  for (const [k, v] of Object.entries(after)) {
-    const kept = Object.hasOwn(before, k) && (v === before[k] || isDeepStrictEqual(before[k], v));
-    data[k] = kept ? before[k] : v;
-    if (!kept) same = false;
-  }
-  return { ...next, data: (same ? before : data) as T };
+  const nodes = prev && (s.nodes === prev.nodes || sameList(s.nodes, prev.nodes)) ? prev.nodes : Object.freeze([...s.nodes]);
+  return Object.freeze({ ...s, data, nodes });
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {

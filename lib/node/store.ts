@@ -277,13 +277,13 @@ export function dataFields(state: State, book: Book): string[] {
   const out: string[] = [];
   if (book.mode === 'v') {
     if (state.data === undefined) return out;
-    const e = book.entries.get('') ?? { seq: 0, at: book.wt, sig: '' };
-    out.push('d', `0:${e.at}:${e.sig}:${serialize(state.data)}`);
+    const e = book.entries.get('');
+    out.push('d', `0:${e?.at ?? book.wt}:${e?.sig ?? ''}:${e?.text ?? serialize(state.data)}`);
     return out;
   }
   for (const [key, value] of Object.entries(state.data as Record<string, unknown>)) {
-    const e = book.entries.get(key) ?? { seq: 0, at: book.wt, sig: '' };
-    out.push(`k:${key}`, `${e.seq}:${e.at}:${e.sig}:${serialize(value)}`);
+    const e = book.entries.get(key);
+    out.push(`k:${key}`, `${e?.seq ?? 0}:${e?.at ?? book.wt}:${e?.sig ?? ''}:${e?.text ?? serialize(value)}`);
   }
   return out;
 }
@@ -314,7 +314,7 @@ export function parseStored<T>(cluster: string, f: Record<string, string>, signe
     const text = raw.slice(m[0].length);
     const sig = m[3]!;
     if (signer && !signer.verify(sig, storedPayload(key, text))) throw bad(`the value of ${isKey ? `key "${key}"` : 'the data'} is not signed by a known secret`);
-    entries.set(key, { seq: Number(m[1]), at: Number(m[2]), sig });
+    entries.set(key, { seq: Number(m[1]), at: Number(m[2]), sig, text });
     if (isKey) keyed.push({ key, seq: Number(m[1]), text });
     else whole = text;
   }
@@ -376,6 +376,18 @@ function positive(x: string | undefined, dflt: number): number {
 /** A write id (or a change's): 72 random bits. */
 export function randomId(): string {
   return randomBytes(9).toString('base64url');
+}
+
+/** This process's write-id prefix: 72 random bits, drawn once. */
+const WRITE_ID_PREFIX = randomBytes(9).toString('base64url');
+let writeCount = 0;
+
+/**
+ * A write id unique across processes and time (the process's random prefix
+ * and a counter), without drawing random bytes for each write.
+ */
+export function writeId(): string {
+  return `${WRITE_ID_PREFIX}${(writeCount++).toString(36)}`;
 }
 
 export type { Reply };

@@ -5,10 +5,12 @@
  * batched and re-run on a conflict; the caller's own change installed from
  * the script's answer.
  */
-import { assertSerializable, deserialize, FORBIDDEN_KEYS, serialize } from '../codec.js';
+import { assertSerializable, FORBIDDEN_KEYS, isPlainJson, plainText, serialize } from '../codec.js';
 import { MAX_UPDATE_RETRIES } from '../constants.js';
 import { ConflictError, DurabilityError, GossipError, MessageTooLargeError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { foldOps } from '../model/ops.js';
+import type { DataOp } from '../model/ops.js';
 import { isRecord } from '../model/state.js';
 import type { DataChange, DataMode, State } from '../model/state.js';
 import type { Signer } from '../signing.js';
@@ -17,14 +19,11 @@ import { signatureLine } from '../transport/frames.js';
 import type { DataMeta } from '../transport/frames.js';
 import { UpdateQueue, applyUpdaters } from '../updates.js';
 import type { PendingUpdate, Updater } from '../updates.js';
-import { randomId, storedPayload } from './store.js';
+import { storedPayload, writeId as newWriteId } from './store.js';
 import { parseCommitReply } from './store.js';
 import type { CommitReply, Reply, Store } from './store.js';
 
-/** A data write before it is encoded: a whole value, or keys set and removed. */
-export type DataOp =
-  | { readonly op: 'set'; readonly value: unknown }
-  | { readonly op: 'patch'; readonly set: ReadonlyMap<string, unknown>; readonly del: readonly string[] };
+export type { DataOp };
 
 /** What the node does for its writes. */
 export interface WriterHost<T> {
@@ -50,24 +49,97 @@ export interface WriterHost<T> {
 /** What the script adds to the header line this node's prefix starts: the version, two hashes, the commit time. */
 const HEADER_ALLOWANCE = 160;
 
+/** A write call waiting for its commit. */
+interface Queued {
+  readonly op: DataOp;
+  readonly e: Encoded;
+  /** When the call was made (metrics.now()), for its write latency. */
+  readonly started: number;
+  readonly resolve: (version: number) => void;
+  readonly reject: (err: unknown) => void;
+}
+
 export class Writer<T> {
   readonly #h: WriterHost<T>;
   readonly #updates: UpdateQueue<T>;
+  /** Writes called while a commit is in flight: they go out together in the next (see foldOps). */
+  readonly #queue: Queued[] = [];
+  #committing = false;
 
   constructor(host: WriterHost<T>) {
     this.#h = host;
     this.#updates = new UpdateQueue<T>((batch) => this.#runUpdaters(batch));
   }
 
-  /** Commits `op` unconditionally; resolves to the version that holds it (this node holds it too). */
-  async write(op: DataOp): Promise<number> {
+  /**
+   * Commits `op` unconditionally; resolves to the version that holds it (this
+   * node holds it too). Checked and encoded at once (a bad value rejects
+   * here); committed at once when no commit of this node is in flight, else
+   * with the writes queued meanwhile, in one commit.
+   */
+  write(op: DataOp): Promise<number> {
     const started = this.#h.metrics.now();
-    const encoded = this.#encode(op);
+    let e: Encoded;
+    try {
+      this.#h.assertRunning();
+      e = this.#encode(op);
+    } catch (err) {
+      return Promise.reject(err);
+    }
+    return new Promise((resolve, reject) => {
+      this.#queue.push({ op, e, started, resolve, reject });
+      if (!this.#committing) void this.#drain();
+    });
+  }
+
+  async #drain(): Promise<void> {
+    this.#committing = true;
+    try {
+      while (this.#queue.length > 0) {
+        const { calls, e } = this.#group();
+        try {
+          const version = await this.#commitWrite(e);
+          for (const c of calls) c.resolve(this.#h.metrics.timed('write', c.started, version));
+        } catch (err) {
+          for (const c of calls) c.reject(err);
+        }
+      }
+    } finally {
+      this.#committing = false;
+    }
+  }
+
+  /** The calls at the head of the queue that commit as one, and what to commit. */
+  #group(): { calls: Queued[]; e: Encoded } {
+    const first = this.#queue.shift()!;
+    const calls = [first];
+    let op = first.op;
+    let e: Encoded | undefined = first.e;
+    for (let next = this.#queue[0]; next; next = this.#queue[0]) {
+      const folded = foldOps(op, next.op);
+      if (!folded) break;
+      this.#queue.shift();
+      calls.push(next);
+      op = folded;
+      // A set that replaces what came before commits as it was encoded; merged patches are encoded again.
+      e = folded === next.op ? next.e : undefined;
+    }
+    if (e) return { calls, e };
+    try {
+      return { calls, e: this.#encode(op) };
+    } catch {
+      // Together too big for one message: the first alone, the others fold again after it.
+      this.#queue.unshift(...calls.slice(1));
+      return { calls: [first], e: first.e };
+    }
+  }
+
+  async #commitWrite(encoded: Encoded): Promise<number> {
     for (let attempt = 0; ; attempt++) {
       const state = this.#h.state();
       const reply = await this.#commit(state, encoded, '');
       const done = await this.#settle(state, encoded, reply, attempt);
-      if (done !== undefined) return this.#h.metrics.timed('write', started, done);
+      if (done !== undefined) return done;
     }
   }
 
@@ -79,6 +151,7 @@ export class Writer<T> {
 
   rejectAll(err: unknown): void {
     this.#updates.rejectAll(err);
+    for (const c of this.#queue.splice(0)) c.reject(err);
   }
 
   async #runUpdaters(batch: PendingUpdate<T>[]): Promise<void> {
@@ -158,18 +231,20 @@ export class Writer<T> {
     let mode: DataMode | undefined;
     let del: readonly string[] = [];
     if (op.op === 'set') {
-      assertSerializable(op.value);
-      if (isRecord(op.value) && !reaches(op.value, op.value)) {
+      // Plain JSON (a tree of plain objects, arrays and finite numbers) needs no other check; anything else is checked first.
+      const plain = isPlainJson(op.value);
+      if (!plain) assertSerializable(op.value);
+      if (isRecord(op.value) && (plain || !reaches(op.value, op.value))) {
         mode = 'c';
-        for (const [k, v] of Object.entries(op.value)) {
+        for (const k in op.value) {
           keys.push(k);
-          texts.push(serialize(v));
+          texts.push(plain ? plainText(op.value[k]) : serialize(op.value[k]));
         }
       } else {
         mode = 'v';
         if (op.value !== undefined) {
           keys.push('');
-          texts.push(serialize(op.value));
+          texts.push(plain ? plainText(op.value) : serialize(op.value));
         }
       }
     } else {
@@ -185,32 +260,26 @@ export class Writer<T> {
     }
     const signer = this.#h.signer;
     const sigs = signer ? keys.map((k, i) => signer.signature(storedPayload(k, texts[i]!))) : undefined;
-    const writeId = randomId();
-    const change = {
-      op: op.op,
-      ...(mode ? { mode } : {}),
-      set: keys,
-      values: texts.map((t) => deserialize<unknown>(t)),
-      sigs: sigs ?? [],
-      del,
-    };
-    const build = (ts: number) => {
-      const meta: DataMeta = { w: writeId, ts, op: op.op, ...(mode ? { mode } : {}), set: keys, ...(del.length ? { del } : {}), ...(sigs ? { sigs } : {}) };
-      const metaText = JSON.stringify(meta);
-      return { metaText, sigLine: signatureLine(signer, metaText, texts) };
-    };
+    const writeId = newWriteId();
+    const change = { op: op.op, ...(mode ? { mode } : {}), set: keys, texts, sigs: sigs ?? [], del };
+    const meta = { w: writeId, op: op.op, ...(mode ? { mode } : {}), set: keys, ...(del.length ? { del } : {}), ...(sigs ? { sigs } : {}) };
+    const built = stamped(meta, texts, signer, this.#h.clock.now());
     // The frame every member gets: the script's header line, the signature line, the meta line, the values.
-    const first = build(0);
-    const header = this.#h.store.headerBytes(this.#h.state().cluster) + HEADER_ALLOWANCE;
-    const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t) + 1, header) + Buffer.byteLength(first.metaText) + first.sigLine.length + 2;
-    if (bytes > this.#h.maxMessageBytes) throw new MessageTooLargeError(bytes, this.#h.maxMessageBytes);
+    const max = this.#h.maxMessageBytes;
+    let chars = this.#h.store.headerBytes(this.#h.state().cluster) + HEADER_ALLOWANCE + built.metaText.length + built.sigLine.length + 2;
+    for (const t of texts) chars += t.length + 1;
+    // A UTF-16 unit is at most 3 bytes of UTF-8: count the bytes only when it might matter.
+    if (chars * 3 > max) {
+      const bytes = texts.reduce((n, t) => n + Buffer.byteLength(t), chars - texts.reduce((n, t) => n + t.length, 0) + Buffer.byteLength(built.metaText) - built.metaText.length);
+      if (bytes > max) throw new MessageTooLargeError(bytes, max);
+    }
     const encoded: Encoded = {
       writeId,
       values: texts,
       change,
-      ...build(this.#h.clock.now()),
+      ...built,
       refresh(ts) {
-        Object.assign(encoded, build(ts));
+        Object.assign(encoded, stamped(meta, texts, signer, ts));
       },
     };
     return encoded;
@@ -225,6 +294,13 @@ interface Encoded {
   readonly change: Omit<DataChange, 'version' | 'hash' | 'prev' | 'at'>;
   /** Re-stamps the write (after Redis said the stamp was outside the replay window). */
   refresh(ts: number): void;
+}
+
+/** The meta line and signature line of a write stamped `ts` (the stamp goes second, as DataMeta lists it). */
+function stamped(meta: Omit<DataMeta, 'ts'>, texts: readonly string[], signer: Signer | undefined, ts: number): { metaText: string; sigLine: string } {
+  const { w, ...rest } = meta;
+  const metaText = JSON.stringify({ w, ts, ...rest } satisfies DataMeta);
+  return { metaText, sigLine: signatureLine(signer, metaText, texts) };
 }
 
 /** Whether `root` is reachable from inside `from` (a cycle through it: such a value is stored whole, not key by key). */

@@ -58,23 +58,29 @@ if ARGV[5] ~= '' and ARGV[5] ~= prev then return {'conflict', version, prev} end
 local sigs = meta.sigs or {}
 local function stored(i) return ':' .. at .. ':' .. (sigs[i] or '') .. ':' .. ARGV[9 + i] end
 
-local function clearKeys()
-  local fields = redis.call('HKEYS', cluster)
-  for _, f in ipairs(fields) do
-    if string.sub(f, 1, 2) == 'k:' then redis.call('HDEL', cluster, f) end
-  end
+-- Every field this commit writes goes out in one HSET (in chunks: unpack has a limit), the state's own fields last.
+local fields = {}
+local function field(name, value) fields[#fields + 1] = name; fields[#fields + 1] = value end
+local function call(cmd, list)
+  for i = 1, #list, 4000 do redis.call(cmd, cluster, unpack(list, i, math.min(i + 3999, #list))) end
 end
 
 if meta.op == 'set' then
-  redis.call('HDEL', cluster, 'd')
-  clearKeys()
+  -- The fields the new value does not write again: the old keys it drops (and 'd', or every key, across modes).
+  local keep = {}
+  if meta.mode ~= 'v' then for _, key in ipairs(meta.set) do keep['k:' .. key] = true end end
+  local gone = {}
+  for _, f in ipairs(redis.call('HKEYS', cluster)) do
+    if (f == 'd' and (meta.mode ~= 'v' or meta.set[1] == nil)) or (string.sub(f, 1, 2) == 'k:' and not keep[f]) then gone[#gone + 1] = f end
+  end
+  if #gone > 0 then call('HDEL', gone) end
   seq = 0
   if meta.mode == 'v' then
-    if meta.set[1] ~= nil then redis.call('HSET', cluster, 'd', '0' .. stored(1)) end
+    if meta.set[1] ~= nil then field('d', '0' .. stored(1)) end
   else
     for i, key in ipairs(meta.set) do
       seq = seq + 1
-      redis.call('HSET', cluster, 'k:' .. key, seq .. stored(i))
+      field('k:' .. key, seq .. stored(i))
     end
   end
   mode = meta.mode
@@ -84,18 +90,30 @@ elseif meta.op == 'patch' then
     mode = 'c'
   end
   local changed = false
-  for i, key in ipairs(meta.set) do
-    local old = redis.call('HGET', cluster, 'k:' .. key)
-    local keySeq = old and string.match(old, '^(%d+):')
-    if not keySeq then
-      seq = seq + 1
-      keySeq = seq
+  if #meta.set > 0 then
+    local names = {}
+    for i, key in ipairs(meta.set) do names[i] = 'k:' .. key end
+    local olds = {}
+    for i = 1, #names, 4000 do
+      local got = redis.call('HMGET', cluster, unpack(names, i, math.min(i + 3999, #names)))
+      for j, old in ipairs(got) do olds[i + j - 1] = old end
     end
-    redis.call('HSET', cluster, 'k:' .. key, keySeq .. stored(i))
+    for i, name in ipairs(names) do
+      local keySeq = olds[i] and string.match(olds[i], '^(%d+):')
+      if not keySeq then
+        seq = seq + 1
+        keySeq = seq
+      end
+      field(name, keySeq .. stored(i))
+    end
     changed = true
   end
-  for _, key in ipairs(meta.del or {}) do
-    if redis.call('HDEL', cluster, 'k:' .. key) == 1 then changed = true end
+  if meta.del and #meta.del > 0 then
+    local names = {}
+    for i, key in ipairs(meta.del) do names[i] = 'k:' .. key end
+    for i = 1, #names, 4000 do
+      if redis.call('HDEL', cluster, unpack(names, i, math.min(i + 3999, #names))) > 0 then changed = true end
+    end
   end
   if not changed then return {'noop', version, prev} end
 else
@@ -104,7 +122,8 @@ end
 
 version = version + 1
 local hash = redis.sha1hex(prev .. '\n' .. version .. '\n' .. ARGV[9])
-redis.call('HSET', cluster, 'v', version, 'h', hash, 'mode', mode, 'seq', seq, 'wt', at)
+field('v', version); field('h', hash); field('mode', mode); field('seq', seq); field('wt', at)
+call('HSET', fields)
 redis.call('SET', record, version .. ' ' .. hash .. ' ' .. prev .. ' ' .. at, 'PX', ARGV[6])
 
 local parts = {ARGV[3] .. ',"n":' .. version .. ',"h":"' .. hash .. '","p":"' .. prev .. '","at":' .. at .. '}', ARGV[8], ARGV[9]}

@@ -1,10 +1,16 @@
-import { Cluster, Redis } from 'ioredis';
-import type { RedisOptions } from 'ioredis';
-import { RedisUnreachableError } from '../errors.js';
+import { Redis } from 'ioredis';
+import type { Cluster, RedisOptions } from 'ioredis';
+import { InvalidOptionError, RedisUnreachableError } from '../errors.js';
+import { hasShardedSubscribers, isClient, isClusterClient } from './client.js';
+import type { RedisClient } from './client.js';
 
-export type RedisInput = string | RedisOptions | Redis | Cluster;
+export type RedisInput = string | RedisOptions | RedisClient;
 
-/** A client that runs commands: a standalone Redis or a Redis Cluster. */
+/**
+ * A client that runs commands: a standalone Redis or a Redis Cluster. One
+ * duplicated from a client passed in is of the caller's ioredis (5 or 6) at
+ * run time: only commands and events that both have are used.
+ */
 export type Commands = Redis | Cluster;
 
 export interface ConnectionEvents {
@@ -28,7 +34,7 @@ export abstract class Connection {
   abstract readonly numsubCommand: 'NUMSUB' | 'SHARDNUMSUB';
 
   static open(input: RedisInput, events: ConnectionEvents): Connection {
-    return isCluster(input) ? new ClusterConnection(input, events) : new StandaloneConnection(input, events);
+    return isClusterClient(input) ? new ClusterConnection(input, events) : new StandaloneConnection(input, events);
   }
 
   abstract publish(channel: string, message: string): Promise<number>;
@@ -83,11 +89,11 @@ export abstract class Connection {
 
   /** Where it connects, for messages (no password). */
   get address(): string {
-    if (this.cmd instanceof Cluster) {
+    if (this.cmd.isCluster) {
       const nodes = (this.cmd as unknown as { startupNodes: unknown }).startupNodes as Array<{ host?: string; port?: number } | string | number>;
       return `the Redis Cluster ${nodes.map((n) => (typeof n === 'object' ? `${n.host ?? '127.0.0.1'}:${n.port ?? 6379}` : String(n))).join(', ')}`;
     }
-    const { host, port, path } = this.cmd.options;
+    const { host, port, path } = (this.cmd as Redis).options;
     return path ? path : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
   }
 
@@ -125,7 +131,7 @@ class StandaloneConnection extends Connection {
   readonly publishCommand = 'PUBLISH';
   readonly numsubCommand = 'NUMSUB';
 
-  constructor(input: string | RedisOptions | Redis, events: ConnectionEvents) {
+  constructor(input: string | RedisOptions | RedisClient, events: ConnectionEvents) {
     super();
     this.cmd = openStandalone(input, 'cmd');
     this.sub = openStandalone(input, 'sub');
@@ -168,10 +174,13 @@ class ClusterConnection extends Connection {
   readonly publishCommand = 'SPUBLISH';
   readonly numsubCommand = 'SHARDNUMSUB';
 
-  constructor(input: Cluster, events: ConnectionEvents) {
+  constructor(input: RedisClient, events: ConnectionEvents) {
     super();
-    this.cmd = input.duplicate();
-    this.sub = input.duplicate(undefined, { shardedSubscribers: true });
+    if (!hasShardedSubscribers(input)) {
+      throw new InvalidOptionError('redis', "is a Redis Cluster client of an ioredis without sharded subscribers (the 'shardedSubscribers' option): use ioredis 5.9 or later");
+    }
+    this.cmd = input.duplicate() as Cluster;
+    this.sub = input.duplicate(undefined, { shardedSubscribers: true }) as Cluster;
     this.sub.on('smessage', events.onMessage);
     this.watch(events);
   }
@@ -209,14 +218,10 @@ class ClusterConnection extends Connection {
 
 }
 
-function openStandalone(input: string | RedisOptions | Redis, role: string): Redis {
+function openStandalone(input: string | RedisOptions | RedisClient, role: string): Redis {
   if (typeof input === 'string') return new Redis(input, { connectionName: `simple-gossip:${role}` });
-  if (input instanceof Redis) return input.duplicate();
+  if (isClient(input)) return input.duplicate() as Redis;
   return new Redis({ connectionName: `simple-gossip:${role}`, ...input });
-}
-
-function isCluster(x: unknown): x is Cluster {
-  return x instanceof Cluster || (typeof x === 'object' && x !== null && (x as { isCluster?: boolean }).isCluster === true);
 }
 
 function waitReady(client: Commands): Promise<void> {

@@ -90,6 +90,26 @@ describe('an observer', () => {
     }
   });
 
+  it('stops its watches when it closes: no poll after close()', async () => {
+    const nodes = await cluster(['a', 'b']);
+    const polls: unknown[][] = [];
+    const quiet = () => undefined;
+    const o = await Observer.connect({
+      redis: redis(),
+      namespace: namespace(),
+      logger: { debug: (...args) => polls.push(args), info: quiet, warn: quiet, error: quiet },
+    });
+    const seen: Rumor[] = [];
+    o.watch((r) => seen.push(r), 10);
+    await eventually(() => seen.length === 1);
+    await o.close();
+    await nodes[0]!.setSync('after close');
+    // A watch left running would poll a closed connection every 10 ms, and log each failure.
+    await new Promise((r) => setTimeout(r, 200));
+    expect(polls.filter(([msg]) => msg === 'simple-gossip observer: poll failed')).toEqual([]);
+    expect(seen).toHaveLength(1);
+  });
+
   it('without the secret of a cluster that signs its values, its write is refused before it commits anything', async () => {
     const nodes = await cluster(['a', 'b'], { secret: 's3cret' });
     await nodes[0]!.setCfgSync('flag', 'on');

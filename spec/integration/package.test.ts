@@ -8,6 +8,7 @@ import type { TestContext } from 'vitest';
 import { Gossip } from '../../lib/index.js';
 import { eventually } from '../support/cluster.js';
 import { freshNamespace, useRedis } from '../support/redis.js';
+import { scriptsOf } from '../support/script.js';
 
 /**
  * The package as a user gets it: `npm pack` (with its prepack and prepare
@@ -20,6 +21,7 @@ const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 /** Top-level entries never copied to the staging tree: installed, generated or history. */
 const NOT_STAGED = new Set(['node_modules', '.git', 'dist', 'docs', 'coverage']);
 const redis = useRedis();
+const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
 
 interface Run {
   readonly stdout: string;
@@ -111,7 +113,7 @@ describe('the packed package', () => {
     skipWhenNoPack(ctx);
     const allowed = /^package\/(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts)|dist\/scripts\/[\w-]+\.lua)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
-    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/exporters/prometheus.js', 'dist/exporters/prometheus.d.ts', 'dist/exporters/opentelemetry.js', 'dist/integrations/openfeature.js', 'dist/cli/main.js', 'dist/scripts/scripts.js']) {
+    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/exporters/prometheus.js', 'dist/exporters/prometheus.d.ts', 'dist/exporters/opentelemetry.js', 'dist/integrations/openfeature.js', 'dist/testing.js', 'dist/testing.d.ts', 'dist/cli/main.js', 'dist/scripts/scripts.js']) {
       expect(files).toContain(`package/${needed}`);
     }
     // Every script the library loads at run time, next to the loader (lib/scripts/*.lua is copied by the build).
@@ -254,7 +256,16 @@ describe('the packed package', () => {
       import { registerGossipMetrics, type GossipMetricsOptions } from 'simple-gossip/prometheus';
       import { registerGossipInstruments } from 'simple-gossip/opentelemetry';
       import { GossipProvider } from 'simple-gossip/openfeature';
+      import { startRedis, type TestRedis } from 'simple-gossip/testing';
       import { Registry } from 'prom-client';
+      import { Redis } from 'ioredis';
+      export async function testing(): Promise<string> {
+        const redis: TestRedis = await startRedis({ args: ['--maxmemory', '64mb'] });
+        const node = await Gossip.start({ redis: new Redis(redis.url) });
+        await node.stop();
+        await redis.stop();
+        return redis.source;
+      }
       export async function main(options: GossipOptions): Promise<MetricsSnapshot> {
         const node = await Gossip.start<{ flags: string[] }>(options);
         const metricsOptions: GossipMetricsOptions = { registry: new Registry(), prefix: 'app_' };
@@ -276,6 +287,156 @@ describe('the packed package', () => {
       compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] },
       files: ['check.mts'],
     }));
-    await run(join(ROOT, 'node_modules', '.bin', 'tsc'), ['-p', 'tsconfig.json'], app, 30_000);
+    await run(TSC, ['-p', 'tsconfig.json'], app, 30_000);
+  });
+
+  it('simple-gossip/testing starts a Redis of its own that a node works on, and stops it', async (ctx) => {
+    const out = await script(ctx, 'testing.mjs', `
+      import { Gossip } from 'simple-gossip';
+      import { startRedis } from 'simple-gossip/testing';
+      const redis = await startRedis();
+      const node = await Gossip.start({ redis: redis.url, nodeId: 'pack-t' });
+      await node.setCfg('on', 'its own Redis');
+      const read = node.getCfg('on');
+      await node.stop();
+      await redis.stop();
+      const after = await Gossip.start({ redis: redis.url, nodeId: 'pack-t', connectTimeoutMs: 300 }).then(() => 'started', (err) => err.code);
+      console.log(JSON.stringify({ url: redis.url, source: redis.source, read, after, ownRedis: redis.url !== process.env.REDIS_URL }));
+    `);
+    expect(out.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
+    expect(out.source).toBe('binary');
+    expect(out.read).toBe('its own Redis');
+    expect(out.ownRedis).toBe(true);
+    expect(out.after).toBe('redis_unreachable');
+  });
+
+  it('ioredis comes as a peer dependency (>=5): one copy, the project\'s own, and none inside the package', async (ctx) => {
+    skipWhenNoPack(ctx);
+    const manifest = JSON.parse(await readFile(join(app, 'node_modules', 'simple-gossip', 'package.json'), 'utf8'));
+    expect(manifest.dependencies?.ioredis).toBeUndefined();
+    expect(manifest.peerDependencies?.ioredis).toBe('>=5');
+    expect(manifest.peerDependenciesMeta?.testcontainers).toEqual({ optional: true });
+    const installed = JSON.parse(await readFile(join(app, 'node_modules', 'ioredis', 'package.json'), 'utf8'));
+    expect(Number(installed.version.split('.')[0])).toBeGreaterThanOrEqual(5);
+    await expect(readFile(join(app, 'node_modules', 'simple-gossip', 'node_modules', 'ioredis', 'package.json'))).rejects.toThrow(/ENOENT/);
+  });
+});
+
+/**
+ * The README's Quick start, pasted: its JavaScript as a .mjs run with node,
+ * its TypeScript compiled with tsc (strict; module nodenext, and bundler
+ * resolution) and run, against a real Redis (REDIS_URL, which it reads).
+ * What it prints is what its comments say it prints.
+ */
+describe("the README's Quick start, pasted into the scratch project", () => {
+  const examples = scriptsOf('Quick start');
+
+  /** The lines an example says it prints: the comments after its `console.log(…);` lines, in order. */
+  function promised(code: string): string[] {
+    return [...code.matchAll(/^console\.log\(.*\);\s*\/\/ (.+)$/gm)].map((m) => m[1]!.trim());
+  }
+
+  function expectPrinted(stdout: string, code: string): void {
+    const lines = stdout.split('\n');
+    const wanted = promised(code);
+    expect(wanted.length).toBeGreaterThanOrEqual(2);
+    expect(lines.filter((l) => wanted.includes(l))).toEqual(wanted);
+    expect(lines.some((l) => /^b sees \{ greeting: 'hello world', count: [01] \} at version \d+$/.test(l))).toBe(true);
+  }
+
+  it('the README shows it in JavaScript and in TypeScript', () => {
+    expect([...examples.keys()]).toEqual(['quickstart.mjs', 'quickstart.mts']);
+  });
+
+  it('runs as JavaScript (quickstart.mjs with node) and prints what it says', async (ctx) => {
+    skipWhenNoPack(ctx);
+    const code = examples.get('quickstart.mjs')!;
+    await writeFile(join(app, 'quickstart.mjs'), code);
+    const { stdout } = await run(process.execPath, ['quickstart.mjs'], app, 30_000, { REDIS_URL: redis() });
+    expectPrinted(stdout, code);
+  });
+
+  it('compiles as TypeScript (strict, module nodenext; and moduleResolution bundler), and the output runs and prints what it says', async (ctx) => {
+    skipWhenNoPack(ctx);
+    const code = examples.get('quickstart.mts')!;
+    const dir = join(app, 'ts-quickstart');
+    await mkdir(dir, { recursive: true });
+    await writeFile(join(dir, 'quickstart.mts'), code);
+    const strict = { target: 'es2022', strict: true, skipLibCheck: true, types: [] };
+    await writeFile(join(dir, 'tsconfig.json'), JSON.stringify({ compilerOptions: { ...strict, module: 'nodenext', moduleResolution: 'nodenext' }, files: ['quickstart.mts'] }));
+    await writeFile(join(dir, 'tsconfig.bundler.json'), JSON.stringify({ compilerOptions: { ...strict, module: 'esnext', moduleResolution: 'bundler', noEmit: true }, files: ['quickstart.mts'] }));
+    await run(TSC, ['-p', 'tsconfig.json'], dir, 60_000);
+    await run(TSC, ['-p', 'tsconfig.bundler.json'], dir, 60_000);
+    const { stdout } = await run(process.execPath, ['quickstart.mjs'], dir, 30_000, { REDIS_URL: redis() });
+    expectPrinted(stdout, code);
+  });
+});
+
+describe("the README's test example (Testing your code), pasted into the scratch project", () => {
+  it('passes under node --test, on a Redis that simple-gossip/testing starts', async (ctx) => {
+    skipWhenNoPack(ctx);
+    const code = scriptsOf('Testing your code').get('flags.test.mjs');
+    expect(code).toBeDefined();
+    await writeFile(join(app, 'flags.test.mjs'), code!);
+    // No REDIS_URL: the example needs none. node --test exits non-zero (and run rejects) when a test fails.
+    const { REDIS_URL: _ignored, ...env } = process.env;
+    const { stdout } = await new Promise<Run>((resolve, reject) =>
+      execFile(process.execPath, ['--test', 'flags.test.mjs'], { cwd: app, env, timeout: 60_000 }, (err, stdout, stderr) =>
+        err ? reject(new Error(`node --test failed: ${err.message}\n${stdout}\n${stderr}`)) : resolve({ stdout, stderr }),
+      ),
+    );
+    expect(stdout).toMatch(/^# pass 1$/m);
+    expect(stdout).toMatch(/^# fail 0$/m);
+  });
+});
+
+/**
+ * A service that already has ioredis 5 (BullMQ's) installs the tarball: the
+ * peer dependency is met by its ioredis, no second copy comes in, and its
+ * own clients pass type checks and work.
+ */
+describe('the packed package in a project that has ioredis 5', () => {
+  let app5 = '';
+  beforeAll(async () => {
+    if (cannotPack !== undefined || !tarball) return;
+    app5 = join(work, 'app-ioredis5');
+    await mkdir(app5);
+    await writeFile(join(app5, 'package.json'), JSON.stringify({ name: 'scratch-ioredis5', version: '1.0.0', private: true, type: 'module' }));
+    await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', 'ioredis@^5', tarball], app5, 90_000);
+  }, 120_000);
+
+  it("uses the project's ioredis 5, with no copy of its own", async (ctx) => {
+    skipWhenNoPack(ctx);
+    const installed = JSON.parse(await readFile(join(app5, 'node_modules', 'ioredis', 'package.json'), 'utf8'));
+    expect(installed.version).toMatch(/^5\./);
+    await expect(readFile(join(app5, 'node_modules', 'simple-gossip', 'node_modules', 'ioredis', 'package.json'))).rejects.toThrow(/ENOENT/);
+  });
+
+  it('an ioredis 5 client passes tsc (strict, nodenext) as the redis option, and two nodes on such clients share a write', async (ctx) => {
+    skipWhenNoPack(ctx);
+    await writeFile(join(app5, 'shared.mts'), `
+      import { Redis } from 'ioredis';
+      import { Gossip } from 'simple-gossip';
+      const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
+      const connection = new Redis(url, { maxRetriesPerRequest: null }); // as BullMQ wants it
+      const namespace = process.env.SG_NAMESPACE;
+      const a = await Gossip.start({ redis: connection, namespace, nodeId: 'pack5-a' });
+      const b = await Gossip.start({ redis: new Redis(url), namespace, nodeId: 'pack5-b' });
+      await a.join(b.id);
+      await a.setSync({ queue: 'shared' });
+      console.log(JSON.stringify({ onB: b.get(), stillMine: connection.status }));
+      await a.stop({ leave: true });
+      await b.stop({ leave: true });
+      connection.disconnect();
+      process.exit(0);
+    `);
+    await writeFile(join(app5, 'tsconfig.json'), JSON.stringify({
+      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, skipLibCheck: true, types: [] },
+      files: ['shared.mts'],
+    }));
+    // process and the ioredis typings need Node's types: the scratch project has none, so tsc is told where this tree's are.
+    await run(TSC, ['-p', 'tsconfig.json', '--typeRoots', join(ROOT, 'node_modules', '@types'), '--types', 'node'], app5, 60_000);
+    const { stdout } = await run(process.execPath, ['shared.mjs'], app5, 30_000, { REDIS_URL: redis(), SG_NAMESPACE: freshNamespace('pack5') });
+    expect(JSON.parse(stdout.trim().split('\n').at(-1)!)).toEqual({ onB: { queue: 'shared' }, stillMine: 'ready' });
   });
 });

@@ -379,6 +379,34 @@ describe('commit-2', () => {
     expect(dataOf(f)).toEqual({});
     expect(f).toMatchObject({ v: '5', mode: 'v', wt: String(u.at) });
   });
+
+  it('a whole set keeping some keys writes them again in its own order and drops only the others', async () => {
+    const ctx = setup();
+    await create(ctx, 'c1', { nodes: ['n1'] });
+    await committed(ctx, 'c1', { writer: 'n1', op: 'set', mode: 'c', set: ['a', 'b', 'c'], values: ['=1', '=2', '=3'] });
+    const x = await committed(ctx, 'c1', { writer: 'n1', op: 'set', mode: 'c', set: ['c', 'a'], values: ['=3', '=10'] });
+    expect(dataOf(await ctx.cmd.hgetall(ctx.keys.cluster('c1')))).toEqual({ 'k:c': `1:${x.at}::=3`, 'k:a': `2:${x.at}::=10` });
+    await committed(ctx, 'c1', { writer: 'n1', op: 'set', mode: 'v', set: [''], values: ['=1'] });
+    const y = await committed(ctx, 'c1', { writer: 'n1', op: 'set', mode: 'c', set: ['z'], values: ['=0'] });
+    expect(dataOf(await ctx.cmd.hgetall(ctx.keys.cluster('c1')))).toEqual({ 'k:z': `1:${y.at}::=0` });
+  });
+
+  it('sets, patches and removes more keys than one Redis call takes (chunked)', async () => {
+    const ctx = setup();
+    await create(ctx, 'c1', { nodes: ['n1'] });
+    const keys = Array.from({ length: 4_500 }, (_, i) => `key${i}`);
+    await committed(ctx, 'c1', { writer: 'n1', op: 'set', mode: 'c', set: keys, values: keys.map((_, i) => `=${i}`) });
+    await committed(ctx, 'c1', { writer: 'n1', op: 'patch', set: keys, values: keys.map((_, i) => `=${i + 1}`) });
+    let f = dataOf(await ctx.cmd.hgetall(ctx.keys.cluster('c1')));
+    expect(Object.keys(f)).toHaveLength(4_500);
+    expect(f['k:key4499']).toMatch(/^4500:\d+::=4500$/);
+    await committed(ctx, 'c1', { writer: 'n1', op: 'patch', del: keys.slice(1) });
+    f = dataOf(await ctx.cmd.hgetall(ctx.keys.cluster('c1')));
+    expect(Object.keys(f)).toEqual(['k:key0']);
+    await committed(ctx, 'c1', { writer: 'n1', op: 'set', mode: 'c', set: keys, values: keys.map(() => '=0') });
+    await committed(ctx, 'c1', { writer: 'n1', op: 'set', mode: 'c', set: ['only'], values: ['=1'] });
+    expect(Object.keys(dataOf(await ctx.cmd.hgetall(ctx.keys.cluster('c1'))))).toEqual(['k:only']);
+  });
 });
 
 describe('meta-3', () => {
@@ -733,9 +761,9 @@ describe('parseStored reads back what the scripts wrote', () => {
     expect(Object.keys(stored.state.data!)).toEqual(['zeta', 'alpha', 'mid']);
     expect(stored.book).toMatchObject({ mode: 'c', wt: s2.at, seq: 3, created });
     expect(Object.fromEntries(stored.book.entries)).toEqual({
-      zeta: { seq: 1, at: s2.at, sig: '' },
-      alpha: { seq: 2, at: s1.at, sig: '' },
-      mid: { seq: 3, at: s2.at, sig: '' },
+      zeta: { seq: 1, at: s2.at, sig: '', text: '="z"' },
+      alpha: { seq: 2, at: s1.at, sig: '', text: '=true' },
+      mid: { seq: 3, at: s2.at, sig: '', text: '=null' },
     });
   });
 
@@ -753,7 +781,7 @@ describe('parseStored reads back what the scripts wrote', () => {
     const v = await committed(ctx, 'c1', { writer: 'n1', op: 'set', mode: 'v', set: [''], values: ['{"json":"2020-01-01T00:00:00.000Z","meta":{"values":["Date"]}}'] });
     const stored = parseStored('c1', await ctx.cmd.hgetall(ctx.keys.cluster('c1')), undefined)!;
     expect(stored.state.data).toEqual(new Date('2020-01-01T00:00:00.000Z'));
-    expect([...stored.book.entries]).toEqual([['', { seq: 0, at: v.at, sig: '' }]]);
+    expect([...stored.book.entries]).toEqual([['', { seq: 0, at: v.at, sig: '', text: '{"json":"2020-01-01T00:00:00.000Z","meta":{"values":["Date"]}}' }]]);
     await committed(ctx, 'c1', { writer: 'n1', op: 'set', mode: 'v', set: [] });
     expect(parseStored('c1', await ctx.cmd.hgetall(ctx.keys.cluster('c1')), undefined)!.state.data).toBeUndefined();
   });

@@ -13,7 +13,7 @@ import { fileURLToPath } from 'node:url';
 
 const ROOT = fileURLToPath(new URL('../../', import.meta.url));
 
-/** The ```js blocks of a README section whose first line is `// <name>.mjs`, by name. */
+/** The ```js and ```ts blocks of a README section whose first line names the file (`// <name>.mjs`, `// <name>.mts …`), by name. */
 export function scriptsOf(section: string): Map<string, string> {
   const readme = readFileSync(join(ROOT, 'README.md'), 'utf8');
   const start = readme.indexOf(`\n## ${section}\n`);
@@ -21,8 +21,8 @@ export function scriptsOf(section: string): Map<string, string> {
   const end = readme.indexOf('\n## ', start + 1);
   const body = readme.slice(start, end < 0 ? undefined : end);
   const scripts = new Map<string, string>();
-  for (const [, code] of body.matchAll(/```js\n([\s\S]*?)```/g)) {
-    const name = /^\/\/ ([\w-]+\.mjs)\n/.exec(code!)?.[1];
+  for (const [, code] of body.matchAll(/```(?:js|ts)\n([\s\S]*?)```/g)) {
+    const name = /^\/\/ ([\w.-]+\.m[jt]s)(?:\n| — )/.exec(code!)?.[1];
     if (name) scripts.set(name, code!);
   }
   return scripts;
