@@ -6,7 +6,7 @@
  */
 import type { DropReason, LatencyKind, MetricsSnapshot } from '../index.js';
 
-/** What an exporter reads from a node: any {@link Gossip} fits, whatever its data type. */
+/** What an exporter reads from a node: any `Gossip` fits, whatever its data type. */
 export interface MeteredNode {
   /** The `node_id` label. */
   readonly id: string;

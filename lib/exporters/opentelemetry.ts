@@ -22,7 +22,7 @@ import { LATENCY_BUCKETS_MS } from '../latency.js';
 import { HISTOGRAMS, METRICS } from './catalog.js';
 import type { MeteredNode, MetricDef } from './catalog.js';
 
-/** What the exporter reads from a node: any {@link Gossip} fits, whatever its data type. */
+/** What the exporter reads from a node: any `Gossip` fits, whatever its data type. */
 export interface InstrumentedNode extends MeteredNode {
   /** The histograms record each latency as the node measures it. */
   onLatency(fn: LatencyListener): () => void;
@@ -60,7 +60,7 @@ interface Group {
 const groups = new WeakMap<Meter, Map<string, Group>>();
 
 /**
- * Reports a node's {@link Gossip.metrics} through OpenTelemetry: the same
+ * Reports a node's `node.metrics()` through OpenTelemetry: the same
  * metrics as the Prometheus exporter (`simple-gossip/prometheus`), as
  * observable counters and gauges read from the node at each collection, and
  * three histograms (`write.duration`, `convergence.duration`,

@@ -20,15 +20,17 @@
  */
 import { isDeepStrictEqual } from 'node:util';
 import { ErrorCode, OpenFeatureEventEmitter, ProviderEvents, StandardResolutionReasons } from '@openfeature/server-sdk';
-import type { JsonValue, Provider, ResolutionDetails } from '@openfeature/server-sdk';
+import type { JsonValue, Provider, ProviderMetadata, ResolutionDetails } from '@openfeature/server-sdk';
 
 /** The 'data' event of a node. */
 export interface DataEvent {
+  /** The node's new data. */
   readonly data: unknown;
+  /** The cluster version that holds it. */
   readonly version: number;
 }
 
-/** What the provider reads from a node: any {@link Gossip} fits, whatever its data type. */
+/** What the provider reads from a node: any `Gossip` fits, whatever its data type. */
 export interface FlagSource {
   /** The `version` of each evaluation's flag metadata. */
   readonly version: number;
@@ -36,8 +38,11 @@ export interface FlagSource {
   readonly synced: boolean;
   /** The node's data: flags are its keys (a plain object or a Map). */
   get(): unknown;
+  /** The provider's initialisation waits for it. */
   whenSynced(options?: { readonly timeoutMs?: number }): Promise<void>;
+  /** The provider listens to data changes from its initialisation until it is closed. */
   on(type: 'data', handler: (event: DataEvent) => void): unknown;
+  /** Stops listening. */
   off(type: 'data', handler: (event: DataEvent) => void): unknown;
 }
 
@@ -72,8 +77,11 @@ type FlagType = 'boolean' | 'string' | 'number' | 'object';
  * keys set, changed or removed. Closing the provider leaves the node running.
  */
 export class GossipProvider implements Provider {
-  readonly metadata = { name: 'simple-gossip' } as const;
+  /** The provider's name for OpenFeature: `simple-gossip`. */
+  readonly metadata: ProviderMetadata = Object.freeze({ name: 'simple-gossip' });
+  /** A server-side provider (`@openfeature/server-sdk`). */
   readonly runsOn = 'server' as const;
+  /** Where `ConfigurationChanged` is emitted. */
   readonly events = new OpenFeatureEventEmitter();
   readonly #node: FlagSource;
   readonly #syncTimeoutMs: number | undefined;
