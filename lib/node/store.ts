@@ -100,11 +100,22 @@ export class Store {
 
   /** The size of the header line's part this node writes (the script adds the rest). */
   headerBytes(cluster: string): number {
-    return Buffer.byteLength(this.#header(cluster));
+    return this.#headerOf(cluster).bytes;
   }
 
+  /** The last cluster's header prefix (it changes only when this node moves to another cluster). */
+  #lastHeader = { cluster: '', text: '', bytes: 0 };
+
   #header(cluster: string): string {
-    return headerPrefix(this.#o.namespace, cluster, this.#o.self);
+    return this.#headerOf(cluster).text;
+  }
+
+  #headerOf(cluster: string): { text: string; bytes: number } {
+    if (this.#lastHeader.cluster !== cluster) {
+      const text = headerPrefix(this.#o.namespace, cluster, this.#o.self);
+      this.#lastHeader = { cluster, text, bytes: Buffer.byteLength(text) };
+    }
+    return this.#lastHeader;
   }
 
   /** The cluster's state, or undefined when its hash is gone. Throws a PersistenceError for one that is not valid. */
