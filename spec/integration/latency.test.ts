@@ -54,6 +54,15 @@ describe('latency histograms in metrics()', () => {
     expect(latency(a!, 'convergence').count).toBe(0);
   });
 
+  it('writes called together are timed one by one, though they commit together', async () => {
+    const a = await start('a');
+    const before = a.version;
+    const calls = await measured(a, 'write', () => Promise.all(Array.from({ length: 10 }, (_, i) => a.setCfg(`k${i}`, i))));
+    expect(a.version - before).toBeLessThan(10); // grouped into fewer commits
+    expect(calls.count).toBe(10);
+    expect(calls.ms).toBeLessThanOrEqual(10 * calls.outerMs);
+  });
+
   it('a write that is refused before it is sent is not timed', async () => {
     const a = await start('a');
     const before = latency(a, 'write').count;
