@@ -1,4 +1,5 @@
 import type { GossipEvents, GossipEventType, Handler } from './events.js';
+import type { LatencyListener } from './latency.js';
 import type { MetricsSnapshot } from './metrics.js';
 import type { State } from './model/state.js';
 import { Node } from './node/node.js';
@@ -119,7 +120,7 @@ export class Gossip<T = unknown> {
   async setSync(value: DeepReadonly<T> | undefined, options?: SetSyncOptions): Promise<void>;
   async setSync(valueOrUpdater: unknown, options: SetSyncOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
-    await this.#node.awaitVersion(await this.#node.set(valueOrUpdater as T | NodeUpdater<T>), options);
+    await this.#node.converge(() => this.#node.set(valueOrUpdater as T | NodeUpdater<T>), options);
   }
 
   /** Config mode: sets `key` of the data object, in Redis, touching no other key (so config writes never conflict). */
@@ -130,7 +131,7 @@ export class Gossip<T = unknown> {
   /** {@link setCfg}, then waits like {@link setSync}. */
   async setCfgSync<K extends CfgKey<T>>(key: K, value: Defined<CfgValue<T, K>>, options: SetSyncOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
-    await this.#node.awaitVersion(await this.#node.patch(new Map([[key, value]]), []), options);
+    await this.#node.converge(() => this.#node.patch(new Map([[key, value]]), []), options);
   }
 
   /** Config mode: removes `key` (of a typed config: an optional one); `getCfg(key, dflt)` returns `dflt` afterwards, everywhere. */
@@ -141,7 +142,7 @@ export class Gossip<T = unknown> {
   /** {@link deleteCfg}, then waits like {@link setSync}. */
   async deleteCfgSync(key: OptionalCfgKey<T>, options: SetSyncOptions = {}): Promise<void> {
     options.signal?.throwIfAborted();
-    await this.#node.awaitVersion(await this.#node.patch(new Map(), [key]), options);
+    await this.#node.converge(() => this.#node.patch(new Map(), [key]), options);
   }
 
   /** Config mode: several keys in one commit; a key given `undefined` is removed. */
@@ -215,9 +216,18 @@ export class Gossip<T = unknown> {
     return this;
   }
 
-  /** Counters since start. */
+  /** Counters since start, a few gauges, and the latency histograms. */
   metrics(): MetricsSnapshot {
     return this.#node.metrics();
+  }
+
+  /**
+   * Calls `fn` with each latency (`'write'`, `'convergence'`, `'catchUp'`, in
+   * ms) as it is measured — the samples behind `metrics().latency`, for a
+   * metrics library of your own. Returns its unsubscribe.
+   */
+  onLatency(fn: LatencyListener): () => void {
+    return this.#node.onLatency(fn);
   }
 
   // ---- lifecycle ------------------------------------------------------

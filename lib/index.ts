@@ -15,6 +15,8 @@ export type { RedisClient } from './transport/client.js';
 export type { GossipEvents, GossipEventType, Handler } from './events.js';
 export type { Head } from './model/state.js';
 export type { MetricsSnapshot, RpcCounters, TrafficCounters } from './metrics.js';
+export { LATENCY_BUCKETS_MS } from './latency.js';
+export type { HistogramSnapshot, LatencyKind, LatencyListener } from './latency.js';
 export {
   GossipError,
   CouldNotConnectError,

@@ -1,4 +1,6 @@
 import type { DropReason } from './errors.js';
+import { Histogram } from './latency.js';
+import type { HistogramSnapshot, LatencyKind, LatencyListener } from './latency.js';
 
 /** How often at most one kind of dropped message is reported on 'error'. */
 const DROP_REPORT_INTERVAL_MS = 1_000;
@@ -51,6 +53,21 @@ export interface MetricsSnapshot {
   readonly members: number;
   /** Snapshot writes sent to Redis. */
   readonly snapshotWrites: number;
+  /**
+   * Latency histograms, in ms, since start: `write` (a write call until it
+   * resolved), `convergence` (a `…Sync` call until the members held the
+   * version), `catchUp` (from learning this node was behind until it held
+   * the newer version). See {@link LatencyKind}.
+   */
+  readonly latency: Readonly<Record<LatencyKind, HistogramSnapshot>>;
+}
+
+/** What a {@link Metrics} is given. */
+export interface MetricsOptions {
+  /** A monotonic clock in ms. @default performance.now */
+  readonly now?: () => number;
+  /** A latency listener threw (it never breaks the write it timed). */
+  readonly onListenerError?: (err: unknown) => void;
 }
 
 /** A node's counters: plain numbers, cheap to bump on the hot path. */
@@ -61,6 +78,21 @@ export class Metrics {
   readonly #lastDropReport: Partial<Record<DropReason, number>> = {};
   readonly #counters: Record<string, number> = {};
   readonly #rpc: Record<string, RpcCounters> = {};
+  readonly #latency: Readonly<Record<LatencyKind, Histogram>> = { write: new Histogram(), convergence: new Histogram(), catchUp: new Histogram() };
+  /** Replaced, never changed in place: a listener that unsubscribes while it is called changes no loop. */
+  #listeners: readonly LatencyListener[] = [];
+  /** When this node first learned it lacked `#behindVersion` of `#behindCluster` (undefined: it lacks nothing it was told of). */
+  #behindSince: number | undefined;
+  #behindCluster = '';
+  #behindVersion = 0;
+  readonly #onListenerError: (err: unknown) => void;
+  /** The clock latencies are measured with, in ms. */
+  readonly now: () => number;
+
+  constructor(options: MetricsOptions = {}) {
+    this.now = options.now ?? (() => performance.now());
+    this.#onListenerError = options.onListenerError ?? (() => undefined);
+  }
 
   sent(type: string, bytes: number): void {
     bump(this.#sent, type, bytes);
@@ -94,6 +126,57 @@ export class Metrics {
     };
   }
 
+  /** Records a latency: from `startedAt` (a reading of {@link now}) until now. */
+  latency(kind: LatencyKind, startedAt: number): void {
+    const ms = this.now() - startedAt;
+    this.#latency[kind].observe(ms);
+    const listeners = this.#listeners;
+    for (let i = 0; i < listeners.length; i++) {
+      try {
+        listeners[i]!(kind, ms);
+      } catch (err) {
+        this.#onListenerError(err);
+      }
+    }
+  }
+
+  /** {@link latency}, then `result`: for a write's return. */
+  timed<R>(kind: LatencyKind, startedAt: number, result: R): R {
+    this.latency(kind, startedAt);
+    return result;
+  }
+
+  /** Calls `fn` with every latency recorded from now on; returns its unsubscribe. */
+  onLatency(fn: LatencyListener): () => void {
+    this.#listeners = [...this.#listeners, fn];
+    return () => {
+      this.#listeners = this.#listeners.filter((l) => l !== fn);
+    };
+  }
+
+  /**
+   * This node learned it lacks `version` of `cluster` (a gap, a member's
+   * head, or Redis's): the catch-up is timed from the first such moment until it holds it.
+   */
+  behind(cluster: string, version: number): void {
+    if (this.#behindSince !== undefined) return;
+    this.#behindSince = this.now();
+    this.#behindCluster = cluster;
+    this.#behindVersion = version;
+  }
+
+  /** This node now holds `version` of `cluster`: ends a catch-up that waited for it (one of another cluster is dropped). */
+  holds(cluster: string, version: number): void {
+    if (this.#behindSince === undefined) return;
+    if (cluster !== this.#behindCluster) {
+      this.#behindSince = undefined;
+    } else if (version >= this.#behindVersion) {
+      const since = this.#behindSince;
+      this.#behindSince = undefined;
+      this.latency('catchUp', since);
+    }
+  }
+
   /** Counts a dropped message; true when it should be reported (at most once a second per reason). */
   drop(reason: DropReason, now: number): boolean {
     this.#dropped[reason] = (this.#dropped[reason] ?? 0) + 1;
@@ -104,6 +187,7 @@ export class Metrics {
   }
 
   snapshot(gauges: Pick<MetricsSnapshot, 'version' | 'members' | 'snapshotWrites' | 'versionLag'>): MetricsSnapshot {
+    const l = this.#latency;
     return structuredClone({
       sent: this.#sent,
       received: this.#received,
@@ -111,6 +195,7 @@ export class Metrics {
       rpc: this.#rpc,
       counters: this.#counters,
       ...gauges,
+      latency: { write: l.write.snapshot(), convergence: l.convergence.snapshot(), catchUp: l.catchUp.snapshot() },
     });
   }
 }

@@ -201,6 +201,7 @@ export class Observer {
       clock: this.#clock,
       signer: this.#o.secret === undefined ? undefined : new Signer(this.#o.secret),
       maxMessageBytes: this.#o.maxMessageBytes,
+      metrics: new Metrics(),
       retryForMs: Math.max(this.#o.rpcTimeoutMs * 3, 5_000),
       state: () => state!,
       committed: async () => undefined,

@@ -15,8 +15,13 @@
  * @module simple-gossip/prometheus
  */
 import { Counter, Gauge, register as globalRegistry } from 'prom-client';
-import type { OpenMetricsContentType, PrometheusContentType, Registry } from 'prom-client';
-import type { DropReason, Gossip, MetricsSnapshot } from '../index.js';
+import type { Metric, MetricValueWithName, OpenMetricsContentType, PrometheusContentType, Registry } from 'prom-client';
+import type { LatencyKind, MetricsSnapshot } from '../index.js';
+import { cumulative, LATENCY_BUCKETS_MS } from '../latency.js';
+import { HISTOGRAMS, METRICS } from './catalog.js';
+import type { MeteredNode, MetricDef } from './catalog.js';
+
+export type { MeteredNode } from './catalog.js';
 
 /** A prom-client registry, in Prometheus or OpenMetrics format. */
 export type AnyRegistry = Registry<PrometheusContentType> | Registry<OpenMetricsContentType>;
@@ -32,53 +37,11 @@ export interface GossipMetricsOptions {
 /** The prefix of every metric name unless {@link GossipMetricsOptions.prefix} says otherwise. */
 export const DEFAULT_PREFIX = 'simple_gossip_';
 
-/** Every reason a message is dropped: each is reported from 0 on, so a rate never starts from nothing. */
-const DROP_REASONS = [
-  'too_big',
-  'bad_json',
-  'bad_shape',
-  'wrong_namespace',
-  'unknown_protocol',
-  'unknown_type',
-  'bad_signature',
-  'replay',
-  'wrong_addressee',
-] as const satisfies readonly DropReason[];
-// Fails to compile when DropReason gains a reason this list lacks.
-const allDropReasons: Exclude<DropReason, (typeof DROP_REASONS)[number]> extends never ? true : never = true;
-void allDropReasons;
-
-/** What the exporter reads from a node: any {@link Gossip} fits, whatever its data type. */
-export interface MeteredNode {
-  /** The `node_id` label. */
-  readonly id: string;
-  /** The `namespace` label. */
-  readonly namespace: string;
-  /** Compared with `id` for `is_leader`. */
-  readonly leader: string;
-  /** The `ready` gauge. */
-  readonly ready: boolean;
-  /** Read once per node per scrape. */
-  metrics(): MetricsSnapshot;
-}
-
 type NodeLabels = 'node_id' | 'namespace';
 type Snap = MetricsSnapshot;
 
-/** A counter read from `snapshot.counters`: [metric name, counter key, help]. */
-const EVENT_COUNTERS: readonly (readonly [string, string, string])[] = [
-  ['anti_entropy_rounds_total', 'antiEntropyRounds', 'Anti-entropy rounds: ticks that sent this node\'s head to random members and compared it with Redis.'],
-  ['state_reads_total', 'reads', 'Reads of the cluster\'s whole state from Redis (to catch up, or after a change of members or settings).'],
-  ['node_key_writes_total', 'nodeKeyWrites', 'Writes of this node\'s key in Redis (its cluster, version and members), on membership changes.'],
-  ['invalid_states_total', 'invalidStates', 'States from other nodes or from Redis whose data did not match the schema, so this node did not install them.'],
-];
-
-/** What a node made of a change a commit script published to it: [outcome label, counter key]. */
-const CHANGE_OUTCOMES = [
-  ['applied', 'changes.applied'],
-  ['stale', 'changes.stale'],
-  ['read', 'changes.read'],
-] as const;
+/** The buckets' upper bounds in seconds, as the `le` label shows them. */
+const BOUNDS_SECONDS: readonly number[] = LATENCY_BUCKETS_MS.map((ms) => ms / 1000);
 
 /** The nodes reported on one registry under one prefix, and the metrics that report them. */
 interface Group {
@@ -104,7 +67,10 @@ const groups = new WeakMap<AnyRegistry, Map<string, Group>>();
  * `state_reads_total`, `anti_entropy_rounds_total`, `node_key_writes_total`.
  * Gauges: `version`, `version_lag`, `members`, `is_leader` (1 or 0: the
  * member that does the housekeeping), `ready` (1 while the
- * node runs with its Redis connections up). All names start with `prefix`.
+ * node runs with its Redis connections up). Histograms (`_bucket` with `le`
+ * in seconds, `_sum`, `_count`): `write_duration_seconds`,
+ * `convergence_duration_seconds`, `catch_up_duration_seconds` (see
+ * {@link LatencyKind}). All names start with `prefix`.
  *
  * @param node a started node
  * @returns a function that stops reporting this node (its series disappear
@@ -150,73 +116,93 @@ function createGroup(registry: AnyRegistry, prefix: string): Group {
   const metrics = new Map<string, unknown>();
   const labelsOf = (node: MeteredNode): Record<NodeLabels, string> => ({ node_id: node.id, namespace: node.namespace });
 
-  function counter<L extends string>(name: string, help: string, labelNames: readonly L[], fill: (c: Counter<NodeLabels | L>, node: MeteredNode, s: Snap) => void): void {
-    const metric = new Counter<NodeLabels | L>({
-      name: prefix + name,
-      help,
-      labelNames: ['node_id', 'namespace', ...labelNames],
+  /** A counter or gauge whose series are set from the nodes' snapshots at each scrape. */
+  function metric(def: MetricDef): void {
+    const config = {
+      name: prefix + def.prom,
+      help: def.help,
+      labelNames: ['node_id', 'namespace', ...def.labels],
       registers: [registry],
-      collect() {
-        this.reset();
-        for (const [node, s] of scrape()) fill(this, node, s);
-      },
-    });
-    metrics.set(prefix + name, metric);
-  }
-
-  function gauge(name: string, help: string, read: (node: MeteredNode, s: Snap) => number): void {
-    const metric = new Gauge<NodeLabels>({
-      name: prefix + name,
-      help,
-      labelNames: ['node_id', 'namespace'],
-      registers: [registry],
-      collect() {
-        this.reset();
-        for (const [node, s] of scrape()) this.set(labelsOf(node), read(node, s));
-      },
-    });
-    metrics.set(prefix + name, metric);
-  }
-
-  const traffic = (direction: 'sent' | 'received', field: 'messages' | 'bytes') =>
-    (c: Counter<NodeLabels | 'type'>, node: MeteredNode, s: Snap) => {
-      for (const [type, row] of Object.entries(s[direction])) c.inc({ ...labelsOf(node), type }, row[field]);
     };
+    const m =
+      def.kind === 'counter'
+        ? new Counter<string>({
+            ...config,
+            collect() {
+              this.reset();
+              for (const [node, s] of scrape()) def.read(node, s, (labels, value) => this.inc({ ...labelsOf(node), ...labels }, value));
+            },
+          })
+        : new Gauge<string>({
+            ...config,
+            collect() {
+              this.reset();
+              for (const [node, s] of scrape()) def.read(node, s, (labels, value) => this.set({ ...labelsOf(node), ...labels }, value));
+            },
+          });
+    metrics.set(prefix + def.prom, m);
+  }
+
+  /**
+   * prom-client's Histogram counts observations itself; these come counted
+   * from the nodes, so the metric is one of ours that the registry reads as
+   * it reads any: name, help, type, and the values from get().
+   */
+  function histogram(name: string, help: string, kind: LatencyKind): void {
+    const full = prefix + name;
+    const m: HistogramReader = {
+      name: full,
+      help,
+      type: 'histogram',
+      aggregator: 'sum',
+      get: () => Promise.resolve({ name: full, help, type: 'histogram', aggregator: 'sum', values: histogramValues(full, kind, scrape(), labelsOf) }),
+      reset: () => undefined,
+    };
+    // The registry only reads name, type and get() (and calls reset()); see HistogramReader.
+    registry.registerMetric(m as unknown as Metric);
+    metrics.set(full, m);
+  }
 
   try {
-    counter('messages_sent_total', 'Messages this node published (heads, requests, replies: the commit scripts publish the changes), by message type.', ['type'], traffic('sent', 'messages'));
-    counter('sent_bytes_total', 'Size of the messages this node published, by message type.', ['type'], traffic('sent', 'bytes'));
-    counter('messages_received_total', 'Valid messages received by this node (changes included), by message type.', ['type'], traffic('received', 'messages'));
-    counter('received_bytes_total', 'Size of the valid messages received by this node, by message type.', ['type'], traffic('received', 'bytes'));
-    counter('messages_dropped_total', 'Messages dropped on receipt, by reason (bad_signature, replay, too_big, ...).', ['reason'], (c, node, s) => {
-      for (const reason of DROP_REASONS) c.inc({ ...labelsOf(node), reason }, s.dropped[reason] ?? 0);
-    });
-    for (const [name, key, help] of EVENT_COUNTERS) {
-      counter(name, help, [], (c, node, s) => c.inc(labelsOf(node), s.counters[key] ?? 0));
-    }
-    counter('changes_total', 'Changes published to this node by other writers\' commits, by outcome: applied (the next in its chain), stale (one it held already), read (a gap, another cluster, or a change of members or settings: it read the state instead).', ['outcome'], (c, node, s) => {
-      for (const [outcome, key] of CHANGE_OUTCOMES) c.inc({ ...labelsOf(node), outcome }, s.counters[key] ?? 0);
-    });
-    counter('rpc_requests_total', 'Requests this node sent, by type and outcome (answered, timeout, no_listener).', ['type', 'outcome'], (c, node, s) => {
-      for (const [type, row] of Object.entries(s.rpc)) {
-        c.inc({ ...labelsOf(node), type, outcome: 'answered' }, row.answered);
-        c.inc({ ...labelsOf(node), type, outcome: 'timeout' }, row.timeouts);
-        c.inc({ ...labelsOf(node), type, outcome: 'no_listener' }, row.noListener);
-      }
-    });
-    counter('rpc_seconds_total', 'Total round-trip time of the answered requests, by type (divide by rpc_requests_total{outcome="answered"}).', ['type'], (c, node, s) => {
-      for (const [type, row] of Object.entries(s.rpc)) c.inc({ ...labelsOf(node), type }, row.totalMs / 1000);
-    });
-    gauge('version', 'The cluster version this node holds.', (_, s) => s.version);
-    gauge('members', 'Members of the cluster in this node\'s view.', (_, s) => s.members);
-    gauge('version_lag', 'How many versions this node is behind the highest it has seen from its cluster.', (_, s) => s.versionLag);
-    gauge('is_leader', '1 when this node is the leader (the member that does the housekeeping) in its own view, else 0.', (node) => (node.leader === node.id ? 1 : 0));
-    gauge('ready', '1 while this node runs and its Redis connections are up, else 0.', (node) => (node.ready ? 1 : 0));
+    for (const def of METRICS) metric(def);
+    for (const def of HISTOGRAMS) histogram(def.prom, def.help, def.kind);
   } catch (err) {
     removeGroup(registry, { nodes, metrics });
     throw err;
   }
   return { nodes, metrics };
+}
+
+/** What prom-client's registry uses of a metric it holds. */
+interface HistogramReader {
+  readonly name: string;
+  readonly help: string;
+  readonly type: 'histogram';
+  readonly aggregator: 'sum';
+  get(): Promise<{ name: string; help: string; type: 'histogram'; aggregator: 'sum'; values: MetricValueWithName<string>[] }>;
+  reset(): void;
+}
+
+/** A histogram's series, in seconds: the cumulative `_bucket`s (`+Inf` last), `_sum` and `_count` of every node. */
+function histogramValues(
+  name: string,
+  kind: LatencyKind,
+  snaps: ReadonlyArray<readonly [MeteredNode, Snap]>,
+  labelsOf: (node: MeteredNode) => Record<NodeLabels, string>,
+): MetricValueWithName<string>[] {
+  const values: MetricValueWithName<string>[] = [];
+  for (const [node, s] of snaps) {
+    const labels = labelsOf(node);
+    const h = s.latency[kind];
+    const buckets = cumulative(h.counts);
+    BOUNDS_SECONDS.forEach((le, i) => values.push({ metricName: `${name}_bucket`, labels: { ...labels, le }, value: buckets[i] ?? 0 }));
+    values.push(
+      { metricName: `${name}_bucket`, labels: { ...labels, le: '+Inf' }, value: h.count },
+      { metricName: `${name}_sum`, labels, value: h.sumMs / 1000 },
+      { metricName: `${name}_count`, labels, value: h.count },
+    );
+  }
+  return values;
 }
 
 /**

@@ -102,6 +102,7 @@ export class Housekeeping<T> {
         await this.restore();
         return;
       case 'read':
+        if (reply.kind === 'ok') this.#d.metrics.behind(s.cluster, reply.head.version);
         await inbox.read(s.cluster);
         this.#d.onSynced();
         return;

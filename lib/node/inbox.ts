@@ -159,6 +159,7 @@ export class Inbox<T> {
     }
     if (verdict === 'read' || !isData) {
       m.count('changes.read');
+      if (isData && h.c === own.cluster) m.behind(h.c, h.n);
       this.readSoon(h.c);
       return;
     }
@@ -270,6 +271,7 @@ export class Inbox<T> {
     switch (judgeHead(own, theirs)) {
       case 'behind':
       case 'diverged':
+        if (member && theirs.version > own.version) this.#d.metrics.behind(own.cluster, theirs.version);
         this.readSoon(own.cluster);
         return;
       case 'ahead':
@@ -300,6 +302,7 @@ export class Inbox<T> {
     this.#book = book;
     if (state.version > this.#seenVersion || state.cluster !== prev.cluster) this.#seenVersion = state.version;
     this.#remember(state, prev.cluster);
+    this.#d.metrics.holds(state.cluster, state.version);
     this.events.emit('rumor', state);
     if (state.data !== prev.data) {
       this.events.emit('data', { data: state.data, version: state.version });

@@ -7,9 +7,10 @@
  */
 import { CfgView, deleteCfgUpdater, setCfgUpdater } from '../cfg.js';
 import { GOSSIP_JITTER_MS, REPLAY_WINDOW_MS } from '../constants.js';
-import { GossipError, NodeIdInUseError, StoppedError } from '../errors.js';
+import { GossipError, NodeIdInUseError, StoppedError, SubscriberError } from '../errors.js';
 import type { GossipEvents, GossipEventType, Handler } from '../events.js';
 import { Metrics } from '../metrics.js';
+import type { LatencyListener } from '../latency.js';
 import type { MetricsSnapshot } from '../metrics.js';
 import { SILENT_PERIODS } from '../model/housekeeping.js';
 import { chooseLeader } from '../model/leader.js';
@@ -62,7 +63,7 @@ export class Node<T = unknown> {
   readonly #writer: Writer<T>;
   readonly #membership: Membership<T>;
   readonly #housekeeping: Housekeeping<T>;
-  readonly #metrics = new Metrics();
+  readonly #metrics = new Metrics({ onListenerError: (err) => this.#report(new SubscriberError('latency', err)) });
   readonly #cfgView = new CfgView();
   /** The `schema` option's checks, if one was given. */
   readonly #guard: SchemaGuard | undefined;
@@ -147,6 +148,7 @@ export class Node<T = unknown> {
       clock: this.#clock,
       signer,
       maxMessageBytes: o.maxMessageBytes,
+      metrics: this.#metrics,
       retryForMs: Math.max(o.rpcTimeoutMs * 3, 5_000),
       state: () => this.#inbox.state,
       committed: (change) => this.#inbox.committed(change, o.rpcTimeoutMs),
@@ -252,6 +254,13 @@ export class Node<T = unknown> {
     );
   }
 
+  /** A `…Sync` call: `write` (started here), then the wait for the members; the whole is timed as a convergence. */
+  async converge(write: () => Promise<number>, options: SetSyncOptions = {}): Promise<void> {
+    const started = this.#metrics.now();
+    await this.awaitVersion(await write(), options);
+    this.#metrics.latency('convergence', started);
+  }
+
   // ---- membership and settings ----------------------------------------
 
   join(nodeId: string): Promise<void> {
@@ -314,6 +323,10 @@ export class Node<T = unknown> {
       if (Date.now() >= deadline) throw new GossipError('timeout', `not synced within ${timeoutMs} ms`);
       await new Promise((resolve) => setTimeout(resolve, 10).unref());
     }
+  }
+
+  onLatency(fn: LatencyListener): () => void {
+    return this.#metrics.onLatency(fn);
   }
 
   metrics(): MetricsSnapshot {

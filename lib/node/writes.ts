@@ -8,6 +8,7 @@
 import { assertSerializable, FORBIDDEN_KEYS, isPlainJson, plainText, serialize } from '../codec.js';
 import { MAX_UPDATE_RETRIES } from '../constants.js';
 import { ConflictError, DurabilityError, GossipError, MessageTooLargeError } from '../errors.js';
+import type { Metrics } from '../metrics.js';
 import { foldOps } from '../model/ops.js';
 import type { DataOp } from '../model/ops.js';
 import { isRecord } from '../model/state.js';
@@ -30,6 +31,7 @@ export interface WriterHost<T> {
   readonly clock: RedisClock;
   readonly signer: Signer | undefined;
   readonly maxMessageBytes: number;
+  readonly metrics: Metrics;
   /** How long an unknown outcome is retried before the call rejects. */
   readonly retryForMs: number;
   state(): State<T>;
@@ -53,6 +55,8 @@ const HEADER_ALLOWANCE = 160;
 interface Queued {
   readonly op: DataOp;
   readonly e: Encoded;
+  /** When the call was made (metrics.now()), for its write latency. */
+  readonly started: number;
   readonly resolve: (version: number) => void;
   readonly reject: (err: unknown) => void;
 }
@@ -76,6 +80,7 @@ export class Writer<T> {
    * with the writes queued meanwhile, in one commit.
    */
   write(op: DataOp): Promise<number> {
+    const started = this.#h.metrics.now();
     let e: Encoded;
     try {
       this.#h.assertRunning();
@@ -84,7 +89,7 @@ export class Writer<T> {
       return Promise.reject(err);
     }
     return new Promise((resolve, reject) => {
-      this.#queue.push({ op, e, resolve, reject });
+      this.#queue.push({ op, e, started, resolve, reject });
       if (!this.#committing) void this.#drain();
     });
   }
@@ -96,7 +101,7 @@ export class Writer<T> {
         const { calls, e } = this.#group();
         try {
           const version = await this.#commitWrite(e);
-          for (const c of calls) c.resolve(version);
+          for (const c of calls) c.resolve(this.#h.metrics.timed('write', c.started, version));
         } catch (err) {
           for (const c of calls) c.reject(err);
         }
@@ -142,7 +147,8 @@ export class Writer<T> {
 
   /** Queues an updater; updaters queued together commit together, as one compare-and-set. */
   update(fn: Updater<T>): Promise<number> {
-    return this.#updates.add(fn).then(() => this.#h.state().version);
+    const started = this.#h.metrics.now();
+    return this.#updates.add(fn).then(() => this.#h.metrics.timed('write', started, this.#h.state().version));
   }
 
   rejectAll(err: unknown): void {

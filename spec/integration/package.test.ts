@@ -76,7 +76,7 @@ beforeAll(async () => {
   app = join(work, 'app');
   await mkdir(app);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true }));
-  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, 'prom-client@^15'], app, 90_000);
+  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, 'prom-client@^15', '@opentelemetry/api@^1', '@openfeature/server-sdk@^1', '@openfeature/core@^1'], app, 90_000);
 }, 150_000);
 
 afterAll(async () => {
@@ -113,7 +113,7 @@ describe('the packed package', () => {
     skipWhenNoPack(ctx);
     const allowed = /^package\/(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts)|dist\/scripts\/[\w-]+\.lua)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
-    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/exporters/prometheus.js', 'dist/exporters/prometheus.d.ts', 'dist/testing.js', 'dist/testing.d.ts', 'dist/cli/main.js', 'dist/scripts/scripts.js']) {
+    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/exporters/prometheus.js', 'dist/exporters/prometheus.d.ts', 'dist/exporters/opentelemetry.js', 'dist/integrations/openfeature.js', 'dist/testing.js', 'dist/testing.d.ts', 'dist/cli/main.js', 'dist/scripts/scripts.js']) {
       expect(files).toContain(`package/${needed}`);
     }
     // Every script the library loads at run time, next to the loader (lib/scripts/*.lua is copied by the build).
@@ -226,11 +226,36 @@ describe('the packed package', () => {
     }
   });
 
+  it('simple-gossip/opentelemetry and simple-gossip/openfeature load from the tarball with their peers', async (ctx) => {
+    const out = await script(ctx, 'integrations.mjs', `
+      import { metrics } from '@opentelemetry/api';
+      import { OpenFeature } from '@openfeature/server-sdk';
+      import { Gossip } from 'simple-gossip';
+      import { registerGossipInstruments } from 'simple-gossip/opentelemetry';
+      import { GossipProvider } from 'simple-gossip/openfeature';
+      const node = await Gossip.start({ redis: process.env.REDIS_URL, namespace: process.env.SG_NAMESPACE, nodeId: 'pack-f' });
+      try {
+        const off = registerGossipInstruments(node, { meter: metrics.getMeterProvider() });
+        await node.setCfg('dark-mode', true);
+        await OpenFeature.setProviderAndWait(new GossipProvider(node));
+        const details = await OpenFeature.getClient().getBooleanDetails('dark-mode', false);
+        off();
+        await OpenFeature.close();
+        console.log(JSON.stringify({ value: details.value, reason: details.reason, provider: OpenFeature.getProviderMetadata().name }));
+      } finally {
+        await node.stop({ leave: true });
+      }
+    `);
+    expect(out).toEqual({ value: true, reason: 'STATIC', provider: 'simple-gossip' });
+  });
+
   it('its type declarations serve both entry points to a TypeScript user', async (ctx) => {
     skipWhenNoPack(ctx);
     await writeFile(join(app, 'check.mts'), `
       import { Gossip, type MetricsSnapshot, type GossipOptions } from 'simple-gossip';
       import { registerGossipMetrics, type GossipMetricsOptions } from 'simple-gossip/prometheus';
+      import { registerGossipInstruments } from 'simple-gossip/opentelemetry';
+      import { GossipProvider } from 'simple-gossip/openfeature';
       import { startRedis, type TestRedis } from 'simple-gossip/testing';
       import { Registry } from 'prom-client';
       import { Redis } from 'ioredis';
@@ -246,6 +271,10 @@ describe('the packed package', () => {
         const metricsOptions: GossipMetricsOptions = { registry: new Registry(), prefix: 'app_' };
         const off: () => void = registerGossipMetrics(node, metricsOptions);
         off();
+        registerGossipInstruments(node)();
+        void new GossipProvider(node).resolveBooleanEvaluation('flag', false);
+        const writeMs: number = node.metrics().latency.write.sumMs;
+        void writeMs;
         const flags: readonly string[] | undefined = node.get()?.flags;
         void flags;
         return node.metrics();

@@ -130,6 +130,48 @@ export function prometheusScenarios(backend: Backend): void {
       expect(perChange).toBeLessThan(1_000);
     });
 
+    it('the latency histograms come as cumulative _bucket series (le in seconds, +Inf last), _sum and _count, as the node counted them', async () => {
+      const [a, b] = await cluster(['a', 'b']);
+      const registry = freshRegistry();
+      cleanup.push(registerGossipMetrics(a!, { registry }), registerGossipMetrics(b!, { registry }));
+      const before = a!.metrics().latency;
+      for (let i = 0; i < 3; i++) await a!.setSync({ i });
+      await a!.setCfg('j', 1);
+      await a!.set((cur: object | undefined) => ({ change: { ...cur, k: 2 } }));
+
+      const { text, samples, value } = await scrape(registry);
+      const after = a!.metrics().latency;
+      expect(after.write.count).toBe(before.write.count + 5);
+      expect(after.convergence.count).toBe(before.convergence.count + 3);
+      for (const [name, kind] of [
+        ['simple_gossip_write_duration_seconds', 'write'],
+        ['simple_gossip_convergence_duration_seconds', 'convergence'],
+        ['simple_gossip_catch_up_duration_seconds', 'catchUp'],
+      ] as const) {
+        expect(text).toContain(`# TYPE ${name} histogram\n`);
+        expect(text).toMatch(new RegExp(`^# HELP ${name} \\S`, 'm'));
+        for (const n of [a!, b!]) {
+          const h = n.metrics().latency[kind];
+          const buckets = samples.filter((s) => s.name === `${name}_bucket` && s.labels.node_id === n.id);
+          expect(buckets.map((s) => s.labels.le)).toEqual([...h.boundsMs.map((ms) => String(ms / 1000)), '+Inf']);
+          expect(buckets.map((s) => s.value)).toEqual(h.counts.map((_, i) => h.counts.slice(0, i + 1).reduce((x, y) => x + y, 0)));
+          expect(buckets.at(-1)!.value).toBe(h.count);
+          expect(value(`${name}_count`, { node_id: n.id })).toBe(h.count);
+          expect(value(`${name}_sum`, { node_id: n.id })).toBeCloseTo(h.sumMs / 1000, 9);
+        }
+      }
+      expect(value('simple_gossip_write_duration_seconds_count', { node_id: 'a' })).toBe(after.write.count);
+      expect(value('simple_gossip_write_duration_seconds_sum', { node_id: 'a' })).toBeGreaterThan(0);
+      expect(value('simple_gossip_write_duration_seconds_bucket', { node_id: 'a', le: '0.00025' })).toBeLessThanOrEqual(after.write.count);
+      expect(value('simple_gossip_convergence_duration_seconds_count', { node_id: 'a' })).toBe(after.convergence.count);
+      expect(value('simple_gossip_write_duration_seconds_count', { node_id: 'b' })).toBe(0);
+      // The JSON form (what prom-client's AggregatorRegistry merges across workers) carries them too.
+      const json = await registry.getMetricsAsJSON();
+      const write = json.find((m) => m.name === 'simple_gossip_write_duration_seconds');
+      expect(write?.type).toBe('histogram');
+      expect(write?.values.find((v) => (v as { metricName?: string }).metricName === 'simple_gossip_write_duration_seconds_count' && v.labels.node_id === 'a')?.value).toBe(after.write.count);
+    });
+
     it('values are read from the node at each scrape', async () => {
       const [a, b] = await cluster(['a', 'b']);
       const registry = freshRegistry();
