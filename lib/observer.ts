@@ -133,6 +133,7 @@ export class Observer {
     }
     // No registry (Redis lost it, say): ask a live member where its cluster is.
     for (const id of await this.live()) {
+      // A member that does not answer (stopping, say) is skipped: the next one may.
       const head = await this.#messages.request(id, 'headreq', {}, this.#o.rpcTimeoutMs).catch(() => undefined);
       if (!isHead(head)) continue;
       const stored = await this.#store.read(head.cluster);
@@ -171,7 +172,7 @@ export class Observer {
       maxMessageBytes: this.#o.maxMessageBytes,
       retryForMs: Math.max(this.#o.rpcTimeoutMs * 3, 5_000),
       state: () => state!,
-      committed: async () => undefined,
+      committed: () => Promise.resolve(),
       catchUp: async () => {
         state = (await this.rumor()) ?? state;
       },
@@ -210,8 +211,9 @@ export class Observer {
       } catch (err) {
         this.#o.logger.debug('simple-gossip observer: poll failed', err);
       }
-      if (!stopped) timer = setTimeout(() => void poll(), intervalMs);
+      if (!stopped) timer = setTimeout(() => void poll(), intervalMs); // as below: poll() never rejects
     };
+    // poll() catches and logs its own failures, so the promise never rejects.
     void poll();
     return () => {
       stopped = true;

@@ -16,6 +16,7 @@
  */
 import { Counter, Gauge, register as globalRegistry } from 'prom-client';
 import type { OpenMetricsContentType, PrometheusContentType, Registry } from 'prom-client';
+// eslint-disable-next-line @typescript-eslint/no-unused-vars -- Gossip is used by the {@link Gossip} comments below (typedoc and editors resolve them through this import)
 import type { DropReason, Gossip, MetricsSnapshot } from '../index.js';
 
 /** A prom-client registry, in Prometheus or OpenMetrics format. */
@@ -46,7 +47,7 @@ const DROP_REASONS = [
 ] as const satisfies readonly DropReason[];
 // Fails to compile when DropReason gains a reason this list lacks.
 const allDropReasons: Exclude<DropReason, (typeof DROP_REASONS)[number]> extends never ? true : never = true;
-void allDropReasons;
+void allDropReasons; // the constant exists only for that check
 
 /** What the exporter reads from a node: any {@link Gossip} fits, whatever its data type. */
 export interface MeteredNode {
@@ -115,7 +116,7 @@ export function registerGossipMetrics(node: MeteredNode, options: GossipMetricsO
   const registry = options.registry ?? globalRegistry;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   let byPrefix = groups.get(registry);
-  if (!byPrefix) groups.set(registry, (byPrefix = new Map()));
+  if (!byPrefix) groups.set(registry, (byPrefix = new Map<string, Group>()));
   let group = byPrefix.get(prefix);
   // The registry may have been cleared since (registry.clear()): build the metrics again.
   if (!group || !registered(registry, group)) {
