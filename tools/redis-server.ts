@@ -34,7 +34,7 @@ export async function findRedis(options: { own?: boolean } = {}): Promise<RedisH
     const url = `redis://${container.getHost()}:${container.getMappedPort(6379)}`;
     return { url, source: 'container', stop: async () => void (await container.stop()) };
   } catch (err) {
-    throw new Error(`${HOW_TO_GET_REDIS} (${(err as Error).message.split('\n')[0]})`);
+    throw new Error(`${HOW_TO_GET_REDIS} (${(err as Error).message.split('\n')[0]})`, { cause: err });
   }
 }
 

@@ -95,15 +95,15 @@ function requireEsmByDefault(): boolean {
   return major >= 23 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19);
 }
 
-/** Runs `source` with node in the scratch project; returns the JSON its last line prints. */
-async function script(ctx: TestContext, name: string, source: string, nodeArgs: readonly string[] = []): Promise<any> {
+/** Runs `source` with node in the scratch project; returns the JSON its last line prints (of the shape `R` the script prints). */
+async function script<R>(ctx: TestContext, name: string, source: string, nodeArgs: readonly string[] = []): Promise<R> {
   skipWhenNoPack(ctx);
   await writeFile(join(app, name), source);
   const { stdout } = await run(process.execPath, [...nodeArgs, name], app, 30_000, {
     REDIS_URL: redis(),
     SG_NAMESPACE: freshNamespace('pack'),
   });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as R;
 }
 
 describe('the packed package', () => {
@@ -124,7 +124,8 @@ describe('the packed package', () => {
   });
 
   it('an ES module imports it, starts two nodes that join, sets a value and reads it on both, without loading prom-client', async (ctx) => {
-    const out = await script(ctx, 'esm.mjs', `
+    type Esm = { resolved: string; errorClass: string; onA: unknown; onB: unknown; frozen: boolean; members: string[]; sameVersion: boolean; ioredisLoaded: boolean; promClientLoaded: boolean };
+    const out = await script<Esm>(ctx, 'esm.mjs', `
       import { createRequire } from 'node:module';
       import { Gossip, GossipError } from 'simple-gossip';
       const opts = { redis: process.env.REDIS_URL, namespace: process.env.SG_NAMESPACE, rpcTimeoutMs: 2000 };
@@ -158,6 +159,7 @@ describe('the packed package', () => {
     expect(out.promClientLoaded).toBe(false);
   });
 
+  type Cjs = { gossip: string; start: string; errors: string; resolved: string };
   const CJS = `
     const sg = require('simple-gossip');
     console.log(JSON.stringify({
@@ -167,18 +169,18 @@ describe('the packed package', () => {
   `;
 
   it('a CommonJS module requires it with --experimental-require-module (Node 20.17 and later)', async (ctx) => {
-    const out = await script(ctx, 'cjs.cjs', CJS, ['--experimental-require-module', '--no-warnings']);
+    const out = await script<Cjs>(ctx, 'cjs.cjs', CJS, ['--experimental-require-module', '--no-warnings']);
     expect(out).toMatchObject({ gossip: 'function', start: 'function', errors: 'function' });
     expect(out.resolved).toContain(`${sep}app${sep}node_modules${sep}simple-gossip${sep}dist${sep}index.js`);
   });
 
   it.runIf(requireEsmByDefault())('a CommonJS module requires it with no flag where require(esm) is on by default (Node 20.19, 22.12)', async (ctx) => {
-    const out = await script(ctx, 'cjs-default.cjs', CJS, ['--no-warnings']);
+    const out = await script<Cjs>(ctx, 'cjs-default.cjs', CJS, ['--no-warnings']);
     expect(out).toMatchObject({ gossip: 'function', start: 'function', errors: 'function' });
   });
 
   it('simple-gossip/prometheus reports a node to a prom-client registry', async (ctx) => {
-    const out = await script(ctx, 'prometheus.mjs', `
+    const out = await script<{ text: string; promClientLoaded: boolean }>(ctx, 'prometheus.mjs', `
       import { createRequire } from 'node:module';
       import { Registry } from 'prom-client';
       import { Gossip } from 'simple-gossip';
@@ -209,7 +211,7 @@ describe('the packed package', () => {
     const bin = join(app, 'node_modules', '.bin', 'simple-gossip');
     const namespace = freshNamespace('pack');
     const version = await run(bin, ['--version'], app, 15_000);
-    expect(version.stdout.trim()).toBe(JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version);
+    expect(version.stdout.trim()).toBe((JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
     const node = await Gossip.start({ redis: redis(), namespace, nodeId: 'pack-cli' });
     try {
       const cli = (...args: string[]) => run(bin, ['--redis', redis(), '--namespace', namespace, ...args], app, 15_000);
