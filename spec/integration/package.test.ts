@@ -107,9 +107,9 @@ async function script<R>(ctx: TestContext, name: string, source: string, nodeArg
 }
 
 describe('the packed package', () => {
-  it('holds only dist (JavaScript, type declarations and the Lua scripts), README, LICENSE and package.json', async (ctx) => {
+  it('holds only dist (JavaScript, type declarations and the Lua scripts), README and the plot it shows, LICENSE and package.json', async (ctx) => {
     skipWhenNoPack(ctx);
-    const allowed = /^package\/(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts)|dist\/scripts\/[\w-]+\.lua)$/;
+    const allowed = /^package\/(package\.json|README\.md|LICENSE|bench\/results\/convergence\.svg|dist\/.+\.(js|d\.ts)|dist\/scripts\/[\w-]+\.lua)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/exporters/prometheus.js', 'dist/exporters/prometheus.d.ts', 'dist/cli/main.js', 'dist/scripts/scripts.js']) {
       expect(files).toContain(`package/${needed}`);
@@ -120,6 +120,10 @@ describe('the packed package', () => {
     expect(files.filter((f) => f.endsWith('.lua')).sort()).toEqual(scripts.map((f) => `package/dist/scripts/${f}`).sort());
     expect(files).toContain('package/LICENSE');
     expect(files).toContain('package/README.md');
+    // The README's plot, at the path its relative link names (the registry page resolves it through `repository`).
+    expect(files).toContain('package/bench/results/convergence.svg');
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('](bench/results/convergence.svg)');
     expect(files.some((f) => f.endsWith('.map') || f.includes('/spec/') || f.startsWith('package/lib/'))).toBe(false);
   });
 
