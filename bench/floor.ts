@@ -113,7 +113,7 @@ class Subscribers {
 
   #spawn(channel: number): Promise<void> {
     const child = spawn(process.execPath, ['--import', 'tsx', CHILD, this.client, this.url, `${CHANNEL_PREFIX}${channel}`], { stdio: ['pipe', 'pipe', 'inherit'] });
-    child.stdin!.on('error', () => undefined);
+    child.stdin.on('error', () => undefined);
     live.add(child);
     this.#procs.push(child);
     return new Promise((resolve, reject) => {
@@ -122,7 +122,7 @@ class Subscribers {
         clearTimeout(timer);
         reject(new Error(`floor subscriber ${channel} exited (${code ?? signal}) before it was ready`));
       });
-      createInterface({ input: child.stdout! }).on('line', (line) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
         if (line !== 'ready') return this.#arrived(line);
         clearTimeout(timer);
         resolve();

@@ -19,7 +19,7 @@ export interface Machine {
 export async function describeMachine(redisUrl: string, redisSource: string): Promise<Machine> {
   const c = cpus();
   const client = new Redis(redisUrl, { lazyConnect: true, maxRetriesPerRequest: 1 });
-  let redis = 'unknown';
+  let redis: string;
   try {
     await client.connect();
     const info = await client.info('server');

@@ -67,7 +67,7 @@ async function run(req: Request): Promise<unknown> {
     case 'version':
       return version;
     case 'watch':
-      watchKey = args[0] === null || args[0] === undefined ? undefined : String(args[0]);
+      watchKey = typeof args[0] === 'string' ? args[0] : undefined;
       minMark = typeof args[1] === 'number' ? args[1] : undefined;
       return watchKey !== undefined;
     case 'loop':

@@ -82,9 +82,9 @@ export function figureOf<K extends Figure>(ref: Reference, n: number, key: K): R
 /** The original's figure at n: this machine's when measured, else issue 4's (`here` false). */
 export function erlangAt<K extends Figure>(n: number, key: K): { value: NonNullable<ReferenceRow[K]>; here: boolean } | undefined {
   const here = figureOf(ERLANG, n, key);
-  if (here !== undefined) return { value: here as NonNullable<ReferenceRow[K]>, here: true };
+  if (here !== undefined) return { value: here, here: true };
   const there = figureOf(ISSUE4, n, key);
-  return there === undefined ? undefined : { value: there as NonNullable<ReferenceRow[K]>, here: false };
+  return there === undefined ? undefined : { value: there, here: false };
 }
 
 /** The mark on a figure from issue 4's machine, and its legend. */

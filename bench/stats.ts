@@ -52,7 +52,7 @@ export async function until(check: () => boolean | Promise<boolean>, timeoutMs: 
 
 /** Runs `fn` over `items` with at most `limit` at a time. */
 export async function pool<X, Y>(items: readonly X[], limit: number, fn: (x: X, i: number) => Promise<Y>): Promise<Y[]> {
-  const out: Y[] = new Array(items.length);
+  const out = new Array<Y>(items.length);
   let next = 0;
   const worker = async () => {
     while (next < items.length) {

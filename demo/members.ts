@@ -51,8 +51,8 @@ export abstract class Member {
   call<V>(command: Call): Promise<V> {
     const id = ++this.#seq;
     const answer = new Promise<V>((resolve, reject) => {
-      this.#pending.set(id, { resolve: resolve as (v: unknown) => void, reject });
-      this.send({ ...command, id } as Command);
+      this.#pending.set(id, { resolve, reject });
+      this.send({ ...command, id });
     });
     return withTimeout(answer, CALL_TIMEOUT_MS, `${this.id} did not answer ${command.cmd}`).finally(() => this.#pending.delete(id));
   }

@@ -48,7 +48,7 @@ export class EventBus<T, R = State<T>> {
 
   on<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T, R>[K]>): void {
     let byHandler = this.#wrapped.get(type);
-    if (!byHandler) this.#wrapped.set(type, (byHandler = new Map()));
+    if (!byHandler) this.#wrapped.set(type, (byHandler = new Map<Handler<never>, Handler<never>>()));
     if (byHandler.has(handler)) return;
     const safe: Handler<GossipEvents<T, R>[K]> = (event) => {
       try {

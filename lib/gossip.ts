@@ -42,7 +42,7 @@ export class Gossip<T = unknown> {
    * `schema`; without either, the data is `unknown` and config keys any string.
    */
   static async start<T = unknown>(options: GossipOptions<T> = {}): Promise<Gossip<T>> {
-    return new Gossip<T>(await Node.start<T>(options as GossipOptions<unknown>));
+    return new Gossip<T>(await Node.start<T>(options));
   }
 
   // ---- the local view -------------------------------------------------

@@ -155,6 +155,7 @@ export class Observer {
     }
     // No registry (Redis lost it, say): ask a live member where its cluster is.
     for (const id of await this.live()) {
+      // A member that does not answer (stopping, say) is skipped: the next one may.
       const head = await this.#messages.request(id, 'headreq', {}, this.#o.rpcTimeoutMs).catch(() => undefined);
       if (!isHead(head)) continue;
       const stored = await this.#store.read(head.cluster);
@@ -204,7 +205,7 @@ export class Observer {
       metrics: new Metrics(),
       retryForMs: Math.max(this.#o.rpcTimeoutMs * 3, 5_000),
       state: () => state!,
-      committed: async () => undefined,
+      committed: () => Promise.resolve(),
       catchUp: async () => {
         state = (await this.rumor()) ?? state;
       },
@@ -246,7 +247,7 @@ export class Observer {
       } catch (err) {
         this.#o.logger.debug('simple-gossip observer: poll failed', err);
       }
-      if (!stopped) timer = setTimeout(() => void poll(), intervalMs);
+      if (!stopped) timer = setTimeout(() => void poll(), intervalMs); // as below: poll() never rejects
     };
     const stop = () => {
       stopped = true;
@@ -254,6 +255,7 @@ export class Observer {
       this.#watches.delete(stop);
     };
     this.#watches.add(stop);
+    // poll() catches and logs its own failures, so the promise never rejects.
     void poll();
     return stop;
   }

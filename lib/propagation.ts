@@ -44,7 +44,7 @@ export async function awaitVersion(poller: Poller, version: number, options: Set
   const wait = options.wait ?? 'all';
   const { signal } = options;
   const deadline = Date.now() + timeoutMs;
-  let laggards: Array<{ nodeId: string; version: number | undefined }> = [];
+  let laggards: Array<{ nodeId: string; version: number | undefined }>;
   for (;;) {
     signal?.throwIfAborted();
     const nodes = poller.nodes();
@@ -79,14 +79,14 @@ function enough<V>(answers: ReadonlyArray<Promise<V | undefined>>, good: (v: V |
       resolve(out);
     };
     if (answers.length === 0 || need <= 0) return finish();
-    answers.forEach((p, i) => {
-      p.catch(() => undefined).then((v) => {
-        out[i] = v;
-        settled++;
-        if (good(v)) passed++;
-        if (passed >= need || settled === answers.length) finish();
-      });
-    });
+    const settle = (i: number, v: V | undefined) => {
+      out[i] = v;
+      settled++;
+      if (good(v)) passed++;
+      if (passed >= need || settled === answers.length) finish();
+    };
+    // A rejected answer counts as undefined (that member did not answer); settle() does not throw, so the chain never rejects.
+    answers.forEach((p, i) => void p.then((v) => settle(i, v), () => settle(i, undefined)));
   });
 }
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

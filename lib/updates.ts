@@ -32,6 +32,7 @@ export class UpdateQueue<T> {
   add(fn: Updater<T>): Promise<void> {
     return new Promise((resolve, reject) => {
       this.#queue.push({ fn, resolve, reject });
+      // #drain() settles every update it takes (resolve or reject) and cannot reject itself.
       if (!this.#draining) void this.#drain();
     });
   }

@@ -30,6 +30,7 @@ export function redact(url: string): string {
     u.password = '***';
     return u.toString();
   } catch {
+    // Not a URL: nothing to mask.
     return url;
   }
 }

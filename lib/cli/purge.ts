@@ -144,12 +144,18 @@ export async function purge(s: Session, o: PurgeOptions): Promise<number> {
   return EXIT.ok;
 }
 
+/** Undefined for a key that holds another type than a hash (WRONGTYPE); any other error (Redis gone) fails the command. */
+function unlessWrongType(err: unknown): undefined {
+  if (err instanceof Error && err.message.startsWith('WRONGTYPE')) return undefined;
+  throw err;
+}
+
 async function readNodeKeys({ conn, keys }: Direct): Promise<NodeKeyRow[]> {
   const prefix = keys.snapshot('');
   const names = await scan(conn.cmd, keys.snapshot('*'));
   const rows = await Promise.all(names.map(async (key): Promise<NodeKeyRow | undefined> => {
     // Not a node key of this version (another type under the name): not ours to judge.
-    const f = await conn.cmd.hmget(key, 'c', 'seen').catch(() => undefined);
+    const f = await conn.cmd.hmget(key, 'c', 'seen').catch(unlessWrongType);
     if (!f) return undefined;
     return { id: key.slice(prefix.length), key, cluster: f[0] ?? '', seen: f[1] ?? '' };
   }));
@@ -162,7 +168,7 @@ async function readClusters({ conn, keys }: Direct): Promise<Map<string, Cluster
   const ids = new Set([...names.map((n) => n.slice(prefix.length)), ...Object.keys(registry)]);
   const rows = await Promise.all([...ids].map(async (id): Promise<ClusterRow | undefined> => {
     // Not a cluster hash (another type under the name): left alone, like a node key that is not one.
-    const f = await conn.cmd.hmget(keys.cluster(id), 'v', 'h', 'nodes').catch(() => undefined);
+    const f = await conn.cmd.hmget(keys.cluster(id), 'v', 'h', 'nodes').catch(unlessWrongType);
     if (!f) return undefined;
     const entryText = registry[id] ?? '';
     return {

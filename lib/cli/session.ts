@@ -189,6 +189,7 @@ export class Session {
   }
 
   async #close(): Promise<void> {
+    // On the way out: a close that fails or hangs must not change the command's outcome, so each is bounded and its error dropped.
     if (this.#observer) await withDeadline(this.#observer.close(), 2_000, 'close').catch(() => undefined);
     const direct = await this.#direct?.catch(() => undefined);
     if (direct) await withDeadline(direct.conn.close(), 2_000, 'close').catch(() => undefined);

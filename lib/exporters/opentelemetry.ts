@@ -91,7 +91,7 @@ export function registerGossipInstruments(node: InstrumentedNode, options: Gossi
   const meter = meterOf(options.meter);
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   let byPrefix = groups.get(meter);
-  if (!byPrefix) groups.set(meter, (byPrefix = new Map()));
+  if (!byPrefix) groups.set(meter, (byPrefix = new Map<string, Group>()));
   let group = byPrefix.get(prefix);
   if (!group) byPrefix.set(prefix, (group = createGroup(meter, prefix)));
   const mine = group;

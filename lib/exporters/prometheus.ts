@@ -82,7 +82,7 @@ export function registerGossipMetrics(node: MeteredNode, options: GossipMetricsO
   const registry = options.registry ?? globalRegistry;
   const prefix = options.prefix ?? DEFAULT_PREFIX;
   let byPrefix = groups.get(registry);
-  if (!byPrefix) groups.set(registry, (byPrefix = new Map()));
+  if (!byPrefix) groups.set(registry, (byPrefix = new Map<string, Group>()));
   let group = byPrefix.get(prefix);
   // The registry may have been cleared since (registry.clear()): build the metrics again.
   if (!group || !registered(registry, group)) {

@@ -105,9 +105,10 @@ export class GossipProvider implements Provider {
   }
 
   /** Called by the SDK: stops listening to the node (which goes on running). */
-  async onClose(): Promise<void> {
+  onClose(): Promise<void> {
     this.#node.off('data', this.#onData);
     this.#last = undefined;
+    return Promise.resolve();
   }
 
   resolveBooleanEvaluation(flagKey: string, defaultValue: boolean): Promise<ResolutionDetails<boolean>> {

@@ -58,7 +58,10 @@ export class Housekeeping<T> {
     if (!this.#d.isRunning()) return;
     const delay = this.#d.inbox.state.gossipIntervalMs + Math.random() * GOSSIP_JITTER_MS;
     this.#timer = setTimeout(() => {
-      this.tick().finally(() => this.schedule());
+      // tick() handles what a round fails with; anything that still escapes it is reported, and the timer re-arms either way.
+      this.tick()
+        .finally(() => this.schedule())
+        .catch((err: unknown) => this.#d.report(err));
     }, delay);
     this.#timer.unref();
   }
@@ -195,6 +198,7 @@ export class Housekeeping<T> {
     if (await store.lockRestore(cluster, RESTORE_LOCK_MS)) {
       o.logger.info(`simple-gossip: ${this.#self} restores cluster ${cluster}, which Redis lost`);
       const others = inbox.state.nodes.filter((n) => n !== this.#self);
+      // A member that does not answer holds nothing to restore from: it is left out.
       const heads = await Promise.all(others.map((n) => messages.request(n, 'headreq', {}, Math.min(o.rpcTimeoutMs, 1_000)).catch(() => undefined)));
       let best = { id: this.#self, version: inbox.state.version };
       heads.forEach((h, i) => {

@@ -24,7 +24,7 @@ import { Hold } from './hold.js';
 import type { Store, Stored } from './store.js';
 
 /** Every input of the step: one entry each. */
-export type Input<T> =
+export type Input =
   | { readonly kind: 'change'; readonly frame: ChangeFrame; readonly verified?: boolean }
   | { readonly kind: 'envelope'; readonly env: Exclude<AnyEnvelope, Envelope<'reply'>> }
   | { readonly kind: 'committed'; readonly change: DataChange }
@@ -79,11 +79,11 @@ export class Inbox<T> {
   readonly #versionWaiters = new Set<{ readonly atLeast: number; readonly done: () => void }>();
   readonly #keyListeners = new Map<string, Set<KeyListener>>();
   /** Inputs that arrived before the first state. */
-  readonly #early: Input<T>[] = [];
+  readonly #early: Input[] = [];
   /** The read in flight per cluster, and whether another was asked for meanwhile. */
   readonly #reads = new Map<string, { again: boolean; done: Promise<void> }>();
   /** Inputs waiting behind a state's async schema check. */
-  readonly #hold = new Hold<Input<T>>();
+  readonly #hold = new Hold<Input>();
 
   constructor(deps: InboxDeps) {
     this.#d = deps;
@@ -122,7 +122,7 @@ export class Inbox<T> {
     for (const input of this.#early.splice(0)) this.step(input);
   }
 
-  step(input: Input<T>): void {
+  step(input: Input): void {
     if (this.#stopped) return;
     if ((this.#state as State<T> | undefined) === undefined) {
       // Subscribed, still reading its first state: what arrives meanwhile waits for it (stale ones are dropped then).
@@ -381,8 +381,8 @@ export class Inbox<T> {
     }
     const slot = { again: false, done: Promise.resolve() };
     slot.done = (async () => {
-      let unlisted = false;
-      let missing = false;
+      let unlisted: boolean;
+      let missing: boolean;
       try {
         do {
           slot.again = false;

@@ -127,6 +127,7 @@ export class Membership<T> {
     const nodes = union(target.nodes, absorbed.nodes);
     const reply = await store.merge(target, absorbed, nodes, target.leader);
     if (reply.kind !== 'ok') {
+      // Only a refresh before the caller looks again (join's next attempt, discovery's next tick), which reads anyway: its failure changes nothing.
       if (absorbed.cluster === inbox.state.cluster || target.cluster === inbox.state.cluster) await inbox.read(inbox.state.cluster).catch(() => undefined);
       return false;
     }

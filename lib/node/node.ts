@@ -288,7 +288,7 @@ export class Node<T = unknown> {
   async status(): Promise<StatusResult> {
     this.#assertRunning();
     const { version, leader, nodes } = this.#inbox.state;
-    const answers = await Promise.all(nodes.map((n) => (n === this.id ? version : this.#messages.version(n, this.#o.statusTimeoutMs))));
+    const answers = await Promise.all(nodes.map((n) => (n === this.id ? Promise.resolve(version) : this.#messages.version(n, this.#o.statusTimeoutMs))));
     const unresponsive = nodes.filter((_, i) => answers[i] === undefined);
     if (unresponsive.length > 0) return { ok: false, error: 'timeout', unresponsive, leader, nodes };
     if (answers.some((v) => v !== version)) return { ok: false, error: 'gossip_vsn_mismatch', leader, nodes };
@@ -391,6 +391,7 @@ export class Node<T = unknown> {
 
   /** Cold start where the cluster's hash is gone: a live member tells where it went, or writes it back. */
   async #fromLiveMember(cluster: string, nodes: readonly string[]): Promise<boolean> {
+    // Each step may fail (the member is gone, Redis is busy): the next member is asked, and with none the node starts a cluster of its own.
     for (const peer of nodes.filter((n) => n !== this.id)) {
       const head = await this.#messages.request(peer, 'headreq', {}, Math.min(this.#o.rpcTimeoutMs, 1_000)).catch(() => undefined);
       if (!isHead(head)) continue;
@@ -416,6 +417,7 @@ export class Node<T = unknown> {
       await this.leave(this.id).catch((err: unknown) => log.warn('simple-gossip: leave on stop failed', err));
     } else if (this.#phase === 'running' && this.#inbox.state.leader === this.id && this.#inbox.state.nodes.length > 1) {
       // Housekeeping goes on without this node, on a member that is live (computed again, if another change got in first).
+      // Not knowing who is down (Redis unreachable) only makes the choice less informed: every member counts as live.
       const down = await this.#housekeeping.down(this.#inbox.state.nodes).catch(() => new Set<string>());
       await this.#membership
         .commit((s) => (s.leader === this.id ? { leader: chooseLeader(s.nodes, this.id, down, s.nodes.find((n) => n !== this.id) ?? this.id), why: 'hand-over' } : undefined))
@@ -437,7 +439,8 @@ export class Node<T = unknown> {
     if (this.#phase !== 'running') return;
     this.#synced = false;
     this.#report(new GossipError('reconnected', `${this.id}'s Redis connection dropped (a network fault, or Redis closed it for its output buffer); it catches up from Redis`));
-    this.#housekeeping.tick().catch(() => undefined);
+    // tick() handles what a round fails with; anything that still escapes it is reported.
+    this.#housekeeping.tick().catch((err: unknown) => this.#report(err));
   }
 
   #report(err: unknown): void {

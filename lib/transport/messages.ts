@@ -114,7 +114,7 @@ export class Messages {
   request<K extends MessageType>(to: string, type: K, body: Bodies[K], timeoutMs: number): Promise<unknown> {
     const done = this.#o.metrics.rpc(type);
     const answer = this.#requests.request(to, type, timeoutMs, async (cid) => {
-      const got = await this.send(to, type, body, { cid } as Partial<Envelope<K>>);
+      const got = await this.send(to, type, body, { cid });
       if (got === 0) throw new NoListenerError(to);
     });
     answer.then(

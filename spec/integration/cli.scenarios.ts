@@ -99,7 +99,7 @@ export function cliScenarios(backend: Backend): void {
         const j = await cli(['--json', 'status']);
         expect(j.code).toBe(3);
         expect(JSON.parse(j.stdout)).toMatchObject({ ok: false, error: 'timeout', unresponsive: ['c'], leader: 'a' });
-        expect(JSON.parse(j.stdout).nodes).toContain('c');
+        expect((JSON.parse(j.stdout) as { nodes: string[] }).nodes).toContain('c');
       });
     });
 
@@ -121,7 +121,7 @@ export function cliScenarios(backend: Backend): void {
 
     describe('simple-gossip set and set-cfg', () => {
       it('set commits once, reaches every node and prints the new version', async () => {
-        const nodes = await cluster(['a', 'b', 'c']);
+        const nodes = await cluster<{ mode?: string; limit?: number }>(['a', 'b', 'c']);
         const r = await cli(['set', '{"mode":"dark","limit":1}']);
         expect(r).toMatchObject({ code: 0, stderr: '' });
         const version = Number(/^version (\d+)$/.exec(r.stdout.trim())?.[1]);
@@ -349,6 +349,21 @@ export function cliScenarios(backend: Backend): void {
         expect((await cli(['purge', '--older-than', '1'])).stdout).toBe('nothing to purge (kept 3 node keys and 1 cluster)\n');
       });
 
+      it('leaves a key of another type under a node key\'s or a cluster\'s name alone', async () => {
+        const [a] = await cluster(['a'], fast);
+        await a!.stop();
+        const [junkKey, junkCluster] = [keys().snapshot('junk'), keys().cluster('junk')];
+        await backend.probe().set(junkKey, 'not a node key');
+        await backend.probe().rpush(junkCluster, 'not a cluster');
+        const r = await cli(['--json', 'purge', '--older-than', '1']);
+        expect(r.code, r.stderr).toBe(0);
+        const out = JSON.parse(r.stdout) as Purged;
+        expect(out.purged.nodeKeys.map((k) => k.id)).not.toContain('junk');
+        expect(out.purged.clusters.map((k) => k.id)).not.toContain('junk');
+        expect(await backend.probe().get(junkKey)).toBe('not a node key');
+        expect(await backend.probe().lrange(junkCluster, 0, -1)).toEqual(['not a cluster']);
+      });
+
       it('after evict, purge removes the key the evicted member left', async () => {
         const [a, , c] = await cluster(['a', 'b', 'c'], fast);
         await c!.stop();
@@ -487,8 +502,8 @@ export function cliScenarios(backend: Backend): void {
           cli(['evict', 'b', '--timeout', '1000']),
         ]);
         for (const r of runs) expect(r.code).toBe(2);
-        expect(reason(runs[0]!)).toContain('does the cluster need a --secret?');
-        expect(reason(runs[1]!)).toContain('a wrong --secret?');
+        expect(reason(runs[0])).toContain('does the cluster need a --secret?');
+        expect(reason(runs[1])).toContain('a wrong --secret?');
         // Nothing was committed, and the members go on writing and reading their signed state.
         expect(nodes[1]!.version).toBe(before);
         await nodes[1]!.setCfgSync('k2', 2);

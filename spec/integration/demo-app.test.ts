@@ -31,12 +31,12 @@ describe('the demo node', () => {
     const [a, b] = [member(namespace, 'app-a'), member(namespace, 'app-b')];
     const ready = await Promise.all([a.start(20_000), b.start(20_000)]);
     for (const r of ready) expect(r.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+\/$/);
-    expect(ready[0]!.url).not.toBe(ready[1]!.url);
+    expect(ready[0].url).not.toBe(ready[1].url);
     await eventually(async () => (await Promise.all([a, b].map((m) => m.call<View>({ cmd: 'view' })))).every((v) => v.nodes.length === 2), 10_000, 'one cluster');
 
     expect(await get(a.url!)).toEqual({ status: 200, body: { node: 'app-a', checkout: 'classic' } });
     expect(await get(b.url!)).toEqual({ status: 200, body: { node: 'app-b', checkout: 'classic' } });
-    expect(await get(new URL('/other', a.url!).href)).toEqual({ status: 404, body: { error: 'not found' } });
+    expect(await get(new URL('/other', a.url).href)).toEqual({ status: 404, body: { error: 'not found' } });
 
     await a.call<WriteAck>({ cmd: 'setCfg', key: FLAG, value: true });
     await eventually(async () => (await get(b.url!)).body.checkout === 'new', 5_000, 'b to answer new');

@@ -11,7 +11,6 @@ import { Gossip, InvalidOptionError } from '../../lib/index.js';
 import { parseStored } from '../../lib/node/store.js';
 import { useChildren } from '../support/child.js';
 import type { ChildNode, SpawnOptions, WriteAck } from '../support/child.js';
-import { eventually } from '../support/cluster.js';
 import { digestsAgree } from '../support/digests.js';
 import { keysOf } from '../support/keys.js';
 import { freshNamespace, useClients, useRedis } from '../support/redis.js';

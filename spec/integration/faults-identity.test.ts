@@ -109,6 +109,7 @@ describe('a second process started with a nodeId that is live in the namespace',
 
     const refused = children.spawn({ ...opts, nodeId: 'b' });
     await expect(refused).rejects.toBeInstanceOf(ChildStartError);
+    // eslint-disable-next-line @typescript-eslint/no-unsafe-assignment -- vitest's asymmetric matchers are typed any
     await expect(refused).rejects.toMatchObject({ code: 'node_id_in_use', message: expect.stringContaining('already live') });
 
     // Unaffected: the same view, its node key untouched, one subscription, and it still answers and writes.

@@ -33,7 +33,7 @@ describe('hostile and malformed input', () => {
     console.log(`[fuzz] seed ${seed}, ${PER_NODE} messages per node`);
     const rand = prng(seed);
     const pick = <X>(xs: readonly X[]): X => xs[Math.floor(rand() * xs.length)]!;
-    const nodes = await cluster(['a', 'b', 'c'], { maxMessageBytes: MAX_BYTES, gossipIntervalMs: 60_000 });
+    const nodes = await cluster<unknown>(['a', 'b', 'c'], { maxMessageBytes: MAX_BYTES, gossipIntervalMs: 60_000 });
     const ns = namespace();
 
     // Genuine traffic, captured as an attacker on the wire would see it.
@@ -135,6 +135,7 @@ describe('hostile and malformed input', () => {
     // writer, which was not sent it): the two add up to the replays sent.
     const accounted = (n: Gossip) => totalDropped(n) + (n.metrics().counters['changes.stale'] ?? 0) - staleBefore.get(n.id)!;
     await eventually(() => {
+      // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- vitest's asymmetric matchers are typed any
       expect(nodes.map((n) => [n.id, accounted(n), n.metrics().dropped])).toEqual(nodes.map((n) => [n.id, expectedDrops.get(n.id)! + replayedChanges.get(n.id)!, expect.anything()]));
     }, 30_000, 'every drop counted');
     for (const n of nodes) {

@@ -86,10 +86,10 @@ async function twoClusters() {
   await x1.join(x2.id);
   const x3 = await start('x3', { gossipIntervalMs: 200 });
   return {
-    xs: [x1, x2] as Gossip<any>[],
-    ys: [y1, y2] as Gossip<any>[],
+    xs: [x1, x2] as Gossip[],
+    ys: [y1, y2] as Gossip[],
     /** x3 joins X: X is the largest, and discovery merges Y into it. */
-    async merge(): Promise<Gossip<any>[]> {
+    merge: async (): Promise<Gossip[]> => {
       await x1.join(x3.id);
       const all = [x1, x2, x3, y1, y2];
       await eventually(() => all.every((n) => n.nodes.length === 5 && n.version === all[0]!.version && n.rumor.cluster === x1.rumor.cluster), 10_000, 'one cluster of five');

@@ -36,7 +36,7 @@ const GOSSIP_INTERVAL_MS = 500;
 
 /** How many clients Redis has closed for their output buffer so far (its log says each). */
 function outputBufferDrops(): number {
-  let text = '';
+  let text: string;
   try {
     text = readFileSync(LOG, 'utf8');
   } catch {

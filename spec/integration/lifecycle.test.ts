@@ -51,7 +51,7 @@ describe('stopping', () => {
       await using a = await start('a');
       ref = a;
     }
-    await expect(ref!.set(1)).rejects.toBeInstanceOf(StoppedError);
+    await expect(ref.set(1)).rejects.toBeInstanceOf(StoppedError);
   });
 });
 

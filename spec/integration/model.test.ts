@@ -180,7 +180,7 @@ function envInt(name: string, dflt: number): number {
  */
 abstract class Step implements fc.AsyncCommand<Model, World> {
   abstract check(m: Readonly<Model>): boolean;
-  protected abstract act(m: Model, w: World): Promise<void>;
+  protected abstract act(m: Model, w: World): Promise<void> | void;
   abstract toString(): string;
   async run(m: Model, w: World): Promise<void> {
     stats.commands++;
@@ -188,6 +188,8 @@ abstract class Step implements fc.AsyncCommand<Model, World> {
   }
 }
 
+/** What a call that should have failed did instead: 'success', or the error it failed with. */
+const outcome = (err: unknown): string => (err === undefined ? 'success' : err instanceof Error ? String(err) : JSON.stringify(err));
 const inRun = (m: Readonly<Model>, id: string) => m.ids.includes(id);
 const running = (m: Readonly<Model>, id: string) => inRun(m, id) && isRunning(m, id);
 
@@ -273,7 +275,7 @@ class SetSyncStep extends Step {
     commitSet(m, this.id, this.value);
     saw('setSync with members stopped');
     const what = `setSync on ${this.id} with ${stopped.join(',')} stopped`;
-    assert(err instanceof PropagationTimeoutError, `${what}: expected a PropagationTimeoutError, got ${err === undefined ? 'success' : String(err)}`);
+    assert(err instanceof PropagationTimeoutError, `${what}: expected a PropagationTimeoutError, got ${outcome(err)}`);
     const named = new Map(err.laggards.map((l) => [l.nodeId, l.version]));
     for (const s of stopped) {
       assert(named.has(s) && named.get(s) === undefined, `${what}: ${s} should be a laggard with no answer; laggards ${JSON.stringify(err.laggards)}`);
@@ -313,7 +315,7 @@ class CfgStep extends Step {
         () => undefined,
         (e: unknown) => e,
       );
-      assert(err instanceof TypeError, `${this.toString()} on ${this.id}, which still holds ${show(local)}: expected a TypeError, got ${err === undefined ? 'success' : String(err)}`);
+      assert(err instanceof TypeError, `${this.toString()} on ${this.id}, which still holds ${show(local)}: expected a TypeError, got ${outcome(err)}`);
       saw('config write refused by a node not caught up');
       return;
     }
@@ -412,7 +414,7 @@ class JoinStep extends Step {
         (e: unknown) => e,
       );
       saw('join of a stopped node');
-      assert(err instanceof CouldNotConnectError && err.code === 'could_not_connect_to_node', `${this.toString()} of a stopped node: expected could_not_connect_to_node, got ${err === undefined ? 'success' : String(err)}`);
+      assert(err instanceof CouldNotConnectError && err.code === 'could_not_connect_to_node', `${this.toString()} of a stopped node: expected could_not_connect_to_node, got ${outcome(err)}`);
       return;
     }
     await settle(m, w, SETTLE_MS, `${this.toString()} (before)`);
@@ -575,7 +577,7 @@ class SubscribeStep extends Step {
   check(m: Readonly<Model>): boolean {
     return running(m, this.id);
   }
-  protected async act(m: Model, w: World): Promise<void> {
+  protected act(m: Model, w: World): void {
     const label = w.subscribe(this.id, this.kind);
     m.subs.push({ label, nodeId: this.id, kind: this.kind, active: true });
   }
@@ -592,7 +594,7 @@ class UnsubscribeStep extends Step {
   check(m: Readonly<Model>): boolean {
     return activeSubs(m).some((s) => s.nodeId === this.id);
   }
-  protected async act(m: Model, w: World): Promise<void> {
+  protected act(m: Model, w: World): void {
     const s = activeSubs(m).find((x) => x.nodeId === this.id)!;
     w.unsubscribe(s.label, this.viaReturnedOff);
     s.active = false;
@@ -708,6 +710,7 @@ async function oneRun(setup: Setup, cmds: Iterable<Step>): Promise<void> {
       return { model, real: world };
     }, cmds);
     await settle(model, world, SETTLE_MS, 'the last command');
+    // eslint-disable-next-line @typescript-eslint/no-base-to-string -- fast-check's commands have a toString of their own: the commands that ran
     if (process.env.SG_MODEL_TRACE) console.log(`run ${stats.runs} ${JSON.stringify(setup)}: ${String(cmds)}`);
   } finally {
     await world.stopAll();

@@ -23,6 +23,14 @@ const NOT_STAGED = new Set(['node_modules', '.git', 'dist', 'docs', 'coverage'])
 const redis = useRedis();
 const TSC = join(ROOT, 'node_modules', '.bin', 'tsc');
 
+/** The parts of a package.json these tests read. */
+interface Manifest {
+  readonly version: string;
+  readonly dependencies?: Record<string, string>;
+  readonly peerDependencies?: Record<string, string>;
+  readonly peerDependenciesMeta?: Record<string, { optional?: boolean }>;
+}
+
 interface Run {
   readonly stdout: string;
   readonly stderr: string;
@@ -97,21 +105,21 @@ function requireEsmByDefault(): boolean {
   return major >= 23 || (major === 22 && minor >= 12) || (major === 20 && minor >= 19);
 }
 
-/** Runs `source` with node in the scratch project; returns the JSON its last line prints. */
-async function script(ctx: TestContext, name: string, source: string, nodeArgs: readonly string[] = []): Promise<any> {
+/** Runs `source` with node in the scratch project; returns the JSON its last line prints (of the shape `R` the script prints). */
+async function script<R>(ctx: TestContext, name: string, source: string, nodeArgs: readonly string[] = []): Promise<R> {
   skipWhenNoPack(ctx);
   await writeFile(join(app, name), source);
   const { stdout } = await run(process.execPath, [...nodeArgs, name], app, 30_000, {
     REDIS_URL: redis(),
     SG_NAMESPACE: freshNamespace('pack'),
   });
-  return JSON.parse(stdout.trim().split('\n').at(-1)!);
+  return JSON.parse(stdout.trim().split('\n').at(-1)!) as R;
 }
 
 describe('the packed package', () => {
-  it('holds only dist (JavaScript, type declarations and the Lua scripts), README, LICENSE and package.json', async (ctx) => {
+  it('holds only dist (JavaScript, type declarations and the Lua scripts), README and the plot it shows, LICENSE and package.json', async (ctx) => {
     skipWhenNoPack(ctx);
-    const allowed = /^package\/(package\.json|README\.md|LICENSE|dist\/.+\.(js|d\.ts)|dist\/scripts\/[\w-]+\.lua)$/;
+    const allowed = /^package\/(package\.json|README\.md|LICENSE|bench\/results\/convergence\.svg|dist\/.+\.(js|d\.ts)|dist\/scripts\/[\w-]+\.lua)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
     for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/exporters/prometheus.js', 'dist/exporters/prometheus.d.ts', 'dist/exporters/opentelemetry.js', 'dist/integrations/openfeature.js', 'dist/testing.js', 'dist/testing.d.ts', 'dist/cli/main.js', 'dist/scripts/scripts.js']) {
       expect(files).toContain(`package/${needed}`);
@@ -122,11 +130,16 @@ describe('the packed package', () => {
     expect(files.filter((f) => f.endsWith('.lua')).sort()).toEqual(scripts.map((f) => `package/dist/scripts/${f}`).sort());
     expect(files).toContain('package/LICENSE');
     expect(files).toContain('package/README.md');
+    // The README's plot, at the path its relative link names (the registry page resolves it through `repository`).
+    expect(files).toContain('package/bench/results/convergence.svg');
+    const readme = await readFile(join(ROOT, 'README.md'), 'utf8');
+    expect(readme).toContain('](bench/results/convergence.svg)');
     expect(files.some((f) => f.endsWith('.map') || f.includes('/spec/') || f.startsWith('package/lib/'))).toBe(false);
   });
 
   it('an ES module imports it, starts two nodes that join, sets a value and reads it on both, without loading prom-client', async (ctx) => {
-    const out = await script(ctx, 'esm.mjs', `
+    type Esm = { resolved: string; errorClass: string; onA: unknown; onB: unknown; frozen: boolean; members: string[]; sameVersion: boolean; ioredisLoaded: boolean; promClientLoaded: boolean };
+    const out = await script<Esm>(ctx, 'esm.mjs', `
       import { createRequire } from 'node:module';
       import { Gossip, GossipError } from 'simple-gossip';
       const opts = { redis: process.env.REDIS_URL, namespace: process.env.SG_NAMESPACE, rpcTimeoutMs: 2000 };
@@ -160,6 +173,7 @@ describe('the packed package', () => {
     expect(out.promClientLoaded).toBe(false);
   });
 
+  type Cjs = { gossip: string; start: string; errors: string; resolved: string };
   const CJS = `
     const sg = require('simple-gossip');
     console.log(JSON.stringify({
@@ -169,18 +183,18 @@ describe('the packed package', () => {
   `;
 
   it('a CommonJS module requires it with --experimental-require-module (Node 20.17 and later)', async (ctx) => {
-    const out = await script(ctx, 'cjs.cjs', CJS, ['--experimental-require-module', '--no-warnings']);
+    const out = await script<Cjs>(ctx, 'cjs.cjs', CJS, ['--experimental-require-module', '--no-warnings']);
     expect(out).toMatchObject({ gossip: 'function', start: 'function', errors: 'function' });
     expect(out.resolved).toContain(`${sep}app${sep}node_modules${sep}simple-gossip${sep}dist${sep}index.js`);
   });
 
   it.runIf(requireEsmByDefault())('a CommonJS module requires it with no flag where require(esm) is on by default (Node 20.19, 22.12)', async (ctx) => {
-    const out = await script(ctx, 'cjs-default.cjs', CJS, ['--no-warnings']);
+    const out = await script<Cjs>(ctx, 'cjs-default.cjs', CJS, ['--no-warnings']);
     expect(out).toMatchObject({ gossip: 'function', start: 'function', errors: 'function' });
   });
 
   it('simple-gossip/prometheus reports a node to a prom-client registry', async (ctx) => {
-    const out = await script(ctx, 'prometheus.mjs', `
+    const out = await script<{ text: string; promClientLoaded: boolean }>(ctx, 'prometheus.mjs', `
       import { createRequire } from 'node:module';
       import { Registry } from 'prom-client';
       import { Gossip } from 'simple-gossip';
@@ -211,7 +225,7 @@ describe('the packed package', () => {
     const bin = join(app, 'node_modules', '.bin', 'simple-gossip');
     const namespace = freshNamespace('pack');
     const version = await run(bin, ['--version'], app, 15_000);
-    expect(version.stdout.trim()).toBe(JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')).version);
+    expect(version.stdout.trim()).toBe((JSON.parse(await readFile(join(ROOT, 'package.json'), 'utf8')) as { version: string }).version);
     const node = await Gossip.start({ redis: redis(), namespace, nodeId: 'pack-cli' });
     try {
       const cli = (...args: string[]) => run(bin, ['--redis', redis(), '--namespace', namespace, ...args], app, 15_000);
@@ -291,7 +305,7 @@ describe('the packed package', () => {
   });
 
   it('simple-gossip/testing starts a Redis of its own that a node works on, and stops it', async (ctx) => {
-    const out = await script(ctx, 'testing.mjs', `
+    const out = await script<{ url: string; source: string; read: unknown; after: string; ownRedis: boolean }>(ctx, 'testing.mjs', `
       import { Gossip } from 'simple-gossip';
       import { startRedis } from 'simple-gossip/testing';
       const redis = await startRedis();
@@ -312,11 +326,11 @@ describe('the packed package', () => {
 
   it('ioredis comes as a peer dependency (>=5): one copy, the project\'s own, and none inside the package', async (ctx) => {
     skipWhenNoPack(ctx);
-    const manifest = JSON.parse(await readFile(join(app, 'node_modules', 'simple-gossip', 'package.json'), 'utf8'));
+    const manifest = JSON.parse(await readFile(join(app, 'node_modules', 'simple-gossip', 'package.json'), 'utf8')) as Manifest;
     expect(manifest.dependencies?.ioredis).toBeUndefined();
     expect(manifest.peerDependencies?.ioredis).toBe('>=5');
     expect(manifest.peerDependenciesMeta?.testcontainers).toEqual({ optional: true });
-    const installed = JSON.parse(await readFile(join(app, 'node_modules', 'ioredis', 'package.json'), 'utf8'));
+    const installed = JSON.parse(await readFile(join(app, 'node_modules', 'ioredis', 'package.json'), 'utf8')) as Manifest;
     expect(Number(installed.version.split('.')[0])).toBeGreaterThanOrEqual(5);
     await expect(readFile(join(app, 'node_modules', 'simple-gossip', 'node_modules', 'ioredis', 'package.json'))).rejects.toThrow(/ENOENT/);
   });
@@ -407,7 +421,7 @@ describe('the packed package in a project that has ioredis 5', () => {
 
   it("uses the project's ioredis 5, with no copy of its own", async (ctx) => {
     skipWhenNoPack(ctx);
-    const installed = JSON.parse(await readFile(join(app5, 'node_modules', 'ioredis', 'package.json'), 'utf8'));
+    const installed = JSON.parse(await readFile(join(app5, 'node_modules', 'ioredis', 'package.json'), 'utf8')) as Manifest;
     expect(installed.version).toMatch(/^5\./);
     await expect(readFile(join(app5, 'node_modules', 'simple-gossip', 'node_modules', 'ioredis', 'package.json'))).rejects.toThrow(/ENOENT/);
   });

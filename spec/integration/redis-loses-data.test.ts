@@ -117,7 +117,7 @@ async function restartedEmptyWithAMemberDown(join: 'manual' | 'auto', whileWriti
     }
     const all = [a, b, c2];
     const view = await converged(all, 20_000).catch(async (err: unknown) => {
-      throw new Error(`${(err as Error).message}; c2 is in ${await c2.call('cluster')} with ${JSON.stringify(await c2.call('nodes'))}, the others in ${cluster}`);
+      throw new Error(`${(err as Error).message}; c2 is in ${String(await c2.call('cluster'))} with ${JSON.stringify(await c2.call('nodes'))}, the others in ${cluster}`);
     });
     expect(view.cluster).toBe(cluster);
     expect([...view.nodes].sort()).toEqual(['a', 'b', 'c']);
@@ -166,7 +166,7 @@ describe('a promoted replica that missed commits (an older copy of the clusterâ€
     const ahead = await converged(nodes, 10_000);
     expect(ahead.version).toBe(kept.version + 5);
     // Failover: Redis now holds the older state.
-    await p.restore(key, 0, dump!, 'REPLACE');
+    await p.restore(key, 0, dump, 'REPLACE');
     expect(await p.hget(key, 'v')).toBe(String(kept.version));
     // A write made at once, before any member noticed: acknowledged after the failover, so it must stay.
     await b.call('setCfg', 'after-failover', true);

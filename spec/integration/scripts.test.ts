@@ -10,7 +10,6 @@ import type { Redis } from 'ioredis';
 import { describe, expect, it } from 'vitest';
 import { PersistenceError } from '../../lib/errors.js';
 import { chainHash, createdHash } from '../../lib/model/chain.js';
-import type { Book, State } from '../../lib/model/state.js';
 import { dataFields, parseStored, storedPayload } from '../../lib/node/store.js';
 import { Scripts } from '../../lib/scripts/scripts.js';
 import type { Arg, Reply } from '../../lib/scripts/scripts.js';
@@ -829,7 +828,7 @@ describe('parseStored reads back what the scripts wrote', () => {
     await after(ctx.cmd, s1.at);
     await committed(ctx, 'c1', { writer: 'n1', op: 'patch', set: ['c', 'b'], values: ['=3', '=4'] });
     const first = parseStored('c1', await ctx.cmd.hgetall(ctx.keys.cluster('c1')), undefined)!;
-    const fields = dataFields(first.state as State, first.book as Book);
+    const fields = dataFields(first.state, first.book);
     const r = await put(ctx, 'c2', {
       nodes: ['n1'], how: 'restore', version: first.state.version, hash: first.state.hash, mode: first.book.mode, wt: first.book.wt,
       created: first.book.created, seq: first.book.seq, fields,

@@ -129,7 +129,7 @@ describe('startRedis, without redis-server on the PATH', () => {
       // An empty PATH: no redis-server (nor a shell to find one); node itself is named by its path.
       const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
         execFile(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, PATH: dir }, timeout: 60_000 }, (err, stdout) =>
-          err ? reject(err) : resolve({ stdout }),
+          err ? reject(Object.assign(new Error(err.message), { cause: err })) : resolve({ stdout }),
         ),
       );
       const out = JSON.parse(stdout.trim().split('\n').at(-1)!) as { source?: string; error?: string };

@@ -25,7 +25,7 @@ interface Tsc {
 function tsc(project: string): Promise<Tsc> {
   return new Promise((resolve, reject) => {
     execFile('npx', ['--no-install', 'tsc', '-p', project], { cwd: ROOT, timeout: 120_000, maxBuffer: 16 * 1024 * 1024 }, (err, stdout, stderr) => {
-      if (err && typeof err.code !== 'number') return reject(err);
+      if (err && typeof err.code !== 'number') return reject(Object.assign(new Error(err.message), { cause: err }));
       resolve({ code: typeof err?.code === 'number' ? err.code : 0, output: `${stdout}${stderr}` });
     });
   });

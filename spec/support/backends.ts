@@ -49,7 +49,7 @@ export function useBackend(name: Backend['name']): Backend {
   return {
     name,
     // The nodes duplicate the client they are given and never close it.
-    connection: () => (name === 'standalone' ? ready(standalone).url : (ready(client) as Cluster)),
+    connection: () => (name === 'standalone' ? ready(standalone).url : ready(client)),
     probe: () => ready(client),
     urls: () => (name === 'standalone' ? [ready(standalone).url] : ready(servers).nodes.map((n) => `redis://${n.host}:${n.port}`)),
     publish: (channel, message) => {

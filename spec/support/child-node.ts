@@ -104,7 +104,7 @@ export class ChildNode {
         reject(failed ? new ChildStartError(failed.code, message, child.#stderr) : new Error(message));
       };
       const timer = setTimeout(() => fail(`was not ready within ${readyTimeoutMs} ms`), readyTimeoutMs);
-      const lines = createInterface({ input: proc.stdout!, crlfDelay: Infinity });
+      const lines = createInterface({ input: proc.stdout, crlfDelay: Infinity });
       // 'exit' can come before the last stdout lines: read them first, for the reason it failed.
       const drained = new Promise<void>((done) => lines.once('close', done));
       void child.exited.then(async (e) => {

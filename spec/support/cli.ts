@@ -154,8 +154,8 @@ export class RunningCli {
   constructor(args: readonly string[], options: Omit<RunOptions, 'input' | 'timeoutMs'> = {}) {
     const proc = spawn(process.execPath, [CLI, ...args], { cwd: ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: env(options.env) });
     this.#proc = proc;
-    proc.stderr!.on('data', (c: Buffer) => (this.#stderr += c.toString()));
-    createInterface({ input: proc.stdout!, crlfDelay: Infinity }).on('line', (line) => {
+    proc.stderr.on('data', (c: Buffer) => (this.#stderr += c.toString()));
+    createInterface({ input: proc.stdout, crlfDelay: Infinity }).on('line', (line) => {
       this.#lines.push(line);
       for (const w of this.#waiters) w();
     });

@@ -8,7 +8,7 @@ import { freshNamespace } from './redis.js';
  * Defaults keep tests quick: a short RPC timeout and a fast anti-entropy tick.
  */
 export function useNodes(redisUrl: () => NonNullable<GossipOptions['redis']>, defaults: GossipOptions = {}) {
-  let live: Gossip<any>[] = [];
+  let live: Array<Pick<Gossip, 'stop'>> = [];
   let ns = freshNamespace();
   afterEach(async () => {
     const nodes = live;
@@ -17,6 +17,7 @@ export function useNodes(redisUrl: () => NonNullable<GossipOptions['redis']>, de
     await Promise.allSettled(nodes.map((n) => n.stop()));
   });
 
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- a test's nodes hold whatever that test writes: it reads its own shape back without a cast
   async function start<T = any>(nodeId: string, options: GossipOptions = {}): Promise<Gossip<T>> {
     const node = await Gossip.start<T>({
       redis: redisUrl(),
@@ -32,6 +33,7 @@ export function useNodes(redisUrl: () => NonNullable<GossipOptions['redis']>, de
   }
 
   /** Starts `ids` and joins them all into the first one's cluster. */
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any -- as start's
   async function cluster<T = any>(ids: readonly string[], options: GossipOptions = {}): Promise<Gossip<T>[]> {
     const nodes: Gossip<T>[] = [];
     for (const id of ids) nodes.push(await start<T>(id, options));

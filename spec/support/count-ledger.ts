@@ -43,7 +43,7 @@ export class CountLedger {
     const tag = `${label}-${++this.#seq}`;
     const p = child.call<number>('count', tag, options).then(
       () => ({ tag, node: child.id, ok: true }),
-      (err: unknown) => ({ tag, node: child.id, ok: false, code: String((err as { code?: unknown }).code ?? 'error') }),
+      (err: unknown) => ({ tag, node: child.id, ok: false, code: codeOf(err) }),
     ).then((o: CountOutcome) => {
       this.outcomes.push(o);
       this.#pending.delete(p);
@@ -94,4 +94,10 @@ export class CountLedger {
       nMinusCalls: n - (resolved.length + rejectedButApplied.length),
     };
   }
+}
+
+/** A rejection's `code` (the library's errors have one), else 'error'. */
+function codeOf(err: unknown): string {
+  const code = (err as { code?: unknown } | undefined)?.code;
+  return typeof code === 'string' ? code : 'error';
 }

@@ -88,7 +88,7 @@ function abbreviate(x: unknown): unknown {
 
 let watchingErrors = false;
 
-export async function runExtra(node: Gossip<any>, cmd: ExtraCommand, args: readonly unknown[]): Promise<unknown> {
+export async function runExtra(node: Gossip, cmd: ExtraCommand, args: readonly unknown[]): Promise<unknown> {
   switch (cmd) {
     case 'count': {
       const tag = String(args[0]);

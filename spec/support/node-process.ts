@@ -265,7 +265,7 @@ async function main(): Promise<void> {
       case 'set':
         return node.set(args[0]);
       case 'setSync':
-        return node.setSync(args[0], (args[1] ?? {}) as { timeoutMs?: number });
+        return node.setSync(args[0], args[1] ?? {});
       case 'get':
         return node.get();
       case 'join':
@@ -291,7 +291,7 @@ async function main(): Promise<void> {
         return ack;
       }
       case 'setCfgSync':
-        return node.setCfgSync(String(args[0]), args[1], (args[2] ?? {}) as { timeoutMs?: number });
+        return node.setCfgSync(String(args[0]), args[1], args[2] ?? {});
       case 'getCfg':
         return node.getCfg(String(args[0]), args[1]);
       case 'metrics':
@@ -299,8 +299,8 @@ async function main(): Promise<void> {
       case 'watch': {
         if (watcher) node.unsubscribe(watcher);
         watcher = undefined;
-        if (args[0] === null || args[0] === undefined) return false;
-        const key = String(args[0]);
+        if (typeof args[0] !== 'string') return false;
+        const key = args[0];
         const minMark = typeof args[1] === 'number' ? args[1] : undefined;
         watcher = ({ data, version }) => {
           const at = process.hrtime.bigint();

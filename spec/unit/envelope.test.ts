@@ -41,7 +41,7 @@ describe('encodeEnvelope', () => {
     const bytes = Buffer.byteLength(HEAD_TEXT);
     expect(() => encodeEnvelope(HEAD as AnyEnvelope, { ...opts, maxMessageBytes: bytes - 1 })).toThrow(MessageTooLargeError);
     try {
-      encodeEnvelope(HEAD as AnyEnvelope, { ...opts, maxMessageBytes: bytes - 1 });
+      encodeEnvelope(HEAD, { ...opts, maxMessageBytes: bytes - 1 });
     } catch (err) {
       expect((err as MessageTooLargeError).bytes).toBe(bytes);
       expect((err as MessageTooLargeError).limit).toBe(bytes - 1);
@@ -81,7 +81,7 @@ describe('decodeEnvelope accepts genuine envelopes', () => {
   });
 
   it('round-trips signed envelopes, also under a rotated secret list', () => {
-    const text = encodeEnvelope(HEAD as AnyEnvelope, { ...opts, signer: new Signer('old') });
+    const text = encodeEnvelope(HEAD, { ...opts, signer: new Signer('old') });
     expect(decodeEnvelope(text, { ...opts, signer: new Signer('old') })).toEqual(HEAD);
     expect(decodeEnvelope(text, { ...opts, signer: new Signer(['new', 'old']) })).toEqual(HEAD);
   });
@@ -111,9 +111,9 @@ describe('decodeEnvelope drops what is not a genuine envelope', () => {
 
   it('drops a message signed with another secret, or changed after signing', () => {
     const signer = new Signer('k');
-    const forged = encodeEnvelope(HEAD as AnyEnvelope, { ...opts, signer: new Signer('forger') });
+    const forged = encodeEnvelope(HEAD, { ...opts, signer: new Signer('forger') });
     expect(reasonOf(forged, { ...opts, signer })).toBe('bad_signature');
-    const genuine = encodeEnvelope(HEAD as AnyEnvelope, { ...opts, signer });
+    const genuine = encodeEnvelope(HEAD, { ...opts, signer });
     expect(reasonOf(genuine.replace('"ts":1', '"ts":2'), { ...opts, signer })).toBe('bad_signature');
     expect(reasonOf('~short', { ...opts, signer })).toBe('bad_signature');
   });

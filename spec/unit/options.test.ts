@@ -21,7 +21,7 @@ function rejects(opts: GossipOptions): InvalidOptionError {
 }
 
 /** Lets a test pass what a JavaScript caller could, whatever the types say. */
-const loose = (o: Record<string, unknown>): GossipOptions => o as GossipOptions;
+const loose = (o: Record<string, unknown>): GossipOptions => o;
 
 describe('resolveOptions: defaults', () => {
   it('the documented defaults', () => {
