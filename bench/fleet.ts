@@ -26,7 +26,17 @@ export function killAll(): void {
  * running after `graceMs`, and waits until they are gone.
  */
 export async function stopChildren(children: readonly ChildNode[], graceMs = 5_000): Promise<void> {
-  await within(Promise.all(children.map((c) => c.call('stop').catch(() => undefined).then(() => c.exited))), graceMs);
+  await within(
+    Promise.all(
+      children.map((c) =>
+        c
+          .call('stop')
+          .catch(() => undefined)
+          .then(() => c.exited),
+      ),
+    ),
+    graceMs,
+  );
   await killChildren(children);
 }
 
@@ -141,13 +151,7 @@ export interface Breakdown {
  * and a sample is the last child's stamp minus the writer's. One write at a
  * time, {@link IDLE_MS} apart. No stdin/stdout time is in the figure.
  */
-export async function measureConvergence(
-  children: readonly ChildNode[],
-  writer: (i: number) => ChildNode,
-  runs: number,
-  marks: Marks,
-  warmUp = WARM_UP,
-): Promise<ConvergenceResult> {
+export async function measureConvergence(children: readonly ChildNode[], writer: (i: number) => ChildNode, runs: number, marks: Marks, warmUp = WARM_UP): Promise<ConvergenceResult> {
   const arrivals = await Arrivals.watch(children);
   const latencies: number[] = [];
   const parts = { writerSetResolved: [] as number[], writerData: [] as number[], firstReceiver: [] as number[], lastReceiver: [] as number[] };
@@ -248,10 +252,15 @@ export function runLoop(child: ChildNode, spec: LoopSpec): Promise<LoopResult> {
 
 /** Waits until every child holds the same version (after a burst of writes). */
 export async function settle(children: readonly ChildNode[], timeoutMs = 120_000): Promise<void> {
-  await until(async () => {
-    const vs = await Promise.all(children.map((c) => c.call<number>('version')));
-    return vs.every((v) => v === vs[0]);
-  }, timeoutMs, 'every child to hold the same version', 50);
+  await until(
+    async () => {
+      const vs = await Promise.all(children.map((c) => c.call<number>('version')));
+      return vs.every((v) => v === vs[0]);
+    },
+    timeoutMs,
+    'every child to hold the same version',
+    50,
+  );
 }
 
 export type Traffic = Record<string, { messages: number; bytes: number }>;

@@ -72,7 +72,10 @@ class Subscribers {
   #sample: { seq: string; left: number; last: bigint; done: (last: bigint) => void } | undefined;
   #cpu: { got: number[]; left: number; done: (us: number[]) => void } | undefined;
 
-  constructor(readonly client: Client, readonly url: string) {}
+  constructor(
+    readonly client: Client,
+    readonly url: string,
+  ) {}
 
   /** Grows to `count` processes, 4 starting at a time. */
   async grow(count: number): Promise<void> {
@@ -224,8 +227,18 @@ async function commitRate(redis: Redis, sha: string, subs: Subscribers, n: numbe
   if ((await caughtUp) === undefined) throw new Error(`the floor's subscribers had not caught up 30 s after ${lat.length} commits`);
   const cpu1 = await subs.cpu(n - 1);
   const subscriberCpuUs = cpu0 && cpu1 ? cpu1.reduce((a, x) => a + x, 0) / cpu1.length - cpu0.reduce((a, x) => a + x, 0) / cpu0.length : Number.NaN;
-  return { n, inFlight, commits: lat.length, seconds, perSecond: lat.length / seconds, latencyMs: summarize(lat),
-    writerCpuUsPerCommit: (me.user + me.system) / lat.length, subscriberCpuUsPerCommit: subscriberCpuUs / (lat.length + 1), redisScriptUs, load1: load1() };
+  return {
+    n,
+    inFlight,
+    commits: lat.length,
+    seconds,
+    perSecond: lat.length / seconds,
+    latencyMs: summarize(lat),
+    writerCpuUsPerCommit: (me.user + me.system) / lat.length,
+    subscriberCpuUsPerCommit: subscriberCpuUs / (lat.length + 1),
+    redisScriptUs,
+    load1: load1(),
+  };
 }
 
 /** `reps` times: a burst of BURST_WRITES commits, BURST_IN_FLIGHT in flight, then at once one commit, timed like a convergence sample. */

@@ -11,16 +11,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChildNode } from '../spec/support/child-node.js';
 import { coldStartWithPeers } from './cold-start.js';
 import { BURST_IN_FLIGHT, BURST_WRITES, IDLE_MS, PAYLOAD } from './config.js';
-import {
-  stopChildren,
-  measureConvergence,
-  measureLoneAfterBurst,
-  perUpdate,
-  runLoop,
-  settle,
-  spawnChildren,
-  trafficOfChildren,
-} from './fleet.js';
+import { stopChildren, measureConvergence, measureLoneAfterBurst, perUpdate, runLoop, settle, spawnChildren, trafficOfChildren } from './fleet.js';
 import type { FloorRig } from './floor.js';
 import { load1 } from './machine.js';
 import { scriptTimeDuring } from './redis-stats.js';
@@ -40,10 +31,15 @@ export async function gossipChildren(ctx: Ctx, rig?: FloorRig): Promise<void> {
       children.push(...spawned);
       const leader = await leaderOf(children);
       for (const c of spawned) if (c !== leader) await join(leader, c.id);
-      await until(async () => {
-        const views = await Promise.all(children.map(async (c) => [await c.call<string[]>('nodes'), await c.call<number>('version')] as const));
-        return views.every(([nodes, v]) => nodes.length === n && v === views[0]![1]);
-      }, 60_000, `a cluster of ${n} child nodes`, 100);
+      await until(
+        async () => {
+          const views = await Promise.all(children.map(async (c) => [await c.call<string[]>('nodes'), await c.call<number>('version')] as const));
+          return views.every(([nodes, v]) => nodes.length === n && v === views[0]![1]);
+        },
+        60_000,
+        `a cluster of ${n} child nodes`,
+        100,
+      );
       if (rig) await guard(ctx, `floor n=${n}`, () => rig.measureAt(n));
       await guard(ctx, `process-per-node n=${n}`, () => measureAt(ctx, namespace, children, n));
     }
@@ -68,13 +64,15 @@ async function join(leader: ChildNode, id: string): Promise<void> {
 /** 'start': every child starts counting its CPU time; 'stop': each child's CPU time since (µs, user + system). */
 async function cpuOf(children: readonly ChildNode[], what: 'start' | 'stop'): Promise<Map<ChildNode, number>> {
   const out = new Map<ChildNode, number>();
-  await Promise.all(children.map(async (c) => {
-    if (what === 'start') await c.call('profile', 'start', 'cpu');
-    else {
-      const u = await c.call<{ userUs: number; systemUs: number }>('profile', 'stop');
-      out.set(c, u.userUs + u.systemUs);
-    }
-  }));
+  await Promise.all(
+    children.map(async (c) => {
+      if (what === 'start') await c.call('profile', 'start', 'cpu');
+      else {
+        const u = await c.call<{ userUs: number; systemUs: number }>('profile', 'stop');
+        out.set(c, u.userUs + u.systemUs);
+      }
+    }),
+  );
   return out;
 }
 
@@ -116,7 +114,10 @@ async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNo
     });
   }
 
-  for (const [from, child] of [['non-leader', nonLeader], ['leader', leader]] as const) {
+  for (const [from, child] of [
+    ['non-leader', nonLeader],
+    ['leader', leader],
+  ] as const) {
     // Unreported: the first back-to-back run after idle samples is slower whichever node writes.
     await guard(ctx, `throughput warm-up n=${n} ${from}`, async () => {
       await runLoop(child, { op: 'set', count: 300, maxMs: plan.throughputMs, payload: PAYLOAD, from: marks.reserve(300) });
@@ -127,7 +128,8 @@ async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNo
         ctx.log(`throughput, ${n} node processes, from the ${from}, ${inFlight} in flight`);
         await cpuOf(children, 'start');
         const { value: r, evalshaUs } = await scriptTimeDuring(ctx.redisUrl, () =>
-          runLoop(child, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: plan.throughputMs, payload: PAYLOAD, from: marks.reserve(10_000_000) }));
+          runLoop(child, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: plan.throughputMs, payload: PAYLOAD, from: marks.reserve(10_000_000) }),
+        );
         await settle(children);
         const used = await cpuOf(children, 'stop');
         const per = (c: ChildNode) => (used.get(c) ?? Number.NaN) / (r.done || Number.NaN);

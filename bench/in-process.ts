@@ -39,7 +39,12 @@ export async function formCluster<T>(nodes: readonly Gossip<T>[], limit = 16, de
     });
   }
   const first = nodes[0]!;
-  await until(() => nodes.every((x) => x.nodes.length === nodes.length && x.version === first.version), Math.max(1_000, Math.min(120_000, deadline - now())), `a cluster of ${nodes.length} nodes in this process`, 20);
+  await until(
+    () => nodes.every((x) => x.nodes.length === nodes.length && x.version === first.version),
+    Math.max(1_000, Math.min(120_000, deadline - now())),
+    `a cluster of ${nodes.length} nodes in this process`,
+    20,
+  );
 }
 
 export async function inProcessConvergence(ctx: Ctx, n: number): Promise<void> {
@@ -116,7 +121,10 @@ export async function inProcessConvergence(ctx: Ctx, n: number): Promise<void> {
       const writer = others[i % others.length]!;
       writes++;
       const sent = now();
-      const written = writer.set({ ...PAYLOAD, seq: mark }).then(() => false, () => true);
+      const written = writer.set({ ...PAYLOAD, seq: mark }).then(
+        () => false,
+        () => true,
+      );
       const t = await within(arrived, CONVERGENCE_TIMEOUT_MS);
       target = undefined;
       const failed = await written;
@@ -135,6 +143,9 @@ export async function inProcessConvergence(ctx: Ctx, n: number): Promise<void> {
     throw err;
   } finally {
     ctx.log(`in-process: stopping ${nodes.length} nodes`);
-    await within(pool(nodes, 50, (x) => x.stop().catch(() => undefined)), 120_000);
+    await within(
+      pool(nodes, 50, (x) => x.stop().catch(() => undefined)),
+      120_000,
+    );
   }
 }

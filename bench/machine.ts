@@ -29,8 +29,12 @@ export async function describeMachine(redisUrl: string, redisSource: string): Pr
   }
   let gitCommit: string | undefined;
   try {
-    gitCommit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
-    const dirty = execSync('git status --porcelain -- lib', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim();
+    gitCommit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
+    const dirty = execSync('git status --porcelain -- lib', { stdio: ['ignore', 'pipe', 'ignore'] })
+      .toString()
+      .trim();
     if (dirty) gitCommit += ' (lib/ modified)';
   } catch {
     gitCommit = undefined;

@@ -81,16 +81,19 @@ async function run(req: Request): Promise<unknown> {
 
 async function main(): Promise<void> {
   sub.on('message', () => {
-    cmd.get(key).then((text) => {
-      if (text === null) return;
-      data = JSON.parse(text);
-      version++;
-      if (watchKey === undefined) return;
-      const at = process.hrtime.bigint();
-      const mark = (data as Record<string, unknown>)[watchKey] ?? null;
-      if (minMark !== undefined && typeof mark === 'number' && mark < minMark) return;
-      write({ event: 'data', version, mark, at: String(at) });
-    }, () => undefined);
+    cmd.get(key).then(
+      (text) => {
+        if (text === null) return;
+        data = JSON.parse(text);
+        version++;
+        if (watchKey === undefined) return;
+        const at = process.hrtime.bigint();
+        const mark = (data as Record<string, unknown>)[watchKey] ?? null;
+        if (minMark !== undefined && typeof mark === 'number' && mark < minMark) return;
+        write({ event: 'data', version, mark, at: String(at) });
+      },
+      () => undefined,
+    );
   });
   await sub.subscribe(channel);
   await cmd.ping();
@@ -98,12 +101,14 @@ async function main(): Promise<void> {
   lines.on('line', (line) => {
     if (line.trim() === '') return;
     const req = JSON.parse(line) as Request;
-    void run(req).then(
-      (value) => write({ id: req.id, ok: true, value }),
-      (err: unknown) => write({ id: req.id, ok: false, error: { code: 'error', message: String((err as Error).message ?? err) } }),
-    ).then(() => {
-      if (req.cmd === 'stop') process.exit(0);
-    });
+    void run(req)
+      .then(
+        (value) => write({ id: req.id, ok: true, value }),
+        (err: unknown) => write({ id: req.id, ok: false, error: { code: 'error', message: String((err as Error).message ?? err) } }),
+      )
+      .then(() => {
+        if (req.cmd === 'stop') process.exit(0);
+      });
   });
   lines.on('close', () => process.exit(0));
   process.on('SIGTERM', () => process.exit(0));

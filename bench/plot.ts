@@ -37,9 +37,7 @@ export function points(r: Results): Point[] {
   const out: Point[] = [];
   for (const c of r.convergence) {
     if (c.latencyMs.samples === 0) continue;
-    const series = c.impl === 'naive' ? SERIES.naive
-      : c.placement === 'in-process' ? SERIES.inproc
-      : c.from === 'leader' ? SERIES.leader : SERIES.child;
+    const series = c.impl === 'naive' ? SERIES.naive : c.placement === 'in-process' ? SERIES.inproc : c.from === 'leader' ? SERIES.leader : SERIES.child;
     out.push({ n: c.n, ms: c.latencyMs.p50, series, percentile: 'p50' }, { n: c.n, ms: c.latencyMs.p95, series, percentile: 'p95' });
   }
   for (const c of r.floor?.convergence ?? []) {
@@ -84,7 +82,18 @@ export async function convergenceSvg(r: Results): Promise<string> {
         scale: { domain: Object.values(SERIES), range: Object.values(COLORS) },
         legend: { orient: 'right', labelLimit: 400 },
       },
-      strokeDash: { field: 'percentile', type: 'nominal', title: 'percentile', scale: { domain: ['p50', 'p95'], range: [[1, 0], [6, 4]] } },
+      strokeDash: {
+        field: 'percentile',
+        type: 'nominal',
+        title: 'percentile',
+        scale: {
+          domain: ['p50', 'p95'],
+          range: [
+            [1, 0],
+            [6, 4],
+          ],
+        },
+      },
       shape: { field: 'percentile', type: 'nominal', title: 'percentile' },
       tooltip: [{ field: 'series' }, { field: 'percentile' }, { field: 'n' }, { field: 'ms', format: '.2f' }],
     },

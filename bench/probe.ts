@@ -21,7 +21,10 @@ const args = process.argv.slice(2);
 const n = Number(args.find((a) => /^\d+$/.test(a)) ?? 3);
 const runs = Number(args.find((a) => a.startsWith('--runs='))?.slice(7) ?? 300);
 const fixed = args.includes('--fixed');
-const only = args.find((a) => a.startsWith('--only='))?.slice(7).split(',') ?? ['conv', 'leaderconv', 'leader', 'nonleader', 'burst', 'sync'];
+const only = args
+  .find((a) => a.startsWith('--only='))
+  ?.slice(7)
+  .split(',') ?? ['conv', 'leaderconv', 'leader', 'nonleader', 'burst', 'sync'];
 
 process.on('exit', killAll);
 // Piped into `head`, a closed stdout must not end the process before its clean-up (its redis-server, its children).
@@ -45,21 +48,39 @@ try {
   const commandStats = async () => {
     const info = await admin.info('commandstats');
     await admin.config('RESETSTAT');
-    return info.split('\n').map((l) => /^cmdstat_(\w+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/.exec(l)).filter((m) => m !== null)
-      .map((m) => ({ cmd: m[1]!, calls: Number(m[2]), usecPerCall: Number(m[4]) })).filter((x) => x.calls > 10).sort((a, b) => (b.cmd === "evalsha" ? 1 : 0) - (a.cmd === "evalsha" ? 1 : 0) || b.calls - a.calls).slice(0, 8)
-      .map((x) => `${x.cmd} ${x.calls}× ${x.usecPerCall.toFixed(1)} µs`).join(', ');
+    return info
+      .split('\n')
+      .map((l) => /^cmdstat_(\w+):calls=(\d+),usec=(\d+),usec_per_call=([\d.]+)/.exec(l))
+      .filter((m) => m !== null)
+      .map((m) => ({ cmd: m[1]!, calls: Number(m[2]), usecPerCall: Number(m[4]) }))
+      .filter((x) => x.calls > 10)
+      .sort((a, b) => (b.cmd === 'evalsha' ? 1 : 0) - (a.cmd === 'evalsha' ? 1 : 0) || b.calls - a.calls)
+      .slice(0, 8)
+      .map((x) => `${x.cmd} ${x.calls}× ${x.usecPerCall.toFixed(1)} µs`)
+      .join(', ');
   };
   await commandStats();
-  for (const [name, pick] of [['conv', (i: number) => others[fixed ? 0 : i % others.length]!], ['leaderconv', () => leader]] as const) {
+  for (const [name, pick] of [
+    ['conv', (i: number) => others[fixed ? 0 : i % others.length]!],
+    ['leaderconv', () => leader],
+  ] as const) {
     if (!only.includes(name)) continue;
     const before = await trafficOfChildren(children);
     const r = await measureConvergence(children, pick, runs, marks);
     const pu = perUpdate(before, await trafficOfChildren(children), r.writes);
-    console.log(`convergence from ${name === 'conv' ? 'non-leaders' : 'the leader'}: ${fmt(summarize(r.latencies))} timeouts ${r.timeouts} errors ${r.errors}; received/update ${pu.received.toFixed(1)} (${Math.round(pu.receivedBytes)} B), sent/update ${pu.sent.toFixed(2)}`);
+    console.log(
+      `convergence from ${name === 'conv' ? 'non-leaders' : 'the leader'}: ${fmt(summarize(r.latencies))} timeouts ${r.timeouts} errors ${r.errors}; received/update ${pu.received.toFixed(1)} (${Math.round(pu.receivedBytes)} B), sent/update ${pu.sent.toFixed(2)}`,
+    );
     console.log(`  in Redis: ${await commandStats()}`);
-    if (r.breakdown) console.log(`  medians from the writer's stamp: set() resolved ${r.breakdown.writerSetResolved.toFixed(2)}, its data event ${r.breakdown.writerData.toFixed(2)}, first other node ${r.breakdown.firstReceiver.toFixed(2)}, last ${r.breakdown.lastReceiver.toFixed(2)} ms`);
+    if (r.breakdown)
+      console.log(
+        `  medians from the writer's stamp: set() resolved ${r.breakdown.writerSetResolved.toFixed(2)}, its data event ${r.breakdown.writerData.toFixed(2)}, first other node ${r.breakdown.firstReceiver.toFixed(2)}, last ${r.breakdown.lastReceiver.toFixed(2)} ms`,
+      );
   }
-  for (const [name, child] of [['leader', leader], ['nonleader', others[0]!]] as const) {
+  for (const [name, child] of [
+    ['leader', leader],
+    ['nonleader', others[0]!],
+  ] as const) {
     if (!only.includes(name)) continue;
     for (const inFlight of [1, 64]) {
       const r = await runLoop(child, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: 1500, payload: PAYLOAD, from: marks.reserve(10_000_000) });

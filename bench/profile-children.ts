@@ -40,7 +40,10 @@ const redisCpu = async (r: Redis) => {
   return (f('used_cpu_user') + f('used_cpu_sys')) * 1e6;
 };
 const info = new Redis(server.url);
-const children = await spawnChildren({ redis: server.url, namespace: `prof-${randomBytes(4).toString('hex')}` }, Array.from({ length: n }, (_, i) => `node-${String(i).padStart(3, '0')}`));
+const children = await spawnChildren(
+  { redis: server.url, namespace: `prof-${randomBytes(4).toString('hex')}` },
+  Array.from({ length: n }, (_, i) => `node-${String(i).padStart(3, '0')}`),
+);
 try {
   const leaderId = await children[0]!.call<string>('leader');
   const leader = children.find((c) => c.id === leaderId)!;
@@ -71,7 +74,9 @@ try {
   const receivers = used.filter((_, i) => children[i] !== writer);
   const recvUs = receivers.reduce((a, u) => a + us(u), 0);
   console.log(`per process (µs per write): ${children.map((c, i) => `${c.id}${c === writer ? ' (writer)' : c === leader ? ' (leader)' : ''} ${us(used[i]!).toFixed(0)}`).join(', ')}`);
-  console.log(`N=${n}, ${what}, from a non-leader: CPU per write — writer ${us(used[children.indexOf(writer)]!).toFixed(0)} µs, each receiver ${(recvUs / receivers.length).toFixed(0)} µs (all ${n - 1}: ${recvUs.toFixed(0)} µs), Redis ${(redisUs / writes).toFixed(0)} µs`);
+  console.log(
+    `N=${n}, ${what}, from a non-leader: CPU per write — writer ${us(used[children.indexOf(writer)]!).toFixed(0)} µs, each receiver ${(recvUs / receivers.length).toFixed(0)} µs (all ${n - 1}: ${recvUs.toFixed(0)} µs), Redis ${(redisUs / writes).toFixed(0)} µs`,
+  );
   if (!cpuOnly) {
     console.log(`\n--- the writer (${writer.id}) ---\n${summarizeProfile(join(dir, `${writer.id}-writer.cpuprofile`), 20)}`);
     const other = children.find((c) => c !== writer && c !== leader) ?? leader;

@@ -26,16 +26,23 @@ interface Profile {
 
 function newest(path: string): string {
   if (!statSync(path).isDirectory()) return path;
-  const files = readdirSync(path).filter((f) => f.endsWith('.cpuprofile')).map((f) => ({ f: join(path, f), st: statSync(join(path, f)) }));
+  const files = readdirSync(path)
+    .filter((f) => f.endsWith('.cpuprofile'))
+    .map((f) => ({ f: join(path, f), st: statSync(join(path, f)) }));
   if (files.length === 0) throw new Error(`no .cpuprofile in ${path}`);
   // Of the last run's profiles, the main thread's is the largest (the module loader thread writes a small one too).
   const latest = Math.max(...files.map((x) => x.st.mtimeMs));
   return files.filter((x) => x.st.mtimeMs >= latest - 5_000).sort((a, b) => b.st.size - a.st.size)[0]!.f;
 }
 
-const short = (url: string) => url.replace(/^.*node_modules\//, '').replace(/^.*\/(lib|bench|spec|tools)\//, '$1/').replace(/^file:\/\//, '');
+const short = (url: string) =>
+  url
+    .replace(/^.*node_modules\//, '')
+    .replace(/^.*\/(lib|bench|spec|tools)\//, '$1/')
+    .replace(/^file:\/\//, '');
 const label = (f: CallFrame) => `${f.functionName || '(anonymous)'}  ${short(f.url)}${f.url ? `:${f.lineNumber + 1}` : ''}`;
-const home = (f: CallFrame) => (f.url ? short(f.url).replace(/^((@[^/]+\/)?[^/]+)\/.*$/, (m, pkg: string) => (m.startsWith('lib/') || m.startsWith('bench/') ? m : pkg)) : `(${f.functionName || 'native'})`);
+const home = (f: CallFrame) =>
+  f.url ? short(f.url).replace(/^((@[^/]+\/)?[^/]+)\/.*$/, (m, pkg: string) => (m.startsWith('lib/') || m.startsWith('bench/') ? m : pkg)) : `(${f.functionName || 'native'})`;
 
 /** The summary of one profile (or a directory's newest), as printable lines. */
 export function summarizeProfile(path: string, rows = 25): string {

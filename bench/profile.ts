@@ -19,8 +19,10 @@ const seconds = Number(process.argv[4] ?? 4);
 
 const redis = await findRedis({ own: true });
 const namespace = `bench-profile-${randomBytes(4).toString('hex')}`;
-const nodes = await pool(Array.from({ length: n }, (_, i) => `n-${String(i).padStart(3, '0')}`), 10, (nodeId) =>
-  Gossip.start<typeof PAYLOAD & { seq: number }>({ redis: redis.url, namespace, nodeId }),
+const nodes = await pool(
+  Array.from({ length: n }, (_, i) => `n-${String(i).padStart(3, '0')}`),
+  10,
+  (nodeId) => Gossip.start<typeof PAYLOAD & { seq: number }>({ redis: redis.url, namespace, nodeId }),
 );
 try {
   for (const x of nodes.slice(1)) await nodes[0]!.join(x.id);

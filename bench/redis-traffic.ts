@@ -33,7 +33,11 @@ async function netBytes(info: Redis): Promise<{ in: number; out: number; clients
 export async function redisTraffic(ctx: Ctx): Promise<void> {
   const namespace = `bench-traffic-${randomBytes(4).toString('hex')}`;
   const info = new Redis(ctx.redisUrl);
-  const nodes = await pool(Array.from({ length: MEMBERS }, (_, i) => `t-${i}`), 5, (nodeId) => Gossip.start<Cfg>({ redis: ctx.redisUrl, namespace, nodeId }));
+  const nodes = await pool(
+    Array.from({ length: MEMBERS }, (_, i) => `t-${i}`),
+    5,
+    (nodeId) => Gossip.start<Cfg>({ redis: ctx.redisUrl, namespace, nodeId }),
+  );
   try {
     await formCluster(nodes);
     const config: Cfg = Object.fromEntries(Array.from({ length: KEYS }, (_, i) => [`key${String(i).padStart(3, '0')}`, text(i, VALUE_BYTES)]));
@@ -53,13 +57,18 @@ export async function redisTraffic(ctx: Ctx): Promise<void> {
       await sleep(50);
       const a = await netBytes(info);
       const t0 = now();
-      const all = Promise.all(nodes.map((x) => new Promise<void>((resolve) => {
-        const off = x.onKey(key, (v) => {
-          if (v !== value) return;
-          off();
-          resolve();
-        });
-      })));
+      const all = Promise.all(
+        nodes.map(
+          (x) =>
+            new Promise<void>((resolve) => {
+              const off = x.onKey(key, (v) => {
+                if (v !== value) return;
+                off();
+                resolve();
+              });
+            }),
+        ),
+      );
       await writer.setCfg(key, value);
       if ((await within(all, 5_000)) === undefined) throw new Error(`setCfg ${key} had not reached every member after 5 s`);
       const took = now() - t0;

@@ -48,10 +48,8 @@ function check(ours: number | undefined, bound: number, sense: 'max' | 'min'): b
 
 export function computeTargets(r: Results): TargetRow[] {
   const out: TargetRow[] = [];
-  const push = (t: Omit<TargetRow, 'met' | 'ours'> & { ours: number | undefined }) =>
-    out.push({ ...t, ours: t.ours ?? Number.NaN, met: check(t.ours, t.bound, t.sense) });
-  const conv = (n: number, from: From) =>
-    r.convergence.find((c) => c.impl === 'simple-gossip' && c.placement === 'process-per-node' && c.n === n && c.from === from && c.latencyMs.samples > 0);
+  const push = (t: Omit<TargetRow, 'met' | 'ours'> & { ours: number | undefined }) => out.push({ ...t, ours: t.ours ?? Number.NaN, met: check(t.ours, t.bound, t.sense) });
+  const conv = (n: number, from: From) => r.convergence.find((c) => c.impl === 'simple-gossip' && c.placement === 'process-per-node' && c.n === n && c.from === from && c.latencyMs.samples > 0);
   const floorConv = (n: number) => r.floor?.convergence?.find((c) => c.subscribers === 'ioredis' && c.n === n && c.latencyMs.samples > 0)?.latencyMs.p50 ?? Number.NaN;
   const floorRate = (n: number) => r.floor?.commitRate?.find((c) => c.n === n && c.inFlight === 1)?.perSecond ?? Number.NaN;
   const floorLone = (n: number) => r.floor?.loneAfterBurst?.find((c) => c.n === n && c.latencyMs.samples > 0)?.latencyMs.p50 ?? Number.NaN;
@@ -60,7 +58,15 @@ export function computeTargets(r: Results): TargetRow[] {
   for (const n of TARGET_NS) {
     for (const from of FROMS) {
       const fl = floorConv(n);
-      push({ target: `convergence p50, set() on the ${from}, ≤ ${FLOOR_FACTOR}× the floor`, n, ours: conv(n, from)?.latencyMs.p50, unit: 'ms', bound: FLOOR_FACTOR * fl, goal: `≤ ${f2(FLOOR_FACTOR * fl)} (floor ${f2(fl)})`, sense: 'max' });
+      push({
+        target: `convergence p50, set() on the ${from}, ≤ ${FLOOR_FACTOR}× the floor`,
+        n,
+        ours: conv(n, from)?.latencyMs.p50,
+        unit: 'ms',
+        bound: FLOOR_FACTOR * fl,
+        goal: `≤ ${f2(FLOOR_FACTOR * fl)} (floor ${f2(fl)})`,
+        sense: 'max',
+      });
     }
   }
   for (const from of FROMS) {
@@ -70,7 +76,15 @@ export function computeTargets(r: Results): TargetRow[] {
   for (const n of TARGET_NS) {
     for (const from of FROMS) {
       const fl = floorRate(n);
-      push({ target: `sequential sets/s from the ${from}, ≥ ${RATE_FACTOR}× the floor's commits/s`, n, ours: tp(n, from, 1), unit: '/s', bound: RATE_FACTOR * fl, goal: `≥ ${big(RATE_FACTOR * fl)} (floor ${big(fl)})`, sense: 'min' });
+      push({
+        target: `sequential sets/s from the ${from}, ≥ ${RATE_FACTOR}× the floor's commits/s`,
+        n,
+        ours: tp(n, from, 1),
+        unit: '/s',
+        bound: RATE_FACTOR * fl,
+        goal: `≥ ${big(RATE_FACTOR * fl)} (floor ${big(fl)})`,
+        sense: 'min',
+      });
     }
   }
   const erl3 = figureOf(ERLANG, 3, 'setsPerSecNonLeader')?.[0] ?? Number.NaN;
@@ -80,7 +94,15 @@ export function computeTargets(r: Results): TargetRow[] {
   for (const from of FROMS) {
     const seq = tp(25, from, 1);
     const burst = tp(25, from, 64);
-    push({ target: `64 in flight from the ${from}: ≥ ${COALESCE_FACTOR}× its sequential sets/s`, n: 25, ours: seq === undefined || burst === undefined ? undefined : burst / seq, unit: 'x', bound: COALESCE_FACTOR, goal: `≥ ${COALESCE_FACTOR}× (${big(burst ?? Number.NaN)} ÷ ${big(seq ?? Number.NaN)})`, sense: 'min' });
+    push({
+      target: `64 in flight from the ${from}: ≥ ${COALESCE_FACTOR}× its sequential sets/s`,
+      n: 25,
+      ours: seq === undefined || burst === undefined ? undefined : burst / seq,
+      unit: 'x',
+      bound: COALESCE_FACTOR,
+      goal: `≥ ${COALESCE_FACTOR}× (${big(burst ?? Number.NaN)} ÷ ${big(seq ?? Number.NaN)})`,
+      sense: 'min',
+    });
   }
   for (const n of TARGET_NS) {
     const lone = r.loneAfterBurst.find((x) => x.n === n && x.latencyMs.samples > 0);
@@ -100,14 +122,44 @@ export function computeTargets(r: Results): TargetRow[] {
   for (const n of TARGET_NS) {
     const s = r.setSync.find((x) => x.n === n && x.latencyMs.samples > 0);
     const c = conv(n, 'non-leader')?.latencyMs.p50 ?? Number.NaN;
-    push({ target: `setSync p50 ≤ ${SETSYNC_FACTOR}× convergence p50 (non-leader)`, n, ours: s?.latencyMs.p50, unit: 'ms', bound: SETSYNC_FACTOR * c, goal: `≤ ${f2(SETSYNC_FACTOR * c)} (conv. ${f2(c)})`, sense: 'max' });
+    push({
+      target: `setSync p50 ≤ ${SETSYNC_FACTOR}× convergence p50 (non-leader)`,
+      n,
+      ours: s?.latencyMs.p50,
+      unit: 'ms',
+      bound: SETSYNC_FACTOR * c,
+      goal: `≤ ${f2(SETSYNC_FACTOR * c)} (conv. ${f2(c)})`,
+      sense: 'max',
+    });
   }
   for (const c of r.coldStart) {
-    push({ target: `Gossip.start() until get() is right < ${COLD_START_MS} ms: ${c.scenario}`, n: c.n, ours: c.latencyMs.p50, unit: 'ms', bound: COLD_START_MS, goal: `< ${COLD_START_MS} (p50)`, sense: 'max' });
+    push({
+      target: `Gossip.start() until get() is right < ${COLD_START_MS} ms: ${c.scenario}`,
+      n: c.n,
+      ours: c.latencyMs.p50,
+      unit: 'ms',
+      bound: COLD_START_MS,
+      goal: `< ${COLD_START_MS} (p50)`,
+      sense: 'max',
+    });
   }
   const t = r.redisTraffic;
-  push({ target: `one 500-byte setCfg, 10 members, 100 KB config: into Redis < ${TRAFFIC_IN_KIB} KiB`, ours: t ? t.inBytes / 1024 : undefined, unit: 'KiB', bound: TRAFFIC_IN_KIB, goal: `< ${TRAFFIC_IN_KIB}`, sense: 'max' });
-  push({ target: `one 500-byte setCfg, 10 members, 100 KB config: out of Redis < ${TRAFFIC_OUT_KIB} KiB`, ours: t ? t.outBytes / 1024 : undefined, unit: 'KiB', bound: TRAFFIC_OUT_KIB, goal: `< ${TRAFFIC_OUT_KIB}`, sense: 'max' });
+  push({
+    target: `one 500-byte setCfg, 10 members, 100 KB config: into Redis < ${TRAFFIC_IN_KIB} KiB`,
+    ours: t ? t.inBytes / 1024 : undefined,
+    unit: 'KiB',
+    bound: TRAFFIC_IN_KIB,
+    goal: `< ${TRAFFIC_IN_KIB}`,
+    sense: 'max',
+  });
+  push({
+    target: `one 500-byte setCfg, 10 members, 100 KB config: out of Redis < ${TRAFFIC_OUT_KIB} KiB`,
+    ours: t ? t.outBytes / 1024 : undefined,
+    unit: 'KiB',
+    bound: TRAFFIC_OUT_KIB,
+    goal: `< ${TRAFFIC_OUT_KIB}`,
+    sense: 'max',
+  });
   const inProc = (n: number) => r.convergence.find((c) => c.impl === 'simple-gossip' && c.placement === 'in-process' && c.n === n);
   for (const [n, bound] of Object.entries(IN_PROCESS_P50_MS).map(([k, v]) => [Number(k), v] as const)) {
     const c = inProc(n);
@@ -123,7 +175,11 @@ export function computeTargets(r: Results): TargetRow[] {
     bound: 1,
     goal: 'all converge',
     sense: 'min',
-    ...(k ? { note: `p50 ${f2(k.latencyMs.p50)} ms over ${k.latencyMs.samples} samples, ${k.timeouts} timeouts; started in ${f2((k.startMs ?? Number.NaN) / 1000)} s, cluster formed in ${f2((k.formMs ?? Number.NaN) / 1000)} s${k.note ? `; ${k.note}` : ''}` } : {}),
+    ...(k
+      ? {
+          note: `p50 ${f2(k.latencyMs.p50)} ms over ${k.latencyMs.samples} samples, ${k.timeouts} timeouts; started in ${f2((k.startMs ?? Number.NaN) / 1000)} s, cluster formed in ${f2((k.formMs ?? Number.NaN) / 1000)} s${k.note ? `; ${k.note}` : ''}`,
+        }
+      : {}),
   });
   // Issue 4's read targets, kept: reads are unchanged in v2.
   for (const row of r.reads?.rows ?? []) {
@@ -134,7 +190,7 @@ export function computeTargets(r: Results): TargetRow[] {
 }
 
 export const TARGETS_NOTE = [
-  'floor: this run\'s script floor with ioredis subscriber processes at the same N (see the Floor table); Erlang: the original on this machine (reference.ts).',
+  "floor: this run's script floor with ioredis subscriber processes at the same N (see the Floor table); Erlang: the original on this machine (reference.ts).",
   `a lone write right after a burst: the issue asks that coalescing not delay it; the bound used here is the floor's own lone commit after the same burst (${FLOOR_FACTOR}×, as for idle convergence).`,
   'not run: this mode did not measure that N (one node per process at N = 25 is in --full).',
 ];

@@ -62,9 +62,7 @@ export type Line =
 export type Control = { readonly op: 'start' } | { readonly op: 'kill' } | { readonly op: 'send'; readonly command: Command };
 
 /** A node container's supervisor → the tour. */
-export type Output =
-  | { readonly from: string; readonly line: Line }
-  | { readonly from: string; readonly exit: { readonly code: number | null; readonly signal: string | null } };
+export type Output = { readonly from: string; readonly line: Line } | { readonly from: string; readonly exit: { readonly code: number | null; readonly signal: string | null } };
 
 /** Channels of the relay; outside the namespace's own `<ns>:` channels, so no node ever sees them. */
 export const controlChannel = (namespace: string, nodeId: string): string => `sg-demo:${namespace}:ctl:${nodeId}`;

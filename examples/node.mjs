@@ -3,9 +3,9 @@
 import { Gossip } from '../dist/index.js';
 
 const node = await Gossip.start({
-  nodeId: process.env.NODE_ID,                  // default: the host name
+  nodeId: process.env.NODE_ID, // default: the host name
   namespace: process.env.NAMESPACE ?? 'example',
-  join: 'auto',                                 // find the live members through Redis and join them
+  join: 'auto', // find the live members through Redis and join them
   // redis: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' (the default)
 });
 console.log(`${node.id}: up, version ${node.version}, members ${node.nodes.join(', ')}`);

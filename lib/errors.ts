@@ -13,7 +13,10 @@ export class GossipError extends Error {
 /** `join(id)` found nobody answering for `id`. */
 export class CouldNotConnectError extends GossipError {
   override readonly name = 'CouldNotConnectError';
-  constructor(readonly nodeId: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly nodeId: string,
+    options?: { cause?: unknown },
+  ) {
     super('could_not_connect_to_node', `could not connect to node "${nodeId}"`, options);
   }
 }
@@ -26,10 +29,7 @@ export class PropagationTimeoutError extends GossipError {
     /** Members still below `version`, with the version each answered (undefined: no answer). */
     readonly laggards: ReadonlyArray<{ readonly nodeId: string; readonly version: number | undefined }>,
   ) {
-    super(
-      'propagation_timeout',
-      `version ${version} did not reach ${laggards.map((l) => `${l.nodeId} (${l.version ?? 'no answer'})`).join(', ')}`,
-    );
+    super('propagation_timeout', `version ${version} did not reach ${laggards.map((l) => `${l.nodeId} (${l.version ?? 'no answer'})`).join(', ')}`);
   }
 }
 
@@ -44,7 +44,11 @@ export class ConflictError extends GossipError {
 /** A request to another node got no answer in time. */
 export class RequestTimeoutError extends GossipError {
   override readonly name = 'RequestTimeoutError';
-  constructor(readonly target: string, readonly type: string, timeoutMs: number) {
+  constructor(
+    readonly target: string,
+    readonly type: string,
+    timeoutMs: number,
+  ) {
     super('timeout', `no answer from "${target}" to "${type}" within ${timeoutMs} ms`);
   }
 }
@@ -60,7 +64,10 @@ export class NoListenerError extends GossipError {
 /** `start()` found a live node with the same id in the namespace. */
 export class NodeIdInUseError extends GossipError {
   override readonly name = 'NodeIdInUseError';
-  constructor(readonly nodeId: string, namespace: string) {
+  constructor(
+    readonly nodeId: string,
+    namespace: string,
+  ) {
     super('node_id_in_use', `a node with id "${nodeId}" is already live in namespace "${namespace}"`);
   }
 }
@@ -76,7 +83,10 @@ export class StoppedError extends GossipError {
 /** An option given to `start()` is not valid. */
 export class InvalidOptionError extends GossipError {
   override readonly name = 'InvalidOptionError';
-  constructor(readonly option: string, message: string) {
+  constructor(
+    readonly option: string,
+    message: string,
+  ) {
     super('invalid_option', `option "${option}": ${message}`);
   }
 }
@@ -84,7 +94,10 @@ export class InvalidOptionError extends GossipError {
 /** An encoded value or message is larger than `maxMessageBytes`. */
 export class MessageTooLargeError extends GossipError {
   override readonly name = 'MessageTooLargeError';
-  constructor(readonly bytes: number, readonly limit: number) {
+  constructor(
+    readonly bytes: number,
+    readonly limit: number,
+  ) {
     super('message_too_large', `the encoded message is ${bytes} bytes, over the ${limit}-byte limit`);
   }
 }
@@ -92,27 +105,25 @@ export class MessageTooLargeError extends GossipError {
 /** An inbound message was not a valid envelope; reported on 'error', never thrown. */
 export class BadMessageError extends GossipError {
   override readonly name = 'BadMessageError';
-  constructor(readonly reason: DropReason, message: string, readonly channel?: string) {
+  constructor(
+    readonly reason: DropReason,
+    message: string,
+    readonly channel?: string,
+  ) {
     super('bad_message', message);
   }
 }
 
 /** Why an inbound message was dropped (the label of `metrics().dropped`). */
-export type DropReason =
-  | 'too_big'
-  | 'bad_json'
-  | 'bad_shape'
-  | 'wrong_namespace'
-  | 'unknown_protocol'
-  | 'unknown_type'
-  | 'bad_signature'
-  | 'replay'
-  | 'wrong_addressee';
+export type DropReason = 'too_big' | 'bad_json' | 'bad_shape' | 'wrong_namespace' | 'unknown_protocol' | 'unknown_type' | 'bad_signature' | 'replay' | 'wrong_addressee';
 
 /** A user's event handler threw; reported on 'error'. */
 export class SubscriberError extends GossipError {
   override readonly name = 'SubscriberError';
-  constructor(readonly event: string, cause: unknown) {
+  constructor(
+    readonly event: string,
+    cause: unknown,
+  ) {
     super('subscriber_failed', `a '${event}' subscriber threw: ${String((cause as Error)?.message ?? cause)}`, { cause });
   }
 }
@@ -140,7 +151,11 @@ export class RedisUnreachableError extends GossipError {
  */
 export class DurabilityError extends GossipError {
   override readonly name = 'DurabilityError';
-  constructor(readonly version: number, readonly replicas: number, readonly wanted: number) {
+  constructor(
+    readonly version: number,
+    readonly replicas: number,
+    readonly wanted: number,
+  ) {
     super('durability_timeout', `version ${version} is committed, but only ${replicas} of ${wanted} replica(s) had it in time`);
   }
 }

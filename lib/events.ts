@@ -44,7 +44,10 @@ export class EventBus<T, R = State<T>> {
   /** Set while events are being delivered: an event emitted by a handler then waits its turn. */
   #draining = false;
 
-  constructor(private readonly mode: EventMode, private readonly logger: Logger) {}
+  constructor(
+    private readonly mode: EventMode,
+    private readonly logger: Logger,
+  ) {}
 
   on<K extends GossipEventType>(type: K, handler: Handler<GossipEvents<T, R>[K]>): void {
     let byHandler = this.#wrapped.get(type);

@@ -148,7 +148,10 @@ export class Gossip<T = unknown> {
   /** Config mode: several keys in one commit; a key given `undefined` is removed. */
   async patchCfg(changes: CfgPatch<T>): Promise<void> {
     const entries: [string, unknown][] = Object.entries(changes);
-    await this.#node.patch(new Map(entries.filter(([, v]) => v !== undefined)), entries.filter(([, v]) => v === undefined).map(([k]) => k));
+    await this.#node.patch(
+      new Map(entries.filter(([, v]) => v !== undefined)),
+      entries.filter(([, v]) => v === undefined).map(([k]) => k),
+    );
   }
 
   // ---- membership and settings ----------------------------------------

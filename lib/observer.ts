@@ -34,9 +34,7 @@ export interface MemberView {
 
 /** A write an observer makes: the whole value, or config keys. */
 export type ObserverWrite =
-  | { readonly kind: 'set'; readonly data: unknown }
-  | { readonly kind: 'cfg'; readonly key: string; readonly value: unknown }
-  | { readonly kind: 'delete'; readonly key: string };
+  { readonly kind: 'set'; readonly data: unknown } | { readonly kind: 'cfg'; readonly key: string; readonly value: unknown } | { readonly kind: 'delete'; readonly key: string };
 
 /**
  * A client that talks to a running cluster without joining it — for an
@@ -135,7 +133,10 @@ export class Observer {
   /** The ids of every node channel of the namespace that has a listener now, sorted: the running nodes, of any cluster. */
   async live(): Promise<string[]> {
     const channels = await this.#conn.channels(this.#keys.nodePattern);
-    return channels.map((c) => this.#keys.nodeOf(c)).filter((id): id is string => id !== undefined).sort();
+    return channels
+      .map((c) => this.#keys.nodeOf(c))
+      .filter((id): id is string => id !== undefined)
+      .sort();
   }
 
   /**
@@ -173,10 +174,7 @@ export class Observer {
     const rumor = await this.rumor();
     if (!rumor) return { rumor, members: [] };
     const nodes = [...rumor.nodes];
-    const [counts, versions] = await Promise.all([
-      this.#conn.listenersOf(nodes.map((n) => this.#keys.node(n))),
-      Promise.all(nodes.map((n) => this.#messages.version(n, this.#o.statusTimeoutMs))),
-    ]);
+    const [counts, versions] = await Promise.all([this.#conn.listenersOf(nodes.map((n) => this.#keys.node(n))), Promise.all(nodes.map((n) => this.#messages.version(n, this.#o.statusTimeoutMs)))]);
     return {
       rumor,
       members: nodes.map((nodeId, i) => ({ nodeId, listening: (counts[i] ?? 0) > 0, version: versions[i], leader: nodeId === rumor.leader })),

@@ -138,7 +138,6 @@ export interface ResolvedOptions extends Required<Omit<GossipOptions, 'redis' | 
 const DEFAULT_RPC_TIMEOUT_MS = 3_000;
 const DEFAULT_EVICT_AFTER_MS = 30_000;
 
-
 /** The defaults of the options (but `redis`, `nodeId`, `evictAfterMs`, `secret` and `signal`, which depend on the environment or on other options). */
 export const DEFAULT_OPTIONS = {
   namespace: 'simple_gossip',

@@ -50,12 +50,15 @@ export async function awaitVersion(poller: Poller, version: number, options: Set
     const nodes = poller.nodes();
     const need = required(wait, nodes.length);
     const holdMs = Math.max(0, Math.min(MAX_VERSION_HOLD_MS, deadline - Date.now()));
-    const answers = await enough(nodes.map((n) => poller.version(n, version, holdMs)), (v) => v !== undefined && v >= version, need, signal);
+    const answers = await enough(
+      nodes.map((n) => poller.version(n, version, holdMs)),
+      (v) => v !== undefined && v >= version,
+      need,
+      signal,
+    );
     const holding = answers.filter((v) => v !== undefined && v >= version).length;
     if (holding >= need) return;
-    laggards = nodes
-      .map((nodeId, i) => ({ nodeId, version: answers[i] }))
-      .filter((a) => a.version === undefined || a.version < version);
+    laggards = nodes.map((nodeId, i) => ({ nodeId, version: answers[i] })).filter((a) => a.version === undefined || a.version < version);
     if (Date.now() >= deadline) break;
     // Someone answered without the version before its hold was over (it was stopping, say): not a busy loop.
     if (holdMs < MAX_VERSION_HOLD_MS || answers.includes(undefined)) await sleep(Math.min(50, Math.max(0, deadline - Date.now())), signal);
@@ -86,7 +89,13 @@ function enough<V>(answers: ReadonlyArray<Promise<V | undefined>>, good: (v: V |
       if (passed >= need || settled === answers.length) finish();
     };
     // A rejected answer counts as undefined (that member did not answer); settle() does not throw, so the chain never rejects.
-    answers.forEach((p, i) => void p.then((v) => settle(i, v), () => settle(i, undefined)));
+    answers.forEach(
+      (p, i) =>
+        void p.then(
+          (v) => settle(i, v),
+          () => settle(i, undefined),
+        ),
+    );
   });
 }
 function sleep(ms: number, signal?: AbortSignal): Promise<void> {

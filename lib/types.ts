@@ -15,16 +15,24 @@ type IsAny<T> = 0 extends 1 & T ? true : false;
  * written back as it is.
  */
 export type DeepReadonly<T> =
-  IsAny<T> extends true ? T
-  : T extends (...args: never[]) => unknown ? T
-  : T extends ReadonlyMap<infer K, infer V> ? ReadonlyMap<DeepReadonly<K>, DeepReadonly<V>>
-  : T extends ReadonlySet<infer V> ? ReadonlySet<DeepReadonly<V>>
-  : T extends readonly [] ? readonly []
-  : T extends readonly [unknown, ...unknown[]] ? { readonly [P in keyof T]: DeepReadonly<T[P]> }
-  // An array through ReadonlyArray, an object through an alias of its own: both defer, so recursive types (JSON) resolve.
-  : T extends ReadonlyArray<infer E> ? ReadonlyArray<DeepReadonly<E>>
-  : T extends object ? DeepReadonlyObject<T>
-  : T;
+  IsAny<T> extends true
+    ? T
+    : T extends (...args: never[]) => unknown
+      ? T
+      : T extends ReadonlyMap<infer K, infer V>
+        ? ReadonlyMap<DeepReadonly<K>, DeepReadonly<V>>
+        : T extends ReadonlySet<infer V>
+          ? ReadonlySet<DeepReadonly<V>>
+          : T extends readonly []
+            ? readonly []
+            : T extends readonly [unknown, ...unknown[]]
+              ? { readonly [P in keyof T]: DeepReadonly<T[P]> }
+              : // An array through ReadonlyArray, an object through an alias of its own: both defer, so recursive types (JSON) resolve.
+                T extends ReadonlyArray<infer E>
+                ? ReadonlyArray<DeepReadonly<E>>
+                : T extends object
+                  ? DeepReadonlyObject<T>
+                  : T;
 
 type DeepReadonlyObject<T extends object> = { readonly [P in keyof T]: DeepReadonly<T[P]> };
 
@@ -43,14 +51,15 @@ export type OptionalCfgKey<T> = Untyped<T> extends true ? string : OptionalKeysO
 // Each distributes over a union: of `Json | undefined`, the keys are the object member's.
 type KeysOf<T> = T extends ReadonlyMap<infer K, unknown> ? K & string : T extends readonly unknown[] ? never : T extends object ? keyof T & string : never;
 type ValueOf<T, K extends string> = T extends ReadonlyMap<unknown, infer V> ? V : T extends readonly unknown[] ? never : T extends object ? (K extends keyof T ? T[K] : never) : never;
-type OptionalKeysOf<T> = T extends ReadonlyMap<infer K, unknown>
-  ? K & string
-  : T extends readonly unknown[]
-    ? never
-    : T extends object
-      // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- "{} has no keys": a key is optional when {} fits its Pick
-      ? { [K in keyof T & string]-?: {} extends Pick<T, K> ? K : never }[keyof T & string]
-      : never;
+type OptionalKeysOf<T> =
+  T extends ReadonlyMap<infer K, unknown>
+    ? K & string
+    : T extends readonly unknown[]
+      ? never
+      : T extends object
+        ? // eslint-disable-next-line @typescript-eslint/no-empty-object-type -- "{} has no keys": a key is optional when {} fits its Pick
+          { [K in keyof T & string]-?: {} extends Pick<T, K> ? K : never }[keyof T & string]
+        : never;
 
 /** Several config keys for `patchCfg`: each one's value, or `undefined` to remove it. */
 export type CfgPatch<T> = { readonly [K in CfgKey<T>]?: DeepReadonly<CfgValue<T, K>> | undefined };

@@ -1,8 +1,10 @@
 /** What an updater returns: the next value, or that nothing changes. */
-export type UpdateResult<T> = {
-  /** The next value. */
-  readonly change: T;
-} | 'no_change';
+export type UpdateResult<T> =
+  | {
+      /** The next value. */
+      readonly change: T;
+    }
+  | 'no_change';
 
 /**
  * Computes the next value from the current one (frozen). The node's own
@@ -65,11 +67,7 @@ export class UpdateQueue<T> {
  * is taken out of the batch and rejected with its error; the others go on
  * from the value before it.
  */
-export async function applyUpdaters<T>(
-  batch: PendingUpdate<T>[],
-  start: T | undefined,
-  check?: (data: unknown) => void | Promise<void>,
-): Promise<{ data: T | undefined; changed: boolean }> {
+export async function applyUpdaters<T>(batch: PendingUpdate<T>[], start: T | undefined, check?: (data: unknown) => void | Promise<void>): Promise<{ data: T | undefined; changed: boolean }> {
   let data = start;
   let changed = false;
   for (const u of [...batch]) {

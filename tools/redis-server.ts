@@ -17,8 +17,7 @@ export interface RedisHandle {
   stop(): Promise<void>;
 }
 
-export const HOW_TO_GET_REDIS =
-  'No Redis found: set REDIS_URL, install redis-server (apt-get install redis-server), or start Docker for a container.';
+export const HOW_TO_GET_REDIS = 'No Redis found: set REDIS_URL, install redis-server (apt-get install redis-server), or start Docker for a container.';
 
 export async function findRedis(options: { own?: boolean } = {}): Promise<RedisHandle> {
   const fromEnv = process.env.REDIS_URL;
@@ -42,10 +41,12 @@ export class RedisClusterServers {
     try {
       for (let i = 0; i < masters; i++) {
         const port = await freePort();
-        servers.push(await RedisServer.start({
-          port,
-          args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000'],
-        }));
+        servers.push(
+          await RedisServer.start({
+            port,
+            args: ['--cluster-enabled', 'yes', '--cluster-config-file', `nodes-${port}.conf`, '--cluster-node-timeout', '2000'],
+          }),
+        );
       }
       const create = spawnSync('redis-cli', ['--cluster', 'create', ...servers.map((s) => `127.0.0.1:${s.port}`), '--cluster-replicas', '0', '--cluster-yes'], { encoding: 'utf8' });
       if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stderr || create.stdout}`);

@@ -43,9 +43,11 @@ export async function evict(s: Session, id: string): Promise<number> {
     }
     if (reply.kind === 'ok') {
       s.done();
-      println(s.options.json
-        ? toJson({ ok: true, version: reply.version, evicted: id, leader: next.leader, nodes: next.nodes })
-        : `version ${reply.version}: ${id} evicted (leader ${next.leader}, members ${next.nodes.join(', ')})`);
+      println(
+        s.options.json
+          ? toJson({ ok: true, version: reply.version, evicted: id, leader: next.leader, nodes: next.nodes })
+          : `version ${reply.version}: ${id} evicted (leader ${next.leader}, members ${next.nodes.join(', ')})`,
+      );
       return EXIT.ok;
     }
     // 'conflict': another commit got in first; compute the change again from the state after it.

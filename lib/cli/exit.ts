@@ -16,7 +16,11 @@ export type ExitCode = (typeof EXIT)[keyof typeof EXIT];
 /** A failure the CLI reports as one line on stderr, exiting with `exitCode`. */
 export class CliError extends Error {
   override readonly name = 'CliError';
-  constructor(readonly exitCode: ExitCode, message: string, options?: { cause?: unknown }) {
+  constructor(
+    readonly exitCode: ExitCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
     super(message, options);
   }
 }

@@ -14,9 +14,7 @@ export async function get(s: Session, key: string | undefined): Promise<number> 
     return EXIT.ok;
   }
   const found = lookup(rumor.data, key);
-  println(s.options.json
-    ? toJson({ version: rumor.version, key, found: found.found, value: found.value ?? null })
-    : toJson(found.value, 2));
+  println(s.options.json ? toJson({ version: rumor.version, key, found: found.found, value: found.value ?? null }) : toJson(found.value, 2));
   return EXIT.ok;
 }
 

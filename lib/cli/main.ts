@@ -32,8 +32,7 @@ async function withSession(cmd: Command, run: (s: Session) => Promise<number>): 
 const program = new Command('simple-gossip')
   .description('Look at and write to a simple-gossip cluster through its Redis, without joining it.')
   .version(version)
-  .addOption(new Option('--redis <url>', 'the Redis the cluster uses (with --cluster: a startup node; repeat it to give several)')
-    .env('REDIS_URL').default(DEFAULT_REDIS).argParser(collectUrls))
+  .addOption(new Option('--redis <url>', 'the Redis the cluster uses (with --cluster: a startup node; repeat it to give several)').env('REDIS_URL').default(DEFAULT_REDIS).argParser(collectUrls))
   .option('--cluster', 'the Redis is a Redis Cluster: connect through its --redis startup nodes (sharded pub/sub)')
   .option('--namespace <ns>', "the cluster's namespace", DEFAULT_NAMESPACE)
   .addOption(new Option('--secret <secret>', "the cluster's shared secret; repeat it to give several").env(SECRET_ENV).argParser(collect))
@@ -45,7 +44,7 @@ const program = new Command('simple-gossip')
 
 program
   .command('status')
-  .description('members, leader, and each member\'s version; exit 0 when all answer with one version, 3 otherwise')
+  .description("members, leader, and each member's version; exit 0 when all answer with one version, 3 otherwise")
   .action((_o, cmd: Command) => withSession(cmd, status));
 
 program
@@ -87,11 +86,10 @@ program
 
 program
   .command('purge')
-  .description('delete the node keys and cluster states nobody uses any more (stale, not listening, not a live cluster\'s)')
+  .description("delete the node keys and cluster states nobody uses any more (stale, not listening, not a live cluster's)")
   .option('--dry-run', 'only print what would be deleted')
   .option('--older-than <duration>', 'how long a node or cluster must have been silent (ms, or e.g. 90s, 30m, 12h, 7d)', parseDuration, DEFAULT_PURGE_AGE_MS)
-  .action((o: { dryRun?: boolean; olderThan: number }, cmd: Command) =>
-    withSession(cmd, (s) => purge(s, { dryRun: o.dryRun === true, olderThanMs: o.olderThan })));
+  .action((o: { dryRun?: boolean; olderThan: number }, cmd: Command) => withSession(cmd, (s) => purge(s, { dryRun: o.dryRun === true, olderThanMs: o.olderThan })));
 
 program
   .command('watch')

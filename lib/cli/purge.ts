@@ -102,8 +102,7 @@ export async function purge(s: Session, o: PurgeOptions): Promise<number> {
     else if (Number(await conn.cmd.eval(DELETE_NODE_KEY, 1, k.key, k.seen, k.cluster, keys.node(k.id), conn.numsubCommand)) === 1) deletedKeys.push(k);
   }
   const keptKeys = nodeKeys.filter((k) => !deletedKeys.includes(k));
-  const unused = [...clusters.values()].filter((c) =>
-    !clusterLive(c) && !keptKeys.some((k) => k.cluster === c.id) && !c.nodes.some((n) => live.has(n)));
+  const unused = [...clusters.values()].filter((c) => !clusterLive(c) && !keptKeys.some((k) => k.cluster === c.id) && !c.nodes.some((n) => live.has(n)));
   const deletedClusters: ClusterRow[] = [];
   for (const c of unused) {
     if (o.dryRun) deletedClusters.push(c);
@@ -113,15 +112,17 @@ export async function purge(s: Session, o: PurgeOptions): Promise<number> {
 
   s.done();
   if (s.options.json) {
-    println(toJson({
-      dryRun: o.dryRun,
-      olderThanMs: o.olderThanMs,
-      purged: {
-        nodeKeys: deletedKeys.map((k) => ({ id: k.id, cluster: k.cluster || null, seen: k.seen ? Number(k.seen) : null })),
-        clusters: deletedClusters.map((c) => ({ id: c.id, version: c.version ?? null, nodes: c.nodes, seen: c.entry?.seen ?? null })),
-      },
-      kept: { nodeKeys: keptKeys.map((k) => k.id), clusters: keptClusters.map((c) => c.id) },
-    }));
+    println(
+      toJson({
+        dryRun: o.dryRun,
+        olderThanMs: o.olderThanMs,
+        purged: {
+          nodeKeys: deletedKeys.map((k) => ({ id: k.id, cluster: k.cluster || null, seen: k.seen ? Number(k.seen) : null })),
+          clusters: deletedClusters.map((c) => ({ id: c.id, version: c.version ?? null, nodes: c.nodes, seen: c.entry?.seen ?? null })),
+        },
+        kept: { nodeKeys: keptKeys.map((k) => k.id), clusters: keptClusters.map((c) => c.id) },
+      }),
+    );
     return EXIT.ok;
   }
   const rows = [
@@ -153,12 +154,14 @@ function unlessWrongType(err: unknown): undefined {
 async function readNodeKeys({ conn, keys }: Direct): Promise<NodeKeyRow[]> {
   const prefix = keys.snapshot('');
   const names = await scan(conn.cmd, keys.snapshot('*'));
-  const rows = await Promise.all(names.map(async (key): Promise<NodeKeyRow | undefined> => {
-    // Not a node key of this version (another type under the name): not ours to judge.
-    const f = await conn.cmd.hmget(key, 'c', 'seen').catch(unlessWrongType);
-    if (!f) return undefined;
-    return { id: key.slice(prefix.length), key, cluster: f[0] ?? '', seen: f[1] ?? '' };
-  }));
+  const rows = await Promise.all(
+    names.map(async (key): Promise<NodeKeyRow | undefined> => {
+      // Not a node key of this version (another type under the name): not ours to judge.
+      const f = await conn.cmd.hmget(key, 'c', 'seen').catch(unlessWrongType);
+      if (!f) return undefined;
+      return { id: key.slice(prefix.length), key, cluster: f[0] ?? '', seen: f[1] ?? '' };
+    }),
+  );
   return rows.filter((r): r is NodeKeyRow => r !== undefined);
 }
 
@@ -166,20 +169,22 @@ async function readClusters({ conn, keys }: Direct): Promise<Map<string, Cluster
   const prefix = keys.cluster('');
   const [names, registry] = await Promise.all([scan(conn.cmd, keys.cluster('*')), conn.cmd.hgetall(keys.clusters)]);
   const ids = new Set([...names.map((n) => n.slice(prefix.length)), ...Object.keys(registry)]);
-  const rows = await Promise.all([...ids].map(async (id): Promise<ClusterRow | undefined> => {
-    // Not a cluster hash (another type under the name): left alone, like a node key that is not one.
-    const f = await conn.cmd.hmget(keys.cluster(id), 'v', 'h', 'nodes').catch(unlessWrongType);
-    if (!f) return undefined;
-    const entryText = registry[id] ?? '';
-    return {
-      id,
-      hash: f[1] ?? '',
-      version: f[0] === null || f[0] === undefined ? undefined : Number(f[0]),
-      nodes: (f[2] ?? '').split(' ').filter((n) => n !== ''),
-      entryText,
-      entry: entryText ? parseEntry(id, entryText) : undefined,
-    };
-  }));
+  const rows = await Promise.all(
+    [...ids].map(async (id): Promise<ClusterRow | undefined> => {
+      // Not a cluster hash (another type under the name): left alone, like a node key that is not one.
+      const f = await conn.cmd.hmget(keys.cluster(id), 'v', 'h', 'nodes').catch(unlessWrongType);
+      if (!f) return undefined;
+      const entryText = registry[id] ?? '';
+      return {
+        id,
+        hash: f[1] ?? '',
+        version: f[0] === null || f[0] === undefined ? undefined : Number(f[0]),
+        nodes: (f[2] ?? '').split(' ').filter((n) => n !== ''),
+        entryText,
+        entry: entryText ? parseEntry(id, entryText) : undefined,
+      };
+    }),
+  );
   return new Map(rows.filter((r): r is ClusterRow => r !== undefined).map((r) => [r.id, r]));
 }
 

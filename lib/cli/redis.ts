@@ -58,7 +58,7 @@ export class Target {
     if (await anyHealthy.catch(() => false)) return { clusterNode: true };
     const answers = await Promise.all(probes);
     const reasons = answers.map((a, i) => {
-      const reason = a.ok ? `cluster_state:${a.value} (the cluster is down, or not set up yet)` : notACluster(a.reason) ?? a.reason;
+      const reason = a.ok ? `cluster_state:${a.value} (the cluster is down, or not set up yet)` : (notACluster(a.reason) ?? a.reason);
       return this.urls.length === 1 ? reason : `${redact(this.urls[i]!)}: ${reason}`;
     });
     throw new CliError(EXIT.unreachable, `cannot reach ${this.at}: ${reasons.join('; ')}`);
@@ -112,7 +112,11 @@ async function probe<T>(url: string, timeoutMs: number, ask: (client: Redis) => 
     reason ??= err.message;
   });
   try {
-    const value = await withDeadline(client.connect().then(() => ask(client)), timeoutMs, `no answer within ${timeoutMs} ms`);
+    const value = await withDeadline(
+      client.connect().then(() => ask(client)),
+      timeoutMs,
+      `no answer within ${timeoutMs} ms`,
+    );
     return { ok: true, value };
   } catch (err) {
     return { ok: false, reason: reason ?? (err as Error).message };

@@ -31,7 +31,10 @@ export class Session {
   #direct: Promise<Direct> | undefined;
   #closing: Promise<void> | undefined;
 
-  private constructor(readonly options: GlobalOptions, readonly target: Target) {
+  private constructor(
+    readonly options: GlobalOptions,
+    readonly target: Target,
+  ) {
     this.#spinner = process.stderr.isTTY && !options.json ? yoctoSpinner({ stream: process.stderr }) : undefined;
   }
 
@@ -60,11 +63,7 @@ export class Session {
       session.#redis = redis;
       if (typeof redis !== 'string') session.#cluster = redis;
       // Redis answered the probe, so this is quick; should it hang, the process exits anyway (see main.ts).
-      session.#observer = await withDeadline(
-        Observer.connect({ ...observerOptions, redis }),
-        options.timeout,
-        `no connection to ${target.name} within ${options.timeout} ms`,
-      );
+      session.#observer = await withDeadline(Observer.connect({ ...observerOptions, redis }), options.timeout, `no connection to ${target.name} within ${options.timeout} ms`);
       return session;
     } catch (err) {
       await session.close();
@@ -176,10 +175,7 @@ export class Session {
   /** The error for members that listen but do not answer: usually a secret that differs. */
   silent(listening: number): CliError {
     const hint = `${secretsOf(this.options) ? 'a wrong --secret' : 'does the cluster need a --secret'}? another simple-gossip version?`;
-    return new CliError(
-      EXIT.unreachable,
-      `none of the ${listening} live member${listening === 1 ? '' : 's'} of "${this.options.namespace}" answered within ${this.options.timeout} ms (${hint})`,
-    );
+    return new CliError(EXIT.unreachable, `none of the ${listening} live member${listening === 1 ? '' : 's'} of "${this.options.namespace}" answered within ${this.options.timeout} ms (${hint})`);
   }
 
   /** Stops the spinner and closes the connections; idempotent. */

@@ -22,22 +22,24 @@ export async function status(s: Session): Promise<number> {
   const top = Math.max(rumor.version, ...members.map((m) => m.version ?? 0));
   s.done();
   if (s.options.json) {
-    println(toJson({
-      ...health,
-      namespace: s.options.namespace,
-      version: health.ok ? health.version : top,
-      leader: rumor.leader,
-      nodes: rumor.nodes,
-      members: members.map((m) => ({ nodeId: m.nodeId, leader: m.leader, listening: m.listening, version: m.version ?? null })),
-    }));
+    println(
+      toJson({
+        ...health,
+        namespace: s.options.namespace,
+        version: health.ok ? health.version : top,
+        leader: rumor.leader,
+        nodes: rumor.nodes,
+        members: members.map((m) => ({ nodeId: m.nodeId, leader: m.leader, listening: m.listening, version: m.version ?? null })),
+      }),
+    );
   } else {
     println(`namespace ${s.options.namespace}, leader ${rumor.leader}, version ${top}\n`);
-    println(table(['NODE', 'ROLE', 'VERSION', 'STATE'], members.map((m) => [
-      m.nodeId,
-      m.leader ? 'leader' : 'member',
-      m.version === undefined ? '-' : String(m.version),
-      stateOf(m, top),
-    ])));
+    println(
+      table(
+        ['NODE', 'ROLE', 'VERSION', 'STATE'],
+        members.map((m) => [m.nodeId, m.leader ? 'leader' : 'member', m.version === undefined ? '-' : String(m.version), stateOf(m, top)]),
+      ),
+    );
     if (health.ok) println(`\nhealthy: ${members.length} member${members.length === 1 ? '' : 's'}, all at version ${health.version}`);
   }
   if (!health.ok) throw new CliError(EXIT.unhealthy, `not healthy: ${reasonOf(health)}`);
@@ -61,5 +63,7 @@ function stateOf(m: MemberView, top: number): string {
 
 function reasonOf(h: Exclude<Health, { ok: true }>): string {
   if (h.error === 'timeout') return `${h.unresponsive.join(', ')} ${h.unresponsive.length === 1 ? 'does' : 'do'} not answer`;
-  return `members answer different versions (${Object.entries(h.versions).map(([id, v]) => `${id} ${v}`).join(', ')})`;
+  return `members answer different versions (${Object.entries(h.versions)
+    .map(([id, v]) => `${id} ${v}`)
+    .join(', ')})`;
 }

@@ -65,10 +65,9 @@ export interface HistogramDef {
 
 const NONE: Readonly<Record<string, string>> = Object.freeze({});
 
-const traffic = (direction: 'sent' | 'received', field: 'messages' | 'bytes') =>
-  (_: MeteredNode, s: MetricsSnapshot, emit: Emit) => {
-    for (const [type, row] of Object.entries(s[direction])) emit({ type }, row[field]);
-  };
+const traffic = (direction: 'sent' | 'received', field: 'messages' | 'bytes') => (_: MeteredNode, s: MetricsSnapshot, emit: Emit) => {
+  for (const [type, row] of Object.entries(s[direction])) emit({ type }, row[field]);
+};
 
 const counter = (key: string) => (_: MeteredNode, s: MetricsSnapshot, emit: Emit) => emit(NONE, s.counters[key] ?? 0);
 
@@ -81,61 +80,105 @@ const CHANGE_OUTCOMES = [
 
 export const METRICS: readonly MetricDef[] = [
   {
-    prom: 'messages_sent_total', otel: 'sent.messages', kind: 'counter', unit: '{message}', labels: ['type'],
+    prom: 'messages_sent_total',
+    otel: 'sent.messages',
+    kind: 'counter',
+    unit: '{message}',
+    labels: ['type'],
     help: 'Messages this node published (heads, requests, replies: the commit scripts publish the changes), by message type.',
     read: traffic('sent', 'messages'),
   },
   {
-    prom: 'sent_bytes_total', otel: 'sent.bytes', kind: 'counter', unit: 'By', labels: ['type'],
+    prom: 'sent_bytes_total',
+    otel: 'sent.bytes',
+    kind: 'counter',
+    unit: 'By',
+    labels: ['type'],
     help: 'Size of the messages this node published, by message type.',
     read: traffic('sent', 'bytes'),
   },
   {
-    prom: 'messages_received_total', otel: 'received.messages', kind: 'counter', unit: '{message}', labels: ['type'],
+    prom: 'messages_received_total',
+    otel: 'received.messages',
+    kind: 'counter',
+    unit: '{message}',
+    labels: ['type'],
     help: 'Valid messages received by this node (changes included), by message type.',
     read: traffic('received', 'messages'),
   },
   {
-    prom: 'received_bytes_total', otel: 'received.bytes', kind: 'counter', unit: 'By', labels: ['type'],
+    prom: 'received_bytes_total',
+    otel: 'received.bytes',
+    kind: 'counter',
+    unit: 'By',
+    labels: ['type'],
     help: 'Size of the valid messages received by this node, by message type.',
     read: traffic('received', 'bytes'),
   },
   {
-    prom: 'messages_dropped_total', otel: 'dropped.messages', kind: 'counter', unit: '{message}', labels: ['reason'],
+    prom: 'messages_dropped_total',
+    otel: 'dropped.messages',
+    kind: 'counter',
+    unit: '{message}',
+    labels: ['reason'],
     help: 'Messages dropped on receipt, by reason (bad_signature, replay, too_big, ...).',
     read: (_, s, emit) => {
       for (const reason of DROP_REASONS) emit({ reason }, s.dropped[reason] ?? 0);
     },
   },
   {
-    prom: 'anti_entropy_rounds_total', otel: 'anti_entropy_rounds', kind: 'counter', unit: '{round}', labels: [],
-    help: 'Anti-entropy rounds: ticks that sent this node\'s head to random members and compared it with Redis.',
+    prom: 'anti_entropy_rounds_total',
+    otel: 'anti_entropy_rounds',
+    kind: 'counter',
+    unit: '{round}',
+    labels: [],
+    help: "Anti-entropy rounds: ticks that sent this node's head to random members and compared it with Redis.",
     read: counter('antiEntropyRounds'),
   },
   {
-    prom: 'state_reads_total', otel: 'state_reads', kind: 'counter', unit: '{read}', labels: [],
-    help: 'Reads of the cluster\'s whole state from Redis (to catch up, or after a change of members or settings).',
+    prom: 'state_reads_total',
+    otel: 'state_reads',
+    kind: 'counter',
+    unit: '{read}',
+    labels: [],
+    help: "Reads of the cluster's whole state from Redis (to catch up, or after a change of members or settings).",
     read: counter('reads'),
   },
   {
-    prom: 'node_key_writes_total', otel: 'node_key_writes', kind: 'counter', unit: '{write}', labels: [],
-    help: 'Writes of this node\'s key in Redis (its cluster, version and members), on membership changes.',
+    prom: 'node_key_writes_total',
+    otel: 'node_key_writes',
+    kind: 'counter',
+    unit: '{write}',
+    labels: [],
+    help: "Writes of this node's key in Redis (its cluster, version and members), on membership changes.",
     read: counter('nodeKeyWrites'),
   },
   {
-    prom: 'invalid_states_total', otel: 'invalid_states', kind: 'counter', unit: '{state}', labels: [],
+    prom: 'invalid_states_total',
+    otel: 'invalid_states',
+    kind: 'counter',
+    unit: '{state}',
+    labels: [],
     help: 'States from other nodes or from Redis whose data did not match the schema, so this node did not install them.',
     read: counter('invalidStates'),
   },
   {
-    prom: 'changes_total', otel: 'changes', kind: 'counter', unit: '{change}', labels: ['outcome'],
-    help: 'Changes published to this node by other writers\' commits, by outcome: applied (the next in its chain), stale (one it held already), read (a gap, another cluster, or a change of members or settings: it read the state instead).',
+    prom: 'changes_total',
+    otel: 'changes',
+    kind: 'counter',
+    unit: '{change}',
+    labels: ['outcome'],
+    help: "Changes published to this node by other writers' commits, by outcome: applied (the next in its chain), stale (one it held already), read (a gap, another cluster, or a change of members or settings: it read the state instead).",
     read: (_, s, emit) => {
       for (const [outcome, key] of CHANGE_OUTCOMES) emit({ outcome }, s.counters[key] ?? 0);
     },
   },
   {
-    prom: 'rpc_requests_total', otel: 'rpc.requests', kind: 'counter', unit: '{request}', labels: ['type', 'outcome'],
+    prom: 'rpc_requests_total',
+    otel: 'rpc.requests',
+    kind: 'counter',
+    unit: '{request}',
+    labels: ['type', 'outcome'],
     help: 'Requests this node sent, by type and outcome (answered, timeout, no_listener).',
     read: (_, s, emit) => {
       for (const [type, row] of Object.entries(s.rpc)) {
@@ -146,34 +189,58 @@ export const METRICS: readonly MetricDef[] = [
     },
   },
   {
-    prom: 'rpc_seconds_total', otel: 'rpc.time', kind: 'counter', unit: 's', labels: ['type'],
+    prom: 'rpc_seconds_total',
+    otel: 'rpc.time',
+    kind: 'counter',
+    unit: 's',
+    labels: ['type'],
     help: 'Total round-trip time of the answered requests, by type (divide by rpc_requests_total{outcome="answered"}).',
     read: (_, s, emit) => {
       for (const [type, row] of Object.entries(s.rpc)) emit({ type }, row.totalMs / 1000);
     },
   },
   {
-    prom: 'version', otel: 'version', kind: 'gauge', unit: '{version}', labels: [],
+    prom: 'version',
+    otel: 'version',
+    kind: 'gauge',
+    unit: '{version}',
+    labels: [],
     help: 'The cluster version this node holds.',
     read: (_, s, emit) => emit(NONE, s.version),
   },
   {
-    prom: 'members', otel: 'members', kind: 'gauge', unit: '{member}', labels: [],
-    help: 'Members of the cluster in this node\'s view.',
+    prom: 'members',
+    otel: 'members',
+    kind: 'gauge',
+    unit: '{member}',
+    labels: [],
+    help: "Members of the cluster in this node's view.",
     read: (_, s, emit) => emit(NONE, s.members),
   },
   {
-    prom: 'version_lag', otel: 'version_lag', kind: 'gauge', unit: '{version}', labels: [],
+    prom: 'version_lag',
+    otel: 'version_lag',
+    kind: 'gauge',
+    unit: '{version}',
+    labels: [],
     help: 'How many versions this node is behind the highest it has seen from its cluster.',
     read: (_, s, emit) => emit(NONE, s.versionLag),
   },
   {
-    prom: 'is_leader', otel: 'is_leader', kind: 'gauge', unit: '1', labels: [],
+    prom: 'is_leader',
+    otel: 'is_leader',
+    kind: 'gauge',
+    unit: '1',
+    labels: [],
     help: '1 when this node is the leader (the member that does the housekeeping) in its own view, else 0.',
     read: (node, _, emit) => emit(NONE, node.leader === node.id ? 1 : 0),
   },
   {
-    prom: 'ready', otel: 'ready', kind: 'gauge', unit: '1', labels: [],
+    prom: 'ready',
+    otel: 'ready',
+    kind: 'gauge',
+    unit: '1',
+    labels: [],
     help: '1 while this node runs and its Redis connections are up, else 0.',
     read: (node, _, emit) => emit(NONE, node.ready ? 1 : 0),
   },
@@ -181,15 +248,21 @@ export const METRICS: readonly MetricDef[] = [
 
 export const HISTOGRAMS: readonly HistogramDef[] = [
   {
-    prom: 'write_duration_seconds', otel: 'write.duration', kind: 'write',
+    prom: 'write_duration_seconds',
+    otel: 'write.duration',
+    kind: 'write',
     help: 'Writes (set, setCfg, deleteCfg, patchCfg, and the write of a …Sync call) from the call until it resolved, this node holding the new version.',
   },
   {
-    prom: 'convergence_duration_seconds', otel: 'convergence.duration', kind: 'convergence',
+    prom: 'convergence_duration_seconds',
+    otel: 'convergence.duration',
+    kind: 'convergence',
     help: 'setSync, setCfgSync and deleteCfgSync calls from the call until the members waited for (every member by default) held the version.',
   },
   {
-    prom: 'catch_up_duration_seconds', otel: 'catch_up.duration', kind: 'catchUp',
-    help: 'From this node learning it was behind (a change after a gap, a member\'s head or Redis\'s with a higher version) until it held that version.',
+    prom: 'catch_up_duration_seconds',
+    otel: 'catch_up.duration',
+    kind: 'catchUp',
+    help: "From this node learning it was behind (a change after a gap, a member's head or Redis's with a higher version) until it held that version.",
   },
 ];

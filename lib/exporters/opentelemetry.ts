@@ -96,9 +96,16 @@ export function registerGossipInstruments(node: InstrumentedNode, options: Gossi
   if (!group) byPrefix.set(prefix, (group = createGroup(meter, prefix)));
   const mine = group;
   if (mine.nodes.has(node)) return () => unregister(meter, mine, node);
-  if (mine.nodes.size === 0) meter.addBatchObservableCallback(mine.callback, mine.observables.map(([, o]) => o));
+  if (mine.nodes.size === 0)
+    meter.addBatchObservableCallback(
+      mine.callback,
+      mine.observables.map(([, o]) => o),
+    );
   const attributes = Object.freeze({ node_id: node.id, namespace: node.namespace });
-  mine.nodes.set(node, node.onLatency((kind, ms) => mine.histograms[kind].record(ms / 1000, attributes)));
+  mine.nodes.set(
+    node,
+    node.onLatency((kind, ms) => mine.histograms[kind].record(ms / 1000, attributes)),
+  );
   return () => unregister(meter, mine, node);
 }
 
@@ -107,7 +114,11 @@ function unregister(meter: Meter, group: Group, node: InstrumentedNode): void {
   if (!off) return;
   off();
   group.nodes.delete(node);
-  if (group.nodes.size === 0) meter.removeBatchObservableCallback(group.callback, group.observables.map(([, o]) => o));
+  if (group.nodes.size === 0)
+    meter.removeBatchObservableCallback(
+      group.callback,
+      group.observables.map(([, o]) => o),
+    );
 }
 
 function meterOf(m: Meter | MeterProvider | undefined): Meter {

@@ -1,8 +1,7 @@
 import * as crypto from 'node:crypto';
 
 /** SHA-1 in hex: crypto.hash where Node has it (20.12+; no Hash object per call), else createHash. */
-const sha1: (text: string) => string =
-  typeof crypto.hash === 'function' ? (text) => crypto.hash('sha1', text, 'hex') : (text) => crypto.createHash('sha1').update(text, 'utf8').digest('hex');
+const sha1: (text: string) => string = typeof crypto.hash === 'function' ? (text) => crypto.hash('sha1', text, 'hex') : (text) => crypto.createHash('sha1').update(text, 'utf8').digest('hex');
 
 /**
  * The hash chain, as the commit scripts compute it (redis.sha1hex): each

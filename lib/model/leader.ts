@@ -3,12 +3,7 @@
  * facts: the members minus the old leader minus the nodes known to be down,
  * sorted, picked by a stable hash of that list; the local node if none is left.
  */
-export function chooseLeader(
-  nodes: readonly string[],
-  oldLeader: string | undefined,
-  down: ReadonlySet<string>,
-  self: string,
-): string {
+export function chooseLeader(nodes: readonly string[], oldLeader: string | undefined, down: ReadonlySet<string>, self: string): string {
   const candidates = nodes.filter((id) => id !== oldLeader && !down.has(id)).sort();
   if (candidates.length === 0) return self;
   return candidates[fnv1a(candidates.join('\n')) % candidates.length]!;

@@ -6,9 +6,7 @@
  */
 
 /** A data write: a whole value, or config keys set and removed. */
-export type DataOp =
-  | { readonly op: 'set'; readonly value: unknown }
-  | { readonly op: 'patch'; readonly set: ReadonlyMap<string, unknown>; readonly del: readonly string[] };
+export type DataOp = { readonly op: 'set'; readonly value: unknown } | { readonly op: 'patch'; readonly set: ReadonlyMap<string, unknown>; readonly del: readonly string[] };
 
 /**
  * `acc` then `next` as one write, or undefined when they must be committed

@@ -76,7 +76,11 @@ export class Housekeeping<T> {
     if (!isRunning()) return;
     metrics.count('antiEntropyRounds');
     const s = inbox.state;
-    for (const peer of pickRandom(s.nodes.filter((n) => n !== this.#self), s.fanout)) inbox.sendHead(peer);
+    for (const peer of pickRandom(
+      s.nodes.filter((n) => n !== this.#self),
+      s.fanout,
+    ))
+      inbox.sendHead(peer);
     try {
       await this.#againstRedis();
       if (inbox.state.leader === this.#self) await this.#evict();
@@ -114,15 +118,19 @@ export class Housekeeping<T> {
         await inbox.read(s.cluster);
         return;
       case 'lost':
-        await this.#lost(Math.min(verdict.from, firstLost(verdict.head, (v) => inbox.hashAt(v))), verdict.to);
+        await this.#lost(
+          Math.min(
+            verdict.from,
+            firstLost(verdict.head, (v) => inbox.hashAt(v)),
+          ),
+          verdict.to,
+        );
         return;
       case 'replace_leader': {
         // The next leader is a member that is live (not stopped, refreshed lately), never another gone one.
         const down = await this.down(s.nodes);
         down.add(verdict.leader);
-        await membership.commit((cur) =>
-          cur.leader === verdict.leader ? { leader: chooseLeader(cur.nodes, verdict.leader, down, this.#self), why: `leader ${verdict.leader} gone` } : undefined,
-        );
+        await membership.commit((cur) => (cur.leader === verdict.leader ? { leader: chooseLeader(cur.nodes, verdict.leader, down, this.#self), why: `leader ${verdict.leader} gone` } : undefined));
         return;
       }
     }
@@ -142,7 +150,15 @@ export class Housekeeping<T> {
     const r = stored.state;
     if (r.version <= to) {
       // The commit records the loss, so every member that held those versions reports it when it reads the state.
-      await store.meta(r, r.hash, { nodes: r.nodes, leader: r.leader, fanout: r.fanout, gossipIntervalMs: r.gossipIntervalMs, why: `lost commits ${from}–${to}`, minVersion: to + 1, lost: { from, to } });
+      await store.meta(r, r.hash, {
+        nodes: r.nodes,
+        leader: r.leader,
+        fanout: r.fanout,
+        gossipIntervalMs: r.gossipIntervalMs,
+        why: `lost commits ${from}–${to}`,
+        minVersion: to + 1,
+        lost: { from, to },
+      });
     }
     // (A conflict: another member moved it on first; what it committed is read here all the same.)
     await inbox.read(cluster);
@@ -205,7 +221,10 @@ export class Housekeeping<T> {
         if (isHead(h) && h.cluster === cluster && h.version > best.version) best = { id: others[i]!, version: h.version };
       });
       if (best.id !== this.#self) {
-        const done = await messages.request(best.id, 'restore', {}, o.rpcTimeoutMs).then(() => true, () => false);
+        const done = await messages.request(best.id, 'restore', {}, o.rpcTimeoutMs).then(
+          () => true,
+          () => false,
+        );
         if (done && (await store.exists(cluster))) return;
       }
       await store.put('restore', { state: inbox.state, book: inbox.book });

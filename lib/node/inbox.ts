@@ -176,18 +176,23 @@ export class Inbox<T> {
     }
     let next: { state: State<T>; book: Book };
     try {
-      next = applyData(this.#state, this.#book, {
-        version: h.n,
-        hash: h.h,
-        prev: h.p,
-        at: h.at,
-        op: meta.op,
-        ...(meta.mode ? { mode: meta.mode } : {}),
-        set: meta.set,
-        texts: frame.values,
-        sigs: meta.sigs ?? [],
-        del: meta.del ?? [],
-      }, deserializeForeign);
+      next = applyData(
+        this.#state,
+        this.#book,
+        {
+          version: h.n,
+          hash: h.h,
+          prev: h.p,
+          at: h.at,
+          op: meta.op,
+          ...(meta.mode ? { mode: meta.mode } : {}),
+          set: meta.set,
+          texts: frame.values,
+          sigs: meta.sigs ?? [],
+          del: meta.del ?? [],
+        },
+        deserializeForeign,
+      );
     } catch (err) {
       this.#report(new GossipError('bad_message', `a change to version ${h.n} does not decode: ${(err as Error).message}`));
       this.readSoon(own.cluster);

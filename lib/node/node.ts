@@ -203,7 +203,11 @@ export class Node<T = unknown> {
   set(valueOrUpdater: T | undefined | Updater<T>): Promise<number> {
     this.#assertRunning();
     if (typeof valueOrUpdater === 'function') return this.#writer.update(valueOrUpdater as Updater<T>);
-    return this.#checked('the data of set()', () => valueOrUpdater, () => this.#writer.write({ op: 'set', value: valueOrUpdater }));
+    return this.#checked(
+      'the data of set()',
+      () => valueOrUpdater,
+      () => this.#writer.write({ op: 'set', value: valueOrUpdater }),
+    );
   }
 
   /** Config keys set and removed in one commit; resolves to the version that holds them. */
@@ -231,7 +235,11 @@ export class Node<T = unknown> {
       const kind = data === null ? 'null' : Array.isArray(data) ? 'an array' : typeof data;
       throw new TypeError(`setCfg/deleteCfg/patchCfg need the data to be an object of keys (or undefined), but it is ${kind}`);
     }
-    return this.#checked('the data a config write leaves', () => patched(data, set, del), () => this.#writer.write({ op: 'patch', set, del }));
+    return this.#checked(
+      'the data a config write leaves',
+      () => patched(data, set, del),
+      () => this.#writer.write({ op: 'patch', set, del }),
+    );
   }
 
   /** Runs `write` once the data it leaves passes the schema (at once when the schema answers synchronously, keeping call order). */
@@ -246,8 +254,7 @@ export class Node<T = unknown> {
     await awaitVersion(
       {
         nodes: () => this.#inbox.state.nodes,
-        version: (node, atLeast, holdMs) =>
-          node === this.id ? this.#inbox.whenVersion(atLeast, holdMs) : this.#messages.version(node, holdMs + this.#o.statusTimeoutMs, { atLeast, waitMs: holdMs }),
+        version: (node, atLeast, holdMs) => (node === this.id ? this.#inbox.whenVersion(atLeast, holdMs) : this.#messages.version(node, holdMs + this.#o.statusTimeoutMs, { atLeast, waitMs: holdMs })),
       },
       version,
       options,
@@ -347,12 +354,7 @@ export class Node<T = unknown> {
     const channel = this.#messages.channel;
     const sentAt = Date.now();
     // The node key is read meanwhile: a read changes nothing, even if this id turns out to be taken.
-    const [time, claimed, listeners, nodeKey] = await Promise.all([
-      this.#store.time(),
-      this.#store.claim(CLAIM_MS),
-      this.#conn.listeners(channel),
-      this.#store.nodeKey(this.id),
-    ]);
+    const [time, claimed, listeners, nodeKey] = await Promise.all([this.#store.time(), this.#store.claim(CLAIM_MS), this.#conn.listeners(channel), this.#store.nodeKey(this.id)]);
     this.#clock.observe(time, sentAt);
     // Taken: another process is starting with this id, or a node listens under it and refreshed its key lately
     // (a client that only subscribes under the name does not keep the id).

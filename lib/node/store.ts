@@ -49,9 +49,7 @@ export type MetaReply =
   | { readonly kind: 'conflict'; readonly version: number; readonly hash: string }
   | { readonly kind: 'missing' };
 
-export type MergeReply =
-  | { readonly kind: 'ok'; readonly version: number; readonly hash: string }
-  | { readonly kind: 'conflict' | 'missing'; readonly side: 'target' | 'absorbed' };
+export type MergeReply = { readonly kind: 'ok'; readonly version: number; readonly hash: string } | { readonly kind: 'conflict' | 'missing'; readonly side: 'target' | 'absorbed' };
 
 export interface StoreOptions {
   /** Commits wait for this many replicas (a pipelined WAIT). */
@@ -126,21 +124,51 @@ export class Store {
 
   async commit(w: WriteRequest): Promise<CommitReply> {
     const { keys, conn } = this.#o;
-    const r = await this.#commitScript('commit', [keys.cluster(w.cluster), keys.write(w.writeId)], [
-      conn.publishCommand, keys.nodePrefix, this.#header(w.cluster), this.#o.observer ? '' : this.#o.self, w.base,
-      WRITE_RECORD_TTL_MS, this.#o.replayWindowMs, w.sigLine, w.metaText, ...w.values,
-    ]);
+    const r = await this.#commitScript(
+      'commit',
+      [keys.cluster(w.cluster), keys.write(w.writeId)],
+      [conn.publishCommand, keys.nodePrefix, this.#header(w.cluster), this.#o.observer ? '' : this.#o.self, w.base, WRITE_RECORD_TTL_MS, this.#o.replayWindowMs, w.sigLine, w.metaText, ...w.values],
+    );
     return parseCommitReply(r);
   }
   /** Commits new members, leader or settings, if `base` is still the cluster's hash. */
-  async meta(state: State, base: string, change: { nodes: readonly string[]; leader: string; fanout: number; gossipIntervalMs: number; why: string; tell?: readonly string[]; evicted?: string; minVersion?: number; lost?: { from: number; to: number } }): Promise<MetaReply> {
+  async meta(
+    state: State,
+    base: string,
+    change: {
+      nodes: readonly string[];
+      leader: string;
+      fanout: number;
+      gossipIntervalMs: number;
+      why: string;
+      tell?: readonly string[];
+      evicted?: string;
+      minVersion?: number;
+      lost?: { from: number; to: number };
+    },
+  ): Promise<MetaReply> {
     const { keys, conn } = this.#o;
     const description = JSON.stringify({ op: 'meta', why: change.why, id: randomId() });
-    const r = await this.#commitScript('meta', [keys.cluster(state.cluster), keys.clusters, keys.snapshot(change.evicted ?? this.#o.self)], [
-      conn.publishCommand, keys.nodePrefix, this.#header(state.cluster), this.#o.self, base, description,
-      change.nodes.join(' '), change.leader, change.fanout, change.gossipIntervalMs, (change.tell ?? []).join(' '), change.evicted ? '1' : '0',
-      change.minVersion ?? 0, change.lost ? `${change.lost.from} ${change.lost.to}` : '',
-    ]);
+    const r = await this.#commitScript(
+      'meta',
+      [keys.cluster(state.cluster), keys.clusters, keys.snapshot(change.evicted ?? this.#o.self)],
+      [
+        conn.publishCommand,
+        keys.nodePrefix,
+        this.#header(state.cluster),
+        this.#o.self,
+        base,
+        description,
+        change.nodes.join(' '),
+        change.leader,
+        change.fanout,
+        change.gossipIntervalMs,
+        (change.tell ?? []).join(' '),
+        change.evicted ? '1' : '0',
+        change.minVersion ?? 0,
+        change.lost ? `${change.lost.from} ${change.lost.to}` : '',
+      ],
+    );
     const kind = String(r[0]);
     if (kind === 'ok') return { kind, version: num(r[1]), hash: String(r[2]), prev: String(r[3]), at: num(r[4]) };
     if (kind === 'conflict') return { kind, version: num(r[1]), hash: String(r[2]) };
@@ -151,10 +179,11 @@ export class Store {
   async merge(target: State, absorbed: State, nodes: readonly string[], leader: string): Promise<MergeReply> {
     const { keys, conn } = this.#o;
     const description = JSON.stringify({ op: 'merge', absorbed: absorbed.cluster, id: randomId() });
-    const r = await this.#commitScript('merge', [keys.cluster(target.cluster), keys.cluster(absorbed.cluster), keys.clusters], [
-      conn.publishCommand, keys.nodePrefix, this.#header(target.cluster), this.#o.self, target.hash, absorbed.hash,
-      nodes.join(' '), leader, description,
-    ]);
+    const r = await this.#commitScript(
+      'merge',
+      [keys.cluster(target.cluster), keys.cluster(absorbed.cluster), keys.clusters],
+      [conn.publishCommand, keys.nodePrefix, this.#header(target.cluster), this.#o.self, target.hash, absorbed.hash, nodes.join(' '), leader, description],
+    );
     const kind = String(r[0]);
     if (kind === 'ok') return { kind, version: num(r[1]), hash: String(r[2]) };
     return { kind: kind === 'conflict' ? 'conflict' : 'missing', side: String(r[1]) === 'absorbed' ? 'absorbed' : 'target' };
@@ -167,19 +196,39 @@ export class Store {
   async put<T>(how: 'create' | 'restore', s: Stored<T>): Promise<{ created: boolean; version: number; hash: string; at: number }> {
     const { keys, conn } = this.#o;
     const { state, book } = s;
-    const r = await this.#scripts.run('put', [keys.cluster(state.cluster), keys.clusters, keys.restore(state.cluster), keys.snapshot(this.#o.self)], [
-      conn.publishCommand, keys.nodePrefix, this.#header(state.cluster), this.#o.self, how, state.version,
-      how === 'create' ? '' : state.hash, state.nodes.join(' '), state.leader, state.fanout, state.gossipIntervalMs,
-      book.mode, book.wt, book.created, book.seq, this.#o.nodeKeyTtlMs, ...dataFields(state, book),
-    ]);
+    const r = await this.#scripts.run(
+      'put',
+      [keys.cluster(state.cluster), keys.clusters, keys.restore(state.cluster), keys.snapshot(this.#o.self)],
+      [
+        conn.publishCommand,
+        keys.nodePrefix,
+        this.#header(state.cluster),
+        this.#o.self,
+        how,
+        state.version,
+        how === 'create' ? '' : state.hash,
+        state.nodes.join(' '),
+        state.leader,
+        state.fanout,
+        state.gossipIntervalMs,
+        book.mode,
+        book.wt,
+        book.created,
+        book.seq,
+        this.#o.nodeKeyTtlMs,
+        ...dataFields(state, book),
+      ],
+    );
     return { created: String(r[0]) === 'ok', version: num(r[1]), hash: String(r[2]), at: num(r[3] ?? 0) };
   }
 
   async tick(state: State): Promise<TickReply> {
     const { keys, conn, self } = this.#o;
-    const r = await this.#scripts.run('tick', [keys.cluster(state.cluster), keys.clusters, keys.snapshot(self), keys.snapshot(state.leader)], [
-      self, this.#o.nodeKeyTtlMs, keys.node(state.leader), conn.numsubCommand,
-    ]);
+    const r = await this.#scripts.run(
+      'tick',
+      [keys.cluster(state.cluster), keys.clusters, keys.snapshot(self), keys.snapshot(state.leader)],
+      [self, this.#o.nodeKeyTtlMs, keys.node(state.leader), conn.numsubCommand],
+    );
     if (String(r[0]) === 'missing') return { kind: 'missing', now: num(r[1]) };
     return {
       kind: 'ok',
@@ -201,7 +250,11 @@ export class Store {
     const fields: Array<string | number> = ['c', state.cluster, 'v', state.version, 'nodes', state.nodes.join(' '), 'gi', state.gossipIntervalMs];
     // Stopping: when; running: a sign of life too (a restarted leader is not taken for gone before its first tick).
     fields.push(stoppedAt !== undefined ? 'stopped' : 'seen', stoppedAt ?? seenAt);
-    await this.#o.conn.cmd.multi().hset(key, ...fields).pexpire(key, this.#o.nodeKeyTtlMs).exec();
+    await this.#o.conn.cmd
+      .multi()
+      .hset(key, ...fields)
+      .pexpire(key, this.#o.nodeKeyTtlMs)
+      .exec();
   }
 
   /** What the commit of write `id` produced, while its record lasts: the version and hash. */

@@ -189,7 +189,9 @@ export class Writer<T> {
         }
         // A lost connection or answer: the same write id makes the retry safe.
         if (Date.now() >= deadline) {
-          throw new GossipError('outcome_unknown', `the write ${e.writeId} could not reach Redis within ${this.#h.retryForMs} ms; it may or may not be applied: ${(err as Error).message}`, { cause: err });
+          throw new GossipError('outcome_unknown', `the write ${e.writeId} could not reach Redis within ${this.#h.retryForMs} ms; it may or may not be applied: ${(err as Error).message}`, {
+            cause: err,
+          });
         }
         await sleep(50);
       }

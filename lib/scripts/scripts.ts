@@ -19,9 +19,7 @@ export type Arg = string | number;
 /** A script's reply: Redis integers as numbers, strings as strings. */
 export type Reply = ReadonlyArray<string | number>;
 
-const SOURCES = Object.fromEntries(
-  Object.entries(FILES).map(([name, file]) => [name, readFileSync(new URL(`./${file}.lua`, import.meta.url), 'utf8')]),
-) as Record<ScriptName, string>;
+const SOURCES = Object.fromEntries(Object.entries(FILES).map(([name, file]) => [name, readFileSync(new URL(`./${file}.lua`, import.meta.url), 'utf8')])) as Record<ScriptName, string>;
 
 type Runner = (...args: Arg[]) => Promise<Reply>;
 

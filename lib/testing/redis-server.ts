@@ -36,7 +36,10 @@ export class RedisServer {
   #proc: ChildProcess | undefined;
   readonly #dir: string;
 
-  private constructor(readonly port: number, private readonly extraArgs: readonly string[]) {
+  private constructor(
+    readonly port: number,
+    private readonly extraArgs: readonly string[],
+  ) {
     this.#dir = mkdtempSync(join(tmpdir(), 'simple-gossip-redis-'));
   }
 

@@ -97,7 +97,6 @@ export abstract class Connection {
     return path ? path : `${host ?? '127.0.0.1'}:${port ?? 6379}`;
   }
 
-
   /** Unsubscribes first (so the channel has no listener once this resolves: the id is free again), then quits both. */
   async close(): Promise<void> {
     if (this.sub.status === 'ready') {
@@ -142,7 +141,6 @@ class StandaloneConnection extends Connection {
   publish(channel: string, message: string): Promise<number> {
     return this.cmd.publish(channel, message);
   }
-
 
   async subscribe(channel: string): Promise<void> {
     await this.sub.subscribe(channel);
@@ -189,7 +187,6 @@ class ClusterConnection extends Connection {
     return this.cmd.spublish(channel, message) as Promise<number>;
   }
 
-
   readonly #channels = new Set<string>();
 
   async subscribe(channel: string): Promise<void> {
@@ -205,9 +202,7 @@ class ClusterConnection extends Connection {
 
   async listenersOf(channels: readonly string[]): Promise<number[]> {
     if (channels.length === 0) return [];
-    const replies = await Promise.all(
-      this.cmd.nodes('master').map((m) => m.call('PUBSUB', 'SHARDNUMSUB', ...channels) as Promise<Array<string | number>>),
-    );
+    const replies = await Promise.all(this.cmd.nodes('master').map((m) => m.call('PUBSUB', 'SHARDNUMSUB', ...channels) as Promise<Array<string | number>>));
     return channels.map((_, i) => replies.reduce((sum, r) => sum + Number(r[2 * i + 1] ?? 0), 0));
   }
 
@@ -215,7 +210,6 @@ class ClusterConnection extends Connection {
     const replies = await Promise.all(this.cmd.nodes('master').map((m) => m.call('PUBSUB', 'SHARDCHANNELS', pattern) as Promise<string[]>));
     return [...new Set(replies.flat())];
   }
-
 }
 
 function openStandalone(input: string | RedisOptions | RedisClient, role: string): Redis {

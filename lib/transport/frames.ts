@@ -123,12 +123,14 @@ function isHeader(h: Record<string, unknown>): h is Record<string, unknown> & Ch
 
 function isDataMeta(m: unknown): m is DataMeta {
   if (!isObject(m) || (m.op !== 'set' && m.op !== 'patch')) return false;
-  return typeof m.w === 'string'
-    && typeof m.ts === 'number'
-    && (m.mode === undefined || m.mode === 'v' || m.mode === 'c')
-    && isStrings(m.set)
-    && (m.del === undefined || isStrings(m.del))
-    && (m.sigs === undefined || isStrings(m.sigs));
+  return (
+    typeof m.w === 'string' &&
+    typeof m.ts === 'number' &&
+    (m.mode === undefined || m.mode === 'v' || m.mode === 'c') &&
+    isStrings(m.set) &&
+    (m.del === undefined || isStrings(m.del)) &&
+    (m.sigs === undefined || isStrings(m.sigs))
+  );
 }
 
 function isOtherMeta(m: unknown): m is OtherMeta {

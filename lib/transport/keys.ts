@@ -10,7 +10,10 @@ export class Keys {
    * script can touch a cluster's keys and publish to its members' channels
    * on a Redis Cluster too (one slot per namespace).
    */
-  constructor(readonly namespace: string, tagged = false) {
+  constructor(
+    readonly namespace: string,
+    tagged = false,
+  ) {
     this.#p = tagged ? `{${namespace}}` : namespace;
   }
 

@@ -119,7 +119,8 @@ export class Messages {
     });
     answer.then(
       () => done('answered'),
-      (err: unknown) => done(err instanceof NoListenerError ? 'noListener' : err instanceof RequestTimeoutError ? 'timeouts' : err instanceof GossipError && err.code !== 'stopped' ? 'answered' : 'other'),
+      (err: unknown) =>
+        done(err instanceof NoListenerError ? 'noListener' : err instanceof RequestTimeoutError ? 'timeouts' : err instanceof GossipError && err.code !== 'stopped' ? 'answered' : 'other'),
     );
     return answer;
   }

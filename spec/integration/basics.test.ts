@@ -70,7 +70,13 @@ describe('set and get', () => {
     const a = await start('a');
     await expect(a.set({ f: () => 1 })).rejects.toThrow(new TypeError('value.f is a function, which cannot be sent to other nodes'));
     await expect(a.set({ list: [Symbol('x')] })).rejects.toThrow(/value\.list\[0\] is a symbol/);
-    await expect(a.set({ at: new (class Point { x = 1 })() })).rejects.toThrow(/class Point/);
+    await expect(
+      a.set({
+        at: new (class Point {
+          x = 1;
+        })(),
+      }),
+    ).rejects.toThrow(/class Point/);
     await expect(a.set(JSON.parse('{"cfg":{"__proto__":{"admin":true}}}'))).rejects.toThrow(/key named "__proto__"/);
     expect(a.version).toBe(1);
     expect(a.get()).toBeUndefined();
@@ -151,7 +157,11 @@ describe('config mode', () => {
     const hashOf = () => readClusterHash(client(), namespace(), a.rumor.cluster);
     const before = await hashOf();
     expect(before.mode).toBe('c');
-    expect(Object.keys(before).filter((f) => f.startsWith('k:')).sort()).toEqual(['k:one', 'k:two']);
+    expect(
+      Object.keys(before)
+        .filter((f) => f.startsWith('k:'))
+        .sort(),
+    ).toEqual(['k:one', 'k:two']);
     await a.setCfg('two', 22);
     const after = await hashOf();
     expect(after['k:one']).toBe(before['k:one']);
@@ -170,7 +180,7 @@ describe('config mode', () => {
 describe('patchCfg', () => {
   it('sets several keys and removes those given undefined, in one commit: one version bump, on every member', async () => {
     const nodes = await cluster(['a', 'b', 'c'], { gossipIntervalMs: 60_000 });
-    const [a, b] = nodes as [typeof nodes[0], typeof nodes[0]];
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
     await a.setCfgSync('gone', 'soon');
     await a.setCfgSync('kept', 'as is');
     const version = a.version;
@@ -187,18 +197,19 @@ describe('patchCfg', () => {
     // One change frame on each other member, none on the writer.
     expect(changes().map((c, i) => c - before[i]!)).toEqual(nodes.map((n) => (n === b ? 0 : 1)));
     const hash = await readClusterHash(client(), namespace(), b.rumor.cluster);
-    expect(Object.keys(hash).filter((f) => f.startsWith('k:')).sort()).toEqual(['k:kept', 'k:x', 'k:y']);
+    expect(
+      Object.keys(hash)
+        .filter((f) => f.startsWith('k:'))
+        .sort(),
+    ).toEqual(['k:kept', 'k:x', 'k:y']);
   });
 
   it('touches no other key: patches from two members at once both land, none conflicts', async () => {
     const nodes = await cluster(['a', 'b']);
-    const [a, b] = nodes as [typeof nodes[0], typeof nodes[0]];
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
     await a.setSync({ shared: 0 });
     const version = a.version;
-    await Promise.all([
-      ...Array.from({ length: 10 }, (_, i) => a.patchCfg({ [`a${i}`]: i, [`a${i}-extra`]: true })),
-      ...Array.from({ length: 10 }, (_, i) => b.patchCfg({ [`b${i}`]: i })),
-    ]);
+    await Promise.all([...Array.from({ length: 10 }, (_, i) => a.patchCfg({ [`a${i}`]: i, [`a${i}-extra`]: true })), ...Array.from({ length: 10 }, (_, i) => b.patchCfg({ [`b${i}`]: i }))]);
     // Each node's calls made while its commit was in flight went out together: 2 to 20 versions, and the members agree.
     await eventually(() => a.version === b.version && a.version > version + 1);
     expect(a.version).toBeLessThanOrEqual(version + 20);

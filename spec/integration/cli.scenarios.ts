@@ -62,7 +62,10 @@ export function cliScenarios(backend: Backend): void {
         expect(r).toMatchObject({ code: 0, stderr: '' });
         const v = nodes[0]!.version;
         expect(r.stdout).toContain(`leader a, version ${v}`);
-        const rows = r.stdout.split('\n').filter((l) => /^[abc] /.test(l)).map((l) => l.split(/\s+/));
+        const rows = r.stdout
+          .split('\n')
+          .filter((l) => /^[abc] /.test(l))
+          .map((l) => l.split(/\s+/));
         expect(rows).toEqual([
           ['a', 'leader', String(v), 'ok'],
           ['b', 'member', String(v), 'ok'],
@@ -219,7 +222,12 @@ export function cliScenarios(backend: Backend): void {
         await nodes[1]!.stop();
         const r = await cli(['nodes']);
         expect(r.code).toBe(0);
-        expect(r.stdout.trim().split('\n').map((l) => l.split(/\s+/))).toEqual([
+        expect(
+          r.stdout
+            .trim()
+            .split('\n')
+            .map((l) => l.split(/\s+/)),
+        ).toEqual([
           ['NODE', 'ROLE', 'LIVE'],
           ['a', 'leader', 'live'],
           ['b', 'member', 'down'],
@@ -301,7 +309,11 @@ export function cliScenarios(backend: Backend): void {
       const fast = { gossipIntervalMs: 100 };
       const keys = () => new Keys(namespace(), true);
       const exists = async (key: string) => (await backend.probe().exists(key)) === 1;
-      type Purged = { dryRun: boolean; purged: { nodeKeys: Array<{ id: string; cluster: string }>; clusters: Array<{ id: string; nodes: string[] }> }; kept: { nodeKeys: string[]; clusters: string[] } };
+      type Purged = {
+        dryRun: boolean;
+        purged: { nodeKeys: Array<{ id: string; cluster: string }>; clusters: Array<{ id: string; nodes: string[] }> };
+        kept: { nodeKeys: string[]; clusters: string[] };
+      };
 
       it('deletes the node keys and clusters nobody uses, and keeps whatever a live cluster still uses', async () => {
         const [a, b, c, x] = await cluster(['a', 'b', 'c', 'x'], fast);
@@ -320,11 +332,15 @@ export function cliScenarios(backend: Backend): void {
 
         // Once the stopped clusters' registry entries are no longer live (3 gossip periods and a second):
         let dry: Purged | undefined;
-        await eventually(async () => {
-          const r = await cli(['--json', 'purge', '--dry-run', '--older-than', '1']);
-          dry = JSON.parse(r.stdout) as Purged;
-          return dry.purged.clusters.length === 2;
-        }, 10_000, 'the stopped clusters no longer live');
+        await eventually(
+          async () => {
+            const r = await cli(['--json', 'purge', '--dry-run', '--older-than', '1']);
+            dry = JSON.parse(r.stdout) as Purged;
+            return dry.purged.clusters.length === 2;
+          },
+          10_000,
+          'the stopped clusters no longer live',
+        );
         expect(dry!.dryRun).toBe(true);
         expect(dry!.purged.nodeKeys.map((k) => k.id).sort()).toEqual(['d', 'x']);
         expect(dry!.purged.clusters.map((k) => k.id).sort()).toEqual([alone, own].sort());
@@ -335,8 +351,18 @@ export function cliScenarios(backend: Backend): void {
         expect(r).toMatchObject({ code: 0, stderr: '' });
         const rows = r.stdout.trim().split('\n');
         expect(rows[0]!.split(/\s{2,}/)).toEqual(['KIND', 'ID', 'WHAT', 'LAST SEEN']);
-        expect(rows.filter((l) => /^node key\s/.test(l)).map((l) => l.split(/\s{2,}/)[1]).sort()).toEqual(['d', 'x']);
-        expect(rows.filter((l) => /^cluster\s/.test(l)).map((l) => l.split(/\s{2,}/)[1]).sort()).toEqual([alone, own].sort());
+        expect(
+          rows
+            .filter((l) => /^node key\s/.test(l))
+            .map((l) => l.split(/\s{2,}/)[1])
+            .sort(),
+        ).toEqual(['d', 'x']);
+        expect(
+          rows
+            .filter((l) => /^cluster\s/.test(l))
+            .map((l) => l.split(/\s{2,}/)[1])
+            .sort(),
+        ).toEqual([alone, own].sort());
         expect(rows.at(-1)).toBe('purged 2 node keys and 2 clusters (kept 3 node keys and 1 cluster)');
         for (const key of [keys().snapshot('d'), keys().snapshot('x'), keys().cluster(alone), keys().cluster(own)]) expect(await exists(key)).toBe(false);
         expect(await backend.probe().hget(keys().clusters, alone)).toBeNull();
@@ -349,7 +375,7 @@ export function cliScenarios(backend: Backend): void {
         expect((await cli(['purge', '--older-than', '1'])).stdout).toBe('nothing to purge (kept 3 node keys and 1 cluster)\n');
       });
 
-      it('leaves a key of another type under a node key\'s or a cluster\'s name alone', async () => {
+      it("leaves a key of another type under a node key's or a cluster's name alone", async () => {
         const [a] = await cluster(['a'], fast);
         await a!.stop();
         const [junkKey, junkCluster] = [keys().snapshot('junk'), keys().cluster('junk')];
@@ -416,7 +442,10 @@ export function cliScenarios(backend: Backend): void {
           ['--no-such-option', 'status'],
         ].map((args) => [...redisArgs([closed]), ...args]);
         const modeCases = onCluster
-          ? [['--cluster', '--redis', 'http://127.0.0.1:1', 'status'], ['--cluster', '--redis', closed, '--redis', '127.0.0.1:1', 'status']]
+          ? [
+              ['--cluster', '--redis', 'http://127.0.0.1:1', 'status'],
+              ['--cluster', '--redis', closed, '--redis', '127.0.0.1:1', 'status'],
+            ]
           : [['--redis', closed, '--redis', closed, 'status']];
         const runs = await Promise.all([...cases, ...modeCases].map((args) => runCli(args)));
         for (const r of runs) {
@@ -427,10 +456,7 @@ export function cliScenarios(backend: Backend): void {
         expect(reason(runs[2]!)).toContain('not JSON');
         const mode = runs.slice(cases.length).map(reason);
         if (onCluster) {
-          expect(mode).toEqual([
-            'simple-gossip: not a Redis URL: "http://127.0.0.1:1" (expected redis://host:port)',
-            'simple-gossip: not a Redis URL: "127.0.0.1:1" (expected redis://host:port)',
-          ]);
+          expect(mode).toEqual(['simple-gossip: not a Redis URL: "http://127.0.0.1:1" (expected redis://host:port)', 'simple-gossip: not a Redis URL: "127.0.0.1:1" (expected redis://host:port)']);
         } else {
           expect(mode).toEqual(['simple-gossip: 2 --redis URLs: several are the startup nodes of a Redis Cluster, add --cluster']);
         }
@@ -491,7 +517,7 @@ export function cliScenarios(backend: Backend): void {
         expect(reason(r)).toContain('does the cluster need a --secret?');
       });
 
-      it('a write without the cluster\'s secret, or with a wrong one, is refused before it is committed', async () => {
+      it("a write without the cluster's secret, or with a wrong one, is refused before it is committed", async () => {
         const nodes = await cluster(['a', 'b'], { secret: 's3cret' });
         await nodes[0]!.setSync({ keep: 1 });
         const before = nodes[0]!.version;

@@ -51,50 +51,55 @@ describe('a node whose clock is 2 minutes off', () => {
   it.each([
     ['ahead', SKEW_MS],
     ['behind', -SKEW_MS],
-  ] as const)('%s: joins a cluster (manual join), writes, answers status and setSync, and its setSync is answered; the later write by Redis’s clock wins a merge', async (_label, skew) => {
-    const ns = freshNamespace('skew-manual');
-    const a = await children.spawn(spec(ns, 'a'));
-    const b = await children.spawn(spec(ns, 'b'));
-    await a.call('join', 'b');
-    const c = await children.spawn(spec(ns, 'c', { clockOffsetMs: skew }));
-    await expectSkewed(c, skew);
-    // Before the join, both sides write one key; the one written later in real time must win, whatever c's clock says.
-    // Ahead, c writes first (its clock would call its write the later); behind, c writes last (its clock would call it the earlier).
-    const writes = [
-      () => c.call('setCfg', 'shared', 'from c'),
-      () => a.call('setCfg', 'shared', 'from a'),
-    ];
-    if (skew < 0) writes.reverse();
-    await writes[0]!();
-    await sleep(20);
-    await writes[1]!();
-    const later = skew > 0 ? 'from a' : 'from c';
+  ] as const)(
+    '%s: joins a cluster (manual join), writes, answers status and setSync, and its setSync is answered; the later write by Redis’s clock wins a merge',
+    async (_label, skew) => {
+      const ns = freshNamespace('skew-manual');
+      const a = await children.spawn(spec(ns, 'a'));
+      const b = await children.spawn(spec(ns, 'b'));
+      await a.call('join', 'b');
+      const c = await children.spawn(spec(ns, 'c', { clockOffsetMs: skew }));
+      await expectSkewed(c, skew);
+      // Before the join, both sides write one key; the one written later in real time must win, whatever c's clock says.
+      // Ahead, c writes first (its clock would call its write the later); behind, c writes last (its clock would call it the earlier).
+      const writes = [() => c.call('setCfg', 'shared', 'from c'), () => a.call('setCfg', 'shared', 'from a')];
+      if (skew < 0) writes.reverse();
+      await writes[0]!();
+      await sleep(20);
+      await writes[1]!();
+      const later = skew > 0 ? 'from a' : 'from c';
 
-    await a.call('join', 'c');
-    const nodes = [a, b, c];
-    const view = await converged(nodes, 15_000);
-    expect([...view.nodes].sort()).toEqual(['a', 'b', 'c']);
-    expect((view.data as Record<string, unknown>).shared).toBe(later);
-    await worksAsAMember(nodes, c, 'manual');
-  }, 90_000);
+      await a.call('join', 'c');
+      const nodes = [a, b, c];
+      const view = await converged(nodes, 15_000);
+      expect([...view.nodes].sort()).toEqual(['a', 'b', 'c']);
+      expect((view.data as Record<string, unknown>).shared).toBe(later);
+      await worksAsAMember(nodes, c, 'manual');
+    },
+    90_000,
+  );
 
   it.each([
     ['ahead', SKEW_MS],
     ['behind', -SKEW_MS],
-  ] as const)("%s: with join 'auto' it is discovered and discovers: one cluster, and it works as a member", async (_label, skew) => {
-    const ns = freshNamespace('skew-auto');
-    const auto = { options: { join: 'auto' as const } };
-    const a = await children.spawn(spec(ns, 'a', auto));
-    const b = await children.spawn(spec(ns, 'b', auto));
-    // The skewed node starts between the others and last.
-    const c = await children.spawn(spec(ns, 'c', { ...auto, clockOffsetMs: skew }));
-    await expectSkewed(c, skew);
-    const d = await children.spawn(spec(ns, 'd', auto));
-    const nodes = [a, b, c, d];
-    const view = await converged(nodes, 20_000);
-    expect([...view.nodes].sort()).toEqual(['a', 'b', 'c', 'd']);
-    await worksAsAMember(nodes, c, 'auto');
-  }, 90_000);
+  ] as const)(
+    "%s: with join 'auto' it is discovered and discovers: one cluster, and it works as a member",
+    async (_label, skew) => {
+      const ns = freshNamespace('skew-auto');
+      const auto = { options: { join: 'auto' as const } };
+      const a = await children.spawn(spec(ns, 'a', auto));
+      const b = await children.spawn(spec(ns, 'b', auto));
+      // The skewed node starts between the others and last.
+      const c = await children.spawn(spec(ns, 'c', { ...auto, clockOffsetMs: skew }));
+      await expectSkewed(c, skew);
+      const d = await children.spawn(spec(ns, 'd', auto));
+      const nodes = [a, b, c, d];
+      const view = await converged(nodes, 20_000);
+      expect([...view.nodes].sort()).toEqual(['a', 'b', 'c', 'd']);
+      await worksAsAMember(nodes, c, 'auto');
+    },
+    90_000,
+  );
 
   it('whose clock steps 2 minutes (either way, and back) after it joined: its writes right after a step resolve and are applied once, and setSync works both ways again within a few gossip periods', async () => {
     const ns = freshNamespace('skew-step');
@@ -120,10 +125,14 @@ describe('a node whose clock is 2 minutes off', () => {
       };
       // setSync both ways works again within a few gossip periods (a tick measures the new offset).
       const setSyncs = () =>
-        eventually(async () => {
-          await nodes[0]!.call('setCfgSync', `after-${step}`, 1, { timeoutMs: 2_000 });
-          await c.call('setCfgSync', `c-after-${step}`, 1, { timeoutMs: 2_000 });
-        }, 6 * GOSSIP_INTERVAL_MS + 10_000, `setSync both ways after the step (${step})`);
+        eventually(
+          async () => {
+            await nodes[0]!.call('setCfgSync', `after-${step}`, 1, { timeoutMs: 2_000 });
+            await c.call('setCfgSync', `c-after-${step}`, 1, { timeoutMs: 2_000 });
+          },
+          6 * GOSSIP_INTERVAL_MS + 10_000,
+          `setSync both ways after the step (${step})`,
+        );
       if (first === 'writes') {
         await writes();
         await setSyncs();

@@ -19,10 +19,16 @@ describe('concurrent updaters', () => {
     const nodes = await cluster<number[]>(['a', 'b']);
     await nodes[0]!.setSync([]);
     const seenLengths: number[] = [];
-    await Promise.all(nodes.flatMap((n, i) => Array.from({ length: 10 }, (_, k) => n.set((cur) => {
-      seenLengths.push(cur!.length);
-      return { change: [...cur!, i * 100 + k] };
-    }))));
+    await Promise.all(
+      nodes.flatMap((n, i) =>
+        Array.from({ length: 10 }, (_, k) =>
+          n.set((cur) => {
+            seenLengths.push(cur!.length);
+            return { change: [...cur!, i * 100 + k] };
+          }),
+        ),
+      ),
+    );
     await eventually(() => nodes.every((n) => n.get()?.length === 20), 10_000);
     const final = nodes[0]!.get()!;
     expect([...final].sort((x, y) => x - y)).toEqual([...Array.from({ length: 10 }, (_, k) => k), ...Array.from({ length: 10 }, (_, k) => 100 + k)]);
@@ -94,7 +100,13 @@ describe('writes called while a commit is in flight (group commit)', () => {
       a!.set({ ok: true } as unknown as number),
       a!.set({ ok: true, m: 2 } as unknown as number),
     ]);
-    expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : r.status))).toEqual(['fulfilled', expect.stringMatching(/function/), expect.stringMatching(/object/), 'fulfilled', 'fulfilled']);
+    expect(results.map((r) => (r.status === 'rejected' ? String(r.reason) : r.status))).toEqual([
+      'fulfilled',
+      expect.stringMatching(/function/),
+      expect.stringMatching(/object/),
+      'fulfilled',
+      'fulfilled',
+    ]);
     await eventually(() => b!.version === a!.version, 5_000);
     expect(b!.get()).toEqual({ ok: true, m: 2 });
   });

@@ -12,7 +12,10 @@ describe('the default node id', () => {
   it('lets two node:cluster workers of one host start without a nodeId, each under an id of its own', async () => {
     const script = fileURLToPath(new URL('../support/cluster-workers.ts', import.meta.url));
     const { stdout } = await run(process.execPath, ['--import', 'tsx', script, redis(), freshNamespace('workers')], { timeout: 30_000 });
-    const lines = stdout.trim().split('\n').map((l) => JSON.parse(l) as { worker: number; id?: string; error?: string });
+    const lines = stdout
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { worker: number; id?: string; error?: string });
     expect(lines).toHaveLength(2);
     expect(lines.map((l) => l.error)).toEqual([undefined, undefined]);
     expect(new Set(lines.map((l) => l.id)).size).toBe(2);

@@ -43,27 +43,31 @@ describe("join 'auto'", () => {
   it.each([
     ['without a secret', {}],
     ['with a secret', { secret: SECRET }],
-  ] as const)('a client that only subscribes to would-be members’ channels does not keep nodes apart: 3 nodes started at once end as one cluster (%s)', async (_label, extra) => {
-    const ns = freshNamespace('squat');
-    const keys = keysOf(ns);
-    // The squatter listens where the first member (and a node "0" that never comes) would listen, before anyone starts.
-    const squatter = new Redis(redis());
-    try {
-      await squatter.subscribe(keys.node('a'), keys.node('0'));
-      const nodes = await Promise.all(['a', 'b', 'c'].map((id) => children.spawn(autoNode(ns, id, extra))));
-      const view = await oneCluster(nodes, 20_000);
-      expect([...view.nodes].sort()).toEqual(['a', 'b', 'c']);
-      // And it works as one cluster: a write of each reaches the others.
-      for (const n of nodes) await n.call('setCfg', `from-${n.id}`, n.id);
-      const after = await oneCluster(nodes, 15_000);
-      expect(after.data).toEqual({ 'from-a': 'a', 'from-b': 'b', 'from-c': 'c' });
-      // The squatter is still there: nobody was kept out because something listens under a member's name.
-      const reply = (await client().call('PUBSUB', 'NUMSUB', keys.node('a'), keys.node('0'))) as Array<string | number>;
-      expect([Number(reply[1]), Number(reply[3])]).toEqual([2, 1]);
-    } finally {
-      squatter.disconnect();
-    }
-  }, 60_000);
+  ] as const)(
+    'a client that only subscribes to would-be members’ channels does not keep nodes apart: 3 nodes started at once end as one cluster (%s)',
+    async (_label, extra) => {
+      const ns = freshNamespace('squat');
+      const keys = keysOf(ns);
+      // The squatter listens where the first member (and a node "0" that never comes) would listen, before anyone starts.
+      const squatter = new Redis(redis());
+      try {
+        await squatter.subscribe(keys.node('a'), keys.node('0'));
+        const nodes = await Promise.all(['a', 'b', 'c'].map((id) => children.spawn(autoNode(ns, id, extra))));
+        const view = await oneCluster(nodes, 20_000);
+        expect([...view.nodes].sort()).toEqual(['a', 'b', 'c']);
+        // And it works as one cluster: a write of each reaches the others.
+        for (const n of nodes) await n.call('setCfg', `from-${n.id}`, n.id);
+        const after = await oneCluster(nodes, 15_000);
+        expect(after.data).toEqual({ 'from-a': 'a', 'from-b': 'b', 'from-c': 'c' });
+        // The squatter is still there: nobody was kept out because something listens under a member's name.
+        const reply = (await client().call('PUBSUB', 'NUMSUB', keys.node('a'), keys.node('0'))) as Array<string | number>;
+        expect([Number(reply[1]), Number(reply[3])]).toEqual([2, 1]);
+      } finally {
+        squatter.disconnect();
+      }
+    },
+    60_000,
+  );
 
   it('the member whose id sorts first is frozen (SIGSTOP): newly started nodes still end in one cluster with the others, and every acknowledged write of each side survives', async () => {
     const ns = freshNamespace('frozen-first');

@@ -48,12 +48,16 @@ function expectExactlyOnce(audit: CountAudit): void {
 /** Waits until every node holds the version and data of the cluster's state in Redis. */
 async function sameAsRedis(nodes: Parameters<typeof converged>[0], ns: string, cluster: string): Promise<void> {
   const probe = client();
-  await eventually(async () => {
-    const view = await converged(nodes, 5_000);
-    const hash = await readClusterHash(probe, ns, cluster);
-    expect(hash.v).toBe(String(view.version));
-    expect(parseStored<Counted>(cluster, hash, undefined)!.state.data).toEqual(view.data);
-  }, 15_000, 'every node at the state in Redis');
+  await eventually(
+    async () => {
+      const view = await converged(nodes, 5_000);
+      const hash = await readClusterHash(probe, ns, cluster);
+      expect(hash.v).toBe(String(view.version));
+      expect(parseStored<Counted>(cluster, hash, undefined)!.state.data).toEqual(view.data);
+    },
+    15_000,
+    'every node at the state in Redis',
+  );
 }
 
 describe('an updater call is applied exactly once', () => {
@@ -90,11 +94,7 @@ describe('an updater call is applied exactly once', () => {
   it('when its answer is lost: the writer’s link to Redis is slowed, then dropped with commits in flight, then restored; the retry is answered by the write-id record (20+ calls)', async () => {
     const ns = freshNamespace('once-lost');
     proxy = await FaultProxy.start(redis());
-    const nodes = await children.cluster(
-      ['a', 'b', 'w'],
-      { redis: redis(), namespace: ns, rpcTimeoutMs: 1_000, gossipIntervalMs: GOSSIP_INTERVAL_MS },
-      { w: { redis: proxy.url } },
-    );
+    const nodes = await children.cluster(['a', 'b', 'w'], { redis: redis(), namespace: ns, rpcTimeoutMs: 1_000, gossipIntervalMs: GOSSIP_INTERVAL_MS }, { w: { redis: proxy.url } });
     const w = nodes.find((n) => n.id === 'w')!;
     const b = nodes.find((n) => n.id === 'b')!;
     // Redis's MONITOR shows every commit script as it runs (EVALSHA, or EVAL on a fresh connection), with its write
@@ -161,7 +161,17 @@ describe('an updater call is applied exactly once', () => {
 
     const view = await converged(nodes, 20_000);
     const audit = ledger.audit(view.data as Counted);
-    reportFault('exactly-once-lost-answer', { calls: ledger.calls, inFlightAtDrop, severed, commitsRun: runs.size, retried: retried.length, retriedApplied: retriedApplied.length, ...audit, failed: ledger.failureCodes(), proxy: proxy.counts });
+    reportFault('exactly-once-lost-answer', {
+      calls: ledger.calls,
+      inFlightAtDrop,
+      severed,
+      commitsRun: runs.size,
+      retried: retried.length,
+      retriedApplied: retriedApplied.length,
+      ...audit,
+      failed: ledger.failureCodes(),
+      proxy: proxy.counts,
+    });
     expectExactlyOnce(audit);
     // An outage shorter than the retry window fails no call.
     expect(ledger.failureCodes()).toEqual({});

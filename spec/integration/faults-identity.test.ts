@@ -51,52 +51,56 @@ describe('a member stopped and restarted with the same id', () => {
     ['a follower', 'SIGKILLed', 'follower'],
     ['the leader', 'stopped', 'leader'],
     ['the leader', 'SIGKILLed', 'leader'],
-  ] as const)('%s %s and respawned takes its state from Redis and the cluster, with no duplicate membership', async (_, how, role) => {
-    const { nodes, opts } = await threeNodes('fault-restart');
-    const { leader, others } = await leaderOf(nodes);
-    const victim = role === 'leader' ? leader : others[0]!;
-    const survivors = nodes.filter((n) => n !== victim);
-    await survivors[0]!.call('setSync', { round: 0 });
-    const versionBefore = await victim.call<number>('version');
-    // A member's node key follows the cluster's version at its next tick.
-    await eventually(async () => (await storedVersion(opts.namespace, victim.id)) === versionBefore, 5_000, 'its node key at the version it holds');
+  ] as const)(
+    '%s %s and respawned takes its state from Redis and the cluster, with no duplicate membership',
+    async (_, how, role) => {
+      const { nodes, opts } = await threeNodes('fault-restart');
+      const { leader, others } = await leaderOf(nodes);
+      const victim = role === 'leader' ? leader : others[0]!;
+      const survivors = nodes.filter((n) => n !== victim);
+      await survivors[0]!.call('setSync', { round: 0 });
+      const versionBefore = await victim.call<number>('version');
+      // A member's node key follows the cluster's version at its next tick.
+      await eventually(async () => (await storedVersion(opts.namespace, victim.id)) === versionBefore, 5_000, 'its node key at the version it holds');
 
-    if (how === 'stopped') await victim.call('stop');
-    else victim.kill('SIGKILL');
-    await victim.exited;
-    await eventually(async () => (await listeners(opts.namespace, victim.id)) === 0, 5_000, 'the old subscription to go');
+      if (how === 'stopped') await victim.call('stop');
+      else victim.kill('SIGKILL');
+      await victim.exited;
+      await eventually(async () => (await listeners(opts.namespace, victim.id)) === 0, 5_000, 'the old subscription to go');
 
-    // A killed leader is replaced at a survivor's next tick (its channel has no listener); a stopped one handed over.
-    if (role === 'leader') await eventually(async () => (await survivors[0]!.call<string>('leader')) !== victim.id, 5_000, 'a new leader');
-    // The cluster moves on without it (writes need no leader).
-    for (let round = 1; round <= 3; round++) await survivors[round % 2]!.call('set', { round });
-    const moved = await converged(survivors, 10_000);
-    expect(moved.data).toEqual({ round: 3 });
-    // What it left in Redis is older than the cluster (a leader that stops politely hands over first: +1).
-    const stored = await storedVersion(opts.namespace, victim.id);
-    expect(stored).toBe(how === 'stopped' && role === 'leader' ? versionBefore + 1 : versionBefore);
-    expect(moved.version).toBeGreaterThan(stored!);
+      // A killed leader is replaced at a survivor's next tick (its channel has no listener); a stopped one handed over.
+      if (role === 'leader') await eventually(async () => (await survivors[0]!.call<string>('leader')) !== victim.id, 5_000, 'a new leader');
+      // The cluster moves on without it (writes need no leader).
+      for (let round = 1; round <= 3; round++) await survivors[round % 2]!.call('set', { round });
+      const moved = await converged(survivors, 10_000);
+      expect(moved.data).toEqual({ round: 3 });
+      // What it left in Redis is older than the cluster (a leader that stops politely hands over first: +1).
+      const stored = await storedVersion(opts.namespace, victim.id);
+      expect(stored).toBe(how === 'stopped' && role === 'leader' ? versionBefore + 1 : versionBefore);
+      expect(moved.version).toBeGreaterThan(stored!);
 
-    const respawnedAt = now();
-    const back = await children.spawn({ ...opts, nodeId: victim.id });
-    const restartMs = now() - respawnedAt;
-    // Ready means recovered: its node key named the cluster, and the cluster's state in Redis is the newest.
-    const first = await viewOf(back);
-    expect(first.data).toEqual({ round: 3 });
-    expect(first.version).toBe(moved.version);
-    expect([...first.nodes].sort()).toEqual(['a', 'b', 'c']);
+      const respawnedAt = now();
+      const back = await children.spawn({ ...opts, nodeId: victim.id });
+      const restartMs = now() - respawnedAt;
+      // Ready means recovered: its node key named the cluster, and the cluster's state in Redis is the newest.
+      const first = await viewOf(back);
+      expect(first.data).toEqual({ round: 3 });
+      expect(first.version).toBe(moved.version);
+      expect([...first.nodes].sort()).toEqual(['a', 'b', 'c']);
 
-    const all = [...survivors, back];
-    const view = await converged(all, 10_000);
-    for (const n of all) expect([...(await n.call<string[]>('nodes'))].sort()).toEqual(['a', 'b', 'c']);
-    expect(await listeners(opts.namespace, victim.id)).toBe(1);
-    // A full member again: a write waits for it, and its node key follows.
-    await back.call('setSync', { round: 4 });
-    for (const n of all) expect(await n.call('get')).toEqual({ round: 4 });
-    await eventually(async () => (await storedVersion(opts.namespace, victim.id)) === (await back.call<number>('version')), 5_000, 'its node key');
+      const all = [...survivors, back];
+      const view = await converged(all, 10_000);
+      for (const n of all) expect([...(await n.call<string[]>('nodes'))].sort()).toEqual(['a', 'b', 'c']);
+      expect(await listeners(opts.namespace, victim.id)).toBe(1);
+      // A full member again: a write waits for it, and its node key follows.
+      await back.call('setSync', { round: 4 });
+      for (const n of all) expect(await n.call('get')).toEqual({ round: 4 });
+      await eventually(async () => (await storedVersion(opts.namespace, victim.id)) === (await back.call<number>('version')), 5_000, 'its node key');
 
-    reportFault('member-restart', { role, how, restartMs: Math.round(restartMs), versionBefore, versionOnReturn: first.version, leaderAfter: view.leader });
-  }, 60_000);
+      reportFault('member-restart', { role, how, restartMs: Math.round(restartMs), versionBefore, versionOnReturn: first.version, leaderAfter: view.leader });
+    },
+    60_000,
+  );
 });
 
 describe('a second process started with a nodeId that is live in the namespace', () => {

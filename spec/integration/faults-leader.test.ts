@@ -50,53 +50,56 @@ function longestStall(writers: readonly Writer[], since: number): number {
 
 describe('the leader killed or frozen during a stream of writes from the others', () => {
   // No leader is in the write path: a writer never waits for a failover.
-  it.each(['SIGKILL', 'SIGSTOP'] as const)('%s: writes go on without a stall, a new leader takes the housekeeping, and every acknowledged write survives', async (signal) => {
-    const { leader, writers } = await writingFollowers(`fault-leader-${signal}`);
-    try {
-      const hitAt = now();
-      leader.kill(signal);
-      if (signal === 'SIGKILL') expect(await leader.exited).toMatchObject({ signal: 'SIGKILL' });
-      // Writes go on: 200 more acknowledged, sent after the signal.
-      await eventuallyAcked(writers, 200, hitAt);
-      // The survivors choose another leader (no listener, or no refreshed node key for 3 gossip periods).
-      await eventually(async () => (await writers[0]!.node.call<string>('leader')) !== leader.id, 10_000, 'a new leader');
-      await stopAll(writers);
-      const stallMs = longestStall(writers, hitAt);
-      // Far below the old lease (3 s), whatever the machine's load: nothing waits for the dead leader.
-      expect(stallMs).toBeLessThan(RPC_TIMEOUT_MS);
+  it.each(['SIGKILL', 'SIGSTOP'] as const)(
+    '%s: writes go on without a stall, a new leader takes the housekeeping, and every acknowledged write survives',
+    async (signal) => {
+      const { leader, writers } = await writingFollowers(`fault-leader-${signal}`);
+      try {
+        const hitAt = now();
+        leader.kill(signal);
+        if (signal === 'SIGKILL') expect(await leader.exited).toMatchObject({ signal: 'SIGKILL' });
+        // Writes go on: 200 more acknowledged, sent after the signal.
+        await eventuallyAcked(writers, 200, hitAt);
+        // The survivors choose another leader (no listener, or no refreshed node key for 3 gossip periods).
+        await eventually(async () => (await writers[0]!.node.call<string>('leader')) !== leader.id, 10_000, 'a new leader');
+        await stopAll(writers);
+        const stallMs = longestStall(writers, hitAt);
+        // Far below the old lease (3 s), whatever the machine's load: nothing waits for the dead leader.
+        expect(stallMs).toBeLessThan(RPC_TIMEOUT_MS);
 
-      const view = await converged(writers.map((w) => w.node), 15_000);
-      expect(view.leader).not.toBe(leader.id);
-      expect(missingFrom(view.data as Record<string, unknown>, writers)).toEqual([]);
-      expect(writers.map(({ loop }) => loop.failureCodes())).toEqual(writers.map(() => ({})));
+        const view = await converged(
+          writers.map((w) => w.node),
+          15_000,
+        );
+        expect(view.leader).not.toBe(leader.id);
+        expect(missingFrom(view.data as Record<string, unknown>, writers)).toEqual([]);
+        expect(writers.map(({ loop }) => loop.failureCodes())).toEqual(writers.map(() => ({})));
 
-      if (signal === 'SIGSTOP') {
-        // Resumed, the old leader catches up and writes like any member; nothing acknowledged is lost.
-        leader.kill('SIGCONT');
-        await leader.call('setCfg', 'after-resume', true);
-        const all = await converged([leader, ...writers.map((w) => w.node)], 15_000);
-        expect((all.data as Record<string, unknown>)['after-resume']).toBe(true);
-        expect(missingFrom(all.data as Record<string, unknown>, writers)).toEqual([]);
+        if (signal === 'SIGSTOP') {
+          // Resumed, the old leader catches up and writes like any member; nothing acknowledged is lost.
+          leader.kill('SIGCONT');
+          await leader.call('setCfg', 'after-resume', true);
+          const all = await converged([leader, ...writers.map((w) => w.node)], 15_000);
+          expect((all.data as Record<string, unknown>)['after-resume']).toBe(true);
+          expect(missingFrom(all.data as Record<string, unknown>, writers)).toEqual([]);
+        }
+
+        reportFault(`leader-${signal}`, {
+          longestStallMs: Math.round(stallMs),
+          newLeader: view.leader,
+          writers: writers.map(({ node, loop }) => ({ id: node.id, acked: loop.acked.length, failed: loop.failureCodes() })),
+          finalVersion: view.version,
+        });
+      } finally {
+        await stopAll(writers);
       }
-
-      reportFault(`leader-${signal}`, {
-        longestStallMs: Math.round(stallMs),
-        newLeader: view.leader,
-        writers: writers.map(({ node, loop }) => ({ id: node.id, acked: loop.acked.length, failed: loop.failureCodes() })),
-        finalVersion: view.version,
-      });
-    } finally {
-      await stopAll(writers);
-    }
-  }, 90_000);
+    },
+    90_000,
+  );
 });
 
 async function eventuallyAcked(writers: readonly Writer[], count: number, since: number): Promise<void> {
-  await eventually(
-    () => writers.reduce((n, { loop }) => n + loop.ackedSince(since).length, 0) >= count,
-    20_000,
-    `${count} writes acknowledged after the kill`,
-  );
+  await eventually(() => writers.reduce((n, { loop }) => n + loop.ackedSince(since).length, 0) >= count, 20_000, `${count} writes acknowledged after the kill`);
 }
 
 function longestGap(times: number[]): number {

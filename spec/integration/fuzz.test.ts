@@ -61,8 +61,7 @@ describe('hostile and malformed input', () => {
 
     // Each generator makes a frame for the node `to`, so well-formed envelopes get past the addressee check.
     let to = '';
-    const envelope = (over: Record<string, unknown>) =>
-      superjson.stringify({ v: 2, ns, type: 'head', from: 'mallory', to, ts: Date.now(), body: {}, ...over });
+    const envelope = (over: Record<string, unknown>) => superjson.stringify({ v: 2, ns, type: 'head', from: 'mallory', to, ts: Date.now(), body: {}, ...over });
     /** A change frame: a header line, a signature line, a meta line, value lines. */
     const change = (header: Record<string, unknown> | string, meta: Record<string, unknown> | string, values: string[] = [], sig = '') => {
       const h = typeof header === 'string' ? header : JSON.stringify({ v: 2, t: 'change', ns, c: 'c@1', from: 'm', n: 999, h: 'a'.repeat(40), p: 'b'.repeat(40), at: 1, ...header });
@@ -71,7 +70,10 @@ describe('hostile and malformed input', () => {
     };
     const generators: Array<() => Frame> = [
       () => Buffer.from(Array.from({ length: 1 + Math.floor(rand() * 200) }, () => Math.floor(rand() * 256)).filter((b) => b !== 10)),
-      () => { const g = pick(envelopes); return g.slice(0, 1 + Math.floor(rand() * (g.length - 2))); },
+      () => {
+        const g = pick(envelopes);
+        return g.slice(0, 1 + Math.floor(rand() * (g.length - 2)));
+      },
       () => pick(['{', '[1,', 'null', '"str"', '{"json":', '}{', 'NaN', '{"json":{"v":2}', '\u0000\u0001']),
       () => JSON.stringify({ v: 2, ns, type: 'head', from: 'x', ts: 1, body: {} }),
       () => superjson.stringify(pick([[], 42, 'text', { a: 1 }, { v: 2 }, { v: 2, ns }, null])),
@@ -134,10 +136,14 @@ describe('hostile and malformed input', () => {
     // A replayed genuine change is either dropped as a replay (its write id was seen) or found stale (the first time at its
     // writer, which was not sent it): the two add up to the replays sent.
     const accounted = (n: Gossip) => totalDropped(n) + (n.metrics().counters['changes.stale'] ?? 0) - staleBefore.get(n.id)!;
-    await eventually(() => {
-      // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- vitest's asymmetric matchers are typed any
-      expect(nodes.map((n) => [n.id, accounted(n), n.metrics().dropped])).toEqual(nodes.map((n) => [n.id, expectedDrops.get(n.id)! + replayedChanges.get(n.id)!, expect.anything()]));
-    }, 30_000, 'every drop counted');
+    await eventually(
+      () => {
+        // eslint-disable-next-line @typescript-eslint/no-unsafe-return -- vitest's asymmetric matchers are typed any
+        expect(nodes.map((n) => [n.id, accounted(n), n.metrics().dropped])).toEqual(nodes.map((n) => [n.id, expectedDrops.get(n.id)! + replayedChanges.get(n.id)!, expect.anything()]));
+      },
+      30_000,
+      'every drop counted',
+    );
     for (const n of nodes) {
       const dropped = n.metrics().dropped;
       console.log(`[fuzz] ${n.id} dropped ${JSON.stringify(dropped)}, reported ${errors.get(n)!.length} times`);

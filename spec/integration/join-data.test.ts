@@ -34,41 +34,43 @@ describe('a fresh node whose id sorts first joins a one-node cluster holding one
     'a whole value': { write: (n: ChildNode) => n.call('set', 'acked'), expected: 'acked' },
     'a config key': { write: (n: ChildNode) => n.call('setCfg', 'limit', 10), expected: { limit: 10 } },
   } as const;
-  const cases = (['join auto', 'fresh.join(written)', 'written.join(fresh)'] as const).flatMap((via) =>
-    (Object.keys(writes) as Array<keyof typeof writes>).map((kind) => [via, kind] as const),
-  );
+  const cases = (['join auto', 'fresh.join(written)', 'written.join(fresh)'] as const).flatMap((via) => (Object.keys(writes) as Array<keyof typeof writes>).map((kind) => [via, kind] as const));
 
-  it.each(cases)('%s, %s', async (via, kind) => {
-    const ns = freshNamespace('join-fresh');
-    const opts = (nodeId: string): SpawnOptions => ({
-      redis: redis(),
-      namespace: ns,
-      nodeId,
-      rpcTimeoutMs: 1_000,
-      gossipIntervalMs: 300,
-      options: via === 'join auto' ? { join: 'auto' } : {},
-    });
-    const written = await children.spawn(opts('b'));
-    await writes[kind].write(written);
-    const writtenVersion = await written.call<number>('version');
-    // 'a' sorts before 'b'; it never wrote anything.
-    const fresh = await children.spawn(opts('a'));
-    if (via === 'fresh.join(written)') await fresh.call('join', 'b');
-    if (via === 'written.join(fresh)') await written.call('join', 'a');
-    const view = await converged([fresh, written], 15_000);
-    expect([...view.nodes].sort()).toEqual(['a', 'b']);
-    expect(view.data).toEqual(writes[kind].expected);
-    expect(view.version).toBeGreaterThan(writtenVersion);
-    for (const n of [fresh, written]) {
-      expect(await n.call('get')).toEqual(writes[kind].expected);
-      expect(await n.call('status')).toMatchObject({ ok: true, version: view.version });
-    }
-    const s = await stored(ns, view.cluster);
-    expect(s?.state.data).toEqual(writes[kind].expected);
-    // Stays so: a few ticks later nothing has changed it.
-    await sleep(1_000);
-    expect((await converged([fresh, written], 5_000)).data).toEqual(writes[kind].expected);
-  }, 60_000);
+  it.each(cases)(
+    '%s, %s',
+    async (via, kind) => {
+      const ns = freshNamespace('join-fresh');
+      const opts = (nodeId: string): SpawnOptions => ({
+        redis: redis(),
+        namespace: ns,
+        nodeId,
+        rpcTimeoutMs: 1_000,
+        gossipIntervalMs: 300,
+        options: via === 'join auto' ? { join: 'auto' } : {},
+      });
+      const written = await children.spawn(opts('b'));
+      await writes[kind].write(written);
+      const writtenVersion = await written.call<number>('version');
+      // 'a' sorts before 'b'; it never wrote anything.
+      const fresh = await children.spawn(opts('a'));
+      if (via === 'fresh.join(written)') await fresh.call('join', 'b');
+      if (via === 'written.join(fresh)') await written.call('join', 'a');
+      const view = await converged([fresh, written], 15_000);
+      expect([...view.nodes].sort()).toEqual(['a', 'b']);
+      expect(view.data).toEqual(writes[kind].expected);
+      expect(view.version).toBeGreaterThan(writtenVersion);
+      for (const n of [fresh, written]) {
+        expect(await n.call('get')).toEqual(writes[kind].expected);
+        expect(await n.call('status')).toMatchObject({ ok: true, version: view.version });
+      }
+      const s = await stored(ns, view.cluster);
+      expect(s?.state.data).toEqual(writes[kind].expected);
+      // Stays so: a few ticks later nothing has changed it.
+      await sleep(1_000);
+      expect((await converged([fresh, written], 5_000)).data).toEqual(writes[kind].expected);
+    },
+    60_000,
+  );
 });
 
 /**

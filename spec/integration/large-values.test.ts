@@ -109,10 +109,14 @@ describe('values of several megabytes', () => {
     for (const w of watches.slice(1)) expect([w.child.id, w.count('reconnected') > 0]).toEqual([w.child.id, true]);
     // Each one resubscribed: one listener on every member's channel.
     const keys = keysOf(ns);
-    await eventually(async () => {
-      const reply = (await client().call('PUBSUB', 'NUMSUB', ...nodes.map((n) => keys.node(n.id)))) as Array<string | number>;
-      return nodes.every((_, i) => Number(reply[2 * i + 1]) === 1);
-    }, 15_000, 'every node subscribed again');
+    await eventually(
+      async () => {
+        const reply = (await client().call('PUBSUB', 'NUMSUB', ...nodes.map((n) => keys.node(n.id)))) as Array<string | number>;
+        return nodes.every((_, i) => Number(reply[2 * i + 1]) === 1);
+      },
+      15_000,
+      'every node subscribed again',
+    );
     await expectAllAlive(nodes, watches);
 
     reportFault('large-values-burst', {
@@ -132,9 +136,13 @@ describe('values of several megabytes', () => {
   it.each([
     ['short names, no secret', {}],
     ['a secret', { secret: 'near-limit-secret' }],
-  ] as const)('a value near maxMessageBytes is either refused before commit with MessageTooLargeError (nothing changes anywhere) or reaches every node; no node exits, no unhandled rejection (%s)', async (_label, extra) => {
-    await nearTheLimit(freshNamespace('near-limit'), ['w', 'm1', 'm2'], extra);
-  }, 180_000);
+  ] as const)(
+    'a value near maxMessageBytes is either refused before commit with MessageTooLargeError (nothing changes anywhere) or reaches every node; no node exits, no unhandled rejection (%s)',
+    async (_label, extra) => {
+      await nearTheLimit(freshNamespace('near-limit'), ['w', 'm1', 'm2'], extra);
+    },
+    180_000,
+  );
 
   it('a value near maxMessageBytes with 200-character namespace and node ids is refused before commit or its change fits every receiver', async () => {
     await nearTheLimit(longName(freshNamespace('near-limit')), ['w', 'm1', 'm2'].map(longName), {});
@@ -167,7 +175,10 @@ async function nearTheLimit(ns: string, ids: readonly string[], extra: { secret?
       const s = ++seq;
       const before = await Promise.all(nodes.map(digestOf));
       const storedBefore = await client().hget(keysOf(ns).cluster(before[0]!.cluster), 'v');
-      const err = await writer.call('setBlob', mode, s, bytes).then(() => undefined, (e: unknown) => e as { code?: string; message?: string });
+      const err = await writer.call('setBlob', mode, s, bytes).then(
+        () => undefined,
+        (e: unknown) => e as { code?: string; message?: string },
+      );
       if (err) {
         // Refused before commit: nothing changed anywhere.
         expect([mode, bytes, err.code]).toEqual([mode, bytes, 'message_too_large']);
@@ -176,9 +187,7 @@ async function nearTheLimit(ns: string, ids: readonly string[], extra: { secret?
         outcomes.push({ mode, bytes, result: 'refused' });
       } else {
         // Applied: on every node.
-        await digestsAgree(nodes, 15_000, (d) =>
-          mode === 'set' ? typeof d.data === 'string' && d.data.startsWith(`${bytes}|${s}:`) : (d.data as { last?: number } | undefined)?.last === s,
-        );
+        await digestsAgree(nodes, 15_000, (d) => (mode === 'set' ? typeof d.data === 'string' && d.data.startsWith(`${bytes}|${s}:`) : (d.data as { last?: number } | undefined)?.last === s));
         outcomes.push({ mode, bytes, result: 'applied' });
       }
     }

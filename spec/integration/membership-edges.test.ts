@@ -16,7 +16,7 @@ describe('membership edges', () => {
     const nodes = await cluster(['a', 'b', 'c', 'd']);
     await nodes[0]!.setSync('before');
     const leader = nodes.find((n) => n.leader === n.id)!;
-    const [sleeper, ...awake] = nodes.filter((n) => n !== leader) as [typeof nodes[0], ...typeof nodes];
+    const [sleeper, ...awake] = nodes.filter((n) => n !== leader) as [(typeof nodes)[0], ...typeof nodes];
     await sleeper.stop();
 
     await leader.leave(leader.id);
@@ -38,7 +38,7 @@ describe('membership edges', () => {
   it('a member removed while down restarts alone with its cluster’s newest data, not a former member’s that now runs alone', async () => {
     const nodes = await cluster(['a', 'b', 'c', 'd']);
     await nodes[0]!.setSync('shared');
-    const [w, x, loner, victim] = [...nodes].sort((p, q) => (p.leader === p.id ? -1 : q.leader === q.id ? 1 : 0)) as [typeof nodes[0], typeof nodes[0], typeof nodes[0], typeof nodes[0]];
+    const [w, x, loner, victim] = [...nodes].sort((p, q) => (p.leader === p.id ? -1 : q.leader === q.id ? 1 : 0)) as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
     await victim.stop();
     const stale = await readNodeKey(client(), namespace(), victim.id);
     expect(stale.c).toBe(w.rumor.cluster);
@@ -64,7 +64,7 @@ describe('membership edges', () => {
     const nodes = await cluster(['n0', 'n1', 'n2']);
     await nodes[0]!.setSync('cluster data');
     const leader = nodes.find((n) => n.leader === n.id)!;
-    const [sleeper, other] = nodes.filter((n) => n !== leader) as [typeof nodes[0], typeof nodes[0]];
+    const [sleeper, other] = nodes.filter((n) => n !== leader) as [(typeof nodes)[0], (typeof nodes)[0]];
     await sleeper.stop();
     await other.leave(leader.id);
     // (If the leave hands the housekeeping to the stopped sleeper, other's tick takes it over.)

@@ -82,7 +82,7 @@ describe('join', () => {
   });
 });
 
-describe('join never drops an acknowledged write (v1 let a fresh node\'s empty data win on a version tie)', () => {
+describe("join never drops an acknowledged write (v1 let a fresh node's empty data win on a version tie)", () => {
   const writes = {
     'a whole value': { write: (n: Gossip) => n.set('acked'), check: (n: Gossip) => expect(n.get()).toBe('acked') },
     'a config key': { write: (n: Gossip) => n.setCfg('limit', 10), check: (n: Gossip) => expect(n.get()).toEqual({ limit: 10 }) },
@@ -113,24 +113,21 @@ describe('join never drops an acknowledged write (v1 let a fresh node\'s empty d
     expect(Object.keys(hash).some((f) => f === 'd' || f.startsWith('k:'))).toBe(true);
   });
 
-  it.each(['never-written.join(written)', 'written.join(never-written)'] as const)(
-    'a cluster never written never wins, even at a higher version (%s)',
-    async (via) => {
-      const nw = await start('nw');
-      const nw2 = await start('nw2');
-      await nw.join(nw2.id);
-      for (let i = 0; i < 5; i++) await nw.setGossipInterval(1_000 + i);
-      const w = await start('w');
-      await w.set({ kept: true });
-      expect(nw.version).toBeGreaterThan(w.version);
-      const before = nw.version;
-      if (via === 'never-written.join(written)') await nw2.join(w.id);
-      else await w.join(nw2.id);
-      const all = [nw, nw2, w];
-      await eventually(() => all.every((n) => n.nodes.length === 3 && n.version === before + 1));
-      for (const n of all) expect(n.get()).toEqual({ kept: true });
-    },
-  );
+  it.each(['never-written.join(written)', 'written.join(never-written)'] as const)('a cluster never written never wins, even at a higher version (%s)', async (via) => {
+    const nw = await start('nw');
+    const nw2 = await start('nw2');
+    await nw.join(nw2.id);
+    for (let i = 0; i < 5; i++) await nw.setGossipInterval(1_000 + i);
+    const w = await start('w');
+    await w.set({ kept: true });
+    expect(nw.version).toBeGreaterThan(w.version);
+    const before = nw.version;
+    if (via === 'never-written.join(written)') await nw2.join(w.id);
+    else await w.join(nw2.id);
+    const all = [nw, nw2, w];
+    await eventually(() => all.every((n) => n.nodes.length === 3 && n.version === before + 1));
+    for (const n of all) expect(n.get()).toEqual({ kept: true });
+  });
 
   it.each(['X.join(Y)', 'Y.join(X)'] as const)('two clusters that each hold config keys keep every key of both (%s)', async (via) => {
     const [x1, x2] = [await start('x1'), await start('x2')];
@@ -151,7 +148,15 @@ describe('join never drops an acknowledged write (v1 let a fresh node\'s empty d
     const order = Object.keys(all[0]!.get() as object);
     for (const n of all) expect(Object.keys(n.get() as object)).toEqual(order);
     const hash = await readClusterHash(client(), namespace(), x1.rumor.cluster);
-    expect(Object.keys(hash).filter((f) => f.startsWith('k:')).sort()).toEqual(Object.keys(expected).map((k) => `k:${k}`).sort());
+    expect(
+      Object.keys(hash)
+        .filter((f) => f.startsWith('k:'))
+        .sort(),
+    ).toEqual(
+      Object.keys(expected)
+        .map((k) => `k:${k}`)
+        .sort(),
+    );
   });
 
   it.each([
@@ -212,7 +217,7 @@ describe('leave', () => {
 
   it('another node can remove a member, which then goes on alone', async () => {
     const nodes = await cluster(['a', 'b', 'c']);
-    const [x, y, z] = nodes as [typeof nodes[0], typeof nodes[0], typeof nodes[0]];
+    const [x, y, z] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
     await x.leave(z.id);
     await eventually(() => z.nodes.length === 1 && x.nodes.length === 2 && y.nodes.length === 2);
     expect(x.nodes).not.toContain(z.id);

@@ -212,7 +212,10 @@ async function doSet(m: Model, w: World, id: string, value: Value): Promise<void
 }
 
 class SetStep extends Step {
-  constructor(readonly id: string, readonly value: Value) {
+  constructor(
+    readonly id: string,
+    readonly value: Value,
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -228,7 +231,10 @@ class SetStep extends Step {
 
 /** Several sets in a row on one node: its cluster's version runs ahead (what a later join's max(both)+1 sees). */
 class SetBurstStep extends Step {
-  constructor(readonly id: string, readonly values: Value[]) {
+  constructor(
+    readonly id: string,
+    readonly values: Value[],
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -249,7 +255,10 @@ class SetBurstStep extends Step {
  * applied), and every member it does not name holds the value.
  */
 class SetSyncStep extends Step {
-  constructor(readonly id: string, readonly value: Value) {
+  constructor(
+    readonly id: string,
+    readonly value: Value,
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -297,7 +306,11 @@ class SetSyncStep extends Step {
  * there commits nothing.
  */
 class CfgStep extends Step {
-  constructor(readonly id: string, readonly how: 'setCfg' | 'deleteCfg' | 'patchCfg', readonly changes: ReadonlyArray<readonly [string, Json | undefined]>) {
+  constructor(
+    readonly id: string,
+    readonly how: 'setCfg' | 'deleteCfg' | 'patchCfg',
+    readonly changes: ReadonlyArray<readonly [string, Json | undefined]>,
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -400,7 +413,11 @@ class StatusStep extends Step {
  * when join resolves.
  */
 class JoinStep extends Step {
-  constructor(readonly caller: string, readonly other: string, readonly settleAfter = true) {
+  constructor(
+    readonly caller: string,
+    readonly other: string,
+    readonly settleAfter = true,
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -429,7 +446,8 @@ class JoinStep extends Step {
     const [t, a] = [home(m, this.caller), home(m, this.other)];
     const sizes = `${t.members.length}+${a.members.length}`;
     if (t.data.wt === 0 || a.data.wt === 0) saw('join: a side never written');
-    else if (t.data.mode === 'c' && a.data.mode === 'c') saw([...a.data.keys.keys()].some((k) => t.data.keys.has(k)) ? 'join: config keys, some both sides wrote' : 'join: config keys, none both wrote');
+    else if (t.data.mode === 'c' && a.data.mode === 'c')
+      saw([...a.data.keys.keys()].some((k) => t.data.keys.has(k)) ? 'join: config keys, some both sides wrote' : 'join: config keys, none both wrote');
     else saw('join: a whole value, the side written last wins');
     const stoppedAbsorbed = stoppedMembers(m, home(m, this.other)).length > 0;
     await node.join(this.other);
@@ -455,7 +473,10 @@ class JoinStep extends Step {
  * stopped one finds out when it restarts.
  */
 class LeaveStep extends Step {
-  constructor(readonly target: string, readonly by: string) {
+  constructor(
+    readonly target: string,
+    readonly by: string,
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -496,7 +517,10 @@ class LeaveStep extends Step {
  * member that no longer leads hands nothing over).
  */
 class StopStep extends Step {
-  constructor(readonly id: string, readonly rightAway: boolean) {
+  constructor(
+    readonly id: string,
+    readonly rightAway: boolean,
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -571,7 +595,10 @@ class RestartStep extends Step {
 
 /** Subscribes a listener (or one that throws on every event) on a running node. */
 class SubscribeStep extends Step {
-  constructor(readonly id: string, readonly kind: 'listener' | 'thrower') {
+  constructor(
+    readonly id: string,
+    readonly kind: 'listener' | 'thrower',
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -588,7 +615,10 @@ class SubscribeStep extends Step {
 
 /** Unsubscribes the oldest active subscriber of a node, with unsubscribe(handler) or the function subscribe returned. */
 class UnsubscribeStep extends Step {
-  constructor(readonly id: string, readonly viaReturnedOff: boolean) {
+  constructor(
+    readonly id: string,
+    readonly viaReturnedOff: boolean,
+  ) {
     super();
   }
   check(m: Readonly<Model>): boolean {
@@ -607,11 +637,7 @@ class UnsubscribeStep extends Step {
 // ---- arbitraries --------------------------------------------------------------
 
 /** Every run has n0–n2; n3 and n4 only some runs, so they come up less. */
-const id = fc.oneof(
-  { arbitrary: fc.constantFrom('n0', 'n1', 'n2'), weight: 9 },
-  { arbitrary: fc.constant('n3'), weight: 2 },
-  { arbitrary: fc.constant('n4'), weight: 1 },
-);
+const id = fc.oneof({ arbitrary: fc.constantFrom('n0', 'n1', 'n2'), weight: 9 }, { arbitrary: fc.constant('n3'), weight: 2 }, { arbitrary: fc.constant('n4'), weight: 1 });
 const leaf: fc.Arbitrary<Json> = fc.oneof(fc.integer({ min: -1000, max: 1000 }), fc.boolean(), fc.string({ maxLength: 4 }), fc.constant(null));
 const key = fc.constantFrom('a', 'b', 'flag', 'limit', 'name');
 const keyValue: fc.Arbitrary<Json> = fc.oneof(leaf, fc.array(leaf, { maxLength: 3 }));
@@ -632,9 +658,7 @@ const steps: fc.Arbitrary<Step>[] = [
   fc.tuple(id, key, keyValue).map(([n, k, v]) => new CfgStep(n, 'setCfg', [[k, v]])),
   fc.tuple(id, key, keyValue).map(([n, k, v]) => new CfgStep(n, 'setCfg', [[k, v]])),
   fc.tuple(id, key).map(([n, k]) => new CfgStep(n, 'deleteCfg', [[k, undefined]])),
-  fc
-    .tuple(id, fc.uniqueArray(fc.tuple(key, fc.option(keyValue, { nil: undefined })), { selector: ([k]) => k, maxLength: 3 }))
-    .map(([n, ch]) => new CfgStep(n, 'patchCfg', ch)),
+  fc.tuple(id, fc.uniqueArray(fc.tuple(key, fc.option(keyValue, { nil: undefined })), { selector: ([k]) => k, maxLength: 3 })).map(([n, ch]) => new CfgStep(n, 'patchCfg', ch)),
   id.map((n) => new GetStep(n)),
   id.map((n) => new StatusStep(n)),
   pair.map(([n, other]) => new JoinStep(n, other)),
@@ -741,7 +765,12 @@ describe('model-based', () => {
       } finally {
         const secs = ((Date.now() - started) / 1000).toFixed(1);
         console.log(`model: ${stats.runs} runs (shrinking included), ${stats.commands} commands executed, ${secs} s`);
-        console.log(`model: cases: ${[...stats.cases].sort(([a], [b]) => a.localeCompare(b)).map(([k, n]) => `${k} ×${n}`).join('; ')}`);
+        console.log(
+          `model: cases: ${[...stats.cases]
+            .sort(([a], [b]) => a.localeCompare(b))
+            .map(([k, n]) => `${k} ×${n}`)
+            .join('; ')}`,
+        );
       }
     },
     TEST_TIMEOUT_MS,

@@ -104,9 +104,11 @@ describe('notifications', () => {
     const [a, b, c] = await cluster(['a', 'b', 'c']);
     const versions: number[] = [];
     c!.subscribe((e) => void versions.push(e.version));
-    await Promise.all([a, b].map(async (n, i) => {
-      for (let k = 0; k < 20; k++) await n!.set(`${i}-${k}`);
-    }));
+    await Promise.all(
+      [a, b].map(async (n, i) => {
+        for (let k = 0; k < 20; k++) await n!.set(`${i}-${k}`);
+      }),
+    );
     await eventually(() => c!.version === a!.version && c!.version === b!.version);
     await new Promise((r) => setImmediate(r));
     expect(versions.length).toBeGreaterThan(0);
@@ -128,7 +130,11 @@ describe('onKey', () => {
     const v2 = b!.version;
     await a!.deleteCfg('limit');
     const v3 = a!.version;
-    const expected = [[10, v1], [20, v2], [undefined, v3]];
+    const expected = [
+      [10, v1],
+      [20, v2],
+      [undefined, v3],
+    ];
     await eventually(() => onA.length === 3 && onB.length === 3);
     expect(onA).toEqual(expected);
     expect(onB).toEqual(expected);

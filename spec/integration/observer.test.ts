@@ -26,9 +26,7 @@ describe('an observer', () => {
     expect(await o.live()).toEqual(['a', 'b', 'c']);
     const { rumor, members } = await o.members();
     expect(rumor?.data).toEqual({ seen: true });
-    expect(members.map((m) => [m.nodeId, m.listening, m.version, m.leader]).sort()).toEqual(
-      nodes.map((n) => [n.id, true, n.version, n.id === n.leader]).sort(),
-    );
+    expect(members.map((m) => [m.nodeId, m.listening, m.version, m.leader]).sort()).toEqual(nodes.map((n) => [n.id, true, n.version, n.id === n.leader]).sort());
     // It is not a member, and not listed anywhere.
     for (const n of nodes) expect(n.nodes).not.toContain(o.id);
   });
@@ -117,7 +115,10 @@ describe('an observer', () => {
     const observer = await observe();
     await expect(observer.write({ kind: 'cfg', key: 'flag', value: 'forged' })).rejects.toMatchObject({ code: 'secret_required' });
     // Nothing changed, and the members still read and write their state.
-    expect(nodes.map((n) => [n.version, n.getCfg('flag')])).toEqual([[version, 'on'], [version, 'on']]);
+    expect(nodes.map((n) => [n.version, n.getCfg('flag')])).toEqual([
+      [version, 'on'],
+      [version, 'on'],
+    ]);
     await nodes[1]!.setCfgSync('flag', 'off');
     expect(nodes[0]!.getCfg('flag')).toBe('off');
   });

@@ -176,7 +176,15 @@ describe('changedFlags', () => {
     expect(changedFlags({ a: 1, b: { x: 1 }, c: 3 }, { a: 2, b: { x: 1 }, d: 4 })).toEqual(['a', 'd', 'c']);
     expect(changedFlags(undefined, { a: 1 })).toEqual(['a']);
     expect(changedFlags({ a: 1 }, 'not config')).toEqual(['a']);
-    expect(changedFlags(new Map([['k', 1]]), new Map([['k', 2], ['l', 3]]))).toEqual(['k', 'l']);
+    expect(
+      changedFlags(
+        new Map([['k', 1]]),
+        new Map([
+          ['k', 2],
+          ['l', 3],
+        ]),
+      ),
+    ).toEqual(['k', 'l']);
     const same = { a: 1 };
     expect(changedFlags(same, same)).toEqual([]);
   });

@@ -84,7 +84,12 @@ beforeAll(async () => {
   app = join(work, 'app');
   await mkdir(app);
   await writeFile(join(app, 'package.json'), JSON.stringify({ name: 'scratch', version: '1.0.0', private: true }));
-  await run('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, 'prom-client@^15', '@opentelemetry/api@^1', '@openfeature/server-sdk@^1', '@openfeature/core@^1'], app, 90_000);
+  await run(
+    'npm',
+    ['install', '--no-audit', '--no-fund', '--prefer-offline', '--loglevel=error', tarball, 'prom-client@^15', '@opentelemetry/api@^1', '@openfeature/server-sdk@^1', '@openfeature/core@^1'],
+    app,
+    90_000,
+  );
 }, 150_000);
 
 afterAll(async () => {
@@ -121,7 +126,18 @@ describe('the packed package', () => {
     skipWhenNoPack(ctx);
     const allowed = /^package\/(package\.json|README\.md|LICENSE|bench\/results\/convergence\.svg|dist\/.+\.(js|d\.ts)|dist\/scripts\/[\w-]+\.lua)$/;
     expect(files.filter((f) => !allowed.test(f))).toEqual([]);
-    for (const needed of ['dist/index.js', 'dist/index.d.ts', 'dist/exporters/prometheus.js', 'dist/exporters/prometheus.d.ts', 'dist/exporters/opentelemetry.js', 'dist/integrations/openfeature.js', 'dist/testing.js', 'dist/testing.d.ts', 'dist/cli/main.js', 'dist/scripts/scripts.js']) {
+    for (const needed of [
+      'dist/index.js',
+      'dist/index.d.ts',
+      'dist/exporters/prometheus.js',
+      'dist/exporters/prometheus.d.ts',
+      'dist/exporters/opentelemetry.js',
+      'dist/integrations/openfeature.js',
+      'dist/testing.js',
+      'dist/testing.d.ts',
+      'dist/cli/main.js',
+      'dist/scripts/scripts.js',
+    ]) {
       expect(files).toContain(`package/${needed}`);
     }
     // Every script the library loads at run time, next to the loader (lib/scripts/*.lua is copied by the build).
@@ -139,7 +155,10 @@ describe('the packed package', () => {
 
   it('an ES module imports it, starts two nodes that join, sets a value and reads it on both, without loading prom-client', async (ctx) => {
     type Esm = { resolved: string; errorClass: string; onA: unknown; onB: unknown; frozen: boolean; members: string[]; sameVersion: boolean; ioredisLoaded: boolean; promClientLoaded: boolean };
-    const out = await script<Esm>(ctx, 'esm.mjs', `
+    const out = await script<Esm>(
+      ctx,
+      'esm.mjs',
+      `
       import { createRequire } from 'node:module';
       import { Gossip, GossipError } from 'simple-gossip';
       const opts = { redis: process.env.REDIS_URL, namespace: process.env.SG_NAMESPACE, rpcTimeoutMs: 2000 };
@@ -161,7 +180,8 @@ describe('the packed package', () => {
         await a.stop({ leave: true });
         await b.stop({ leave: true });
       }
-    `);
+    `,
+    );
     expect(out.resolved).toContain('/app/node_modules/simple-gossip/dist/index.js');
     expect(out.errorClass).toBe('function');
     expect(out.onA).toEqual({ hello: 'from the tarball' });
@@ -194,7 +214,10 @@ describe('the packed package', () => {
   });
 
   it('simple-gossip/prometheus reports a node to a prom-client registry', async (ctx) => {
-    const out = await script<{ text: string; promClientLoaded: boolean }>(ctx, 'prometheus.mjs', `
+    const out = await script<{ text: string; promClientLoaded: boolean }>(
+      ctx,
+      'prometheus.mjs',
+      `
       import { createRequire } from 'node:module';
       import { Registry } from 'prom-client';
       import { Gossip } from 'simple-gossip';
@@ -211,7 +234,8 @@ describe('the packed package', () => {
       } finally {
         await node.stop({ leave: true });
       }
-    `);
+    `,
+    );
     expect(out.promClientLoaded).toBe(true);
     expect(out.text).toMatch(/^simple_gossip_version\{node_id="pack-c",namespace="sg-pack-[0-9a-f]+"\} 2$/m);
     expect(out.text).toMatch(/^simple_gossip_is_leader\{node_id="pack-c",[^}]*\} 1$/m);
@@ -241,7 +265,10 @@ describe('the packed package', () => {
   });
 
   it('simple-gossip/opentelemetry and simple-gossip/openfeature load from the tarball with their peers', async (ctx) => {
-    const out = await script(ctx, 'integrations.mjs', `
+    const out = await script(
+      ctx,
+      'integrations.mjs',
+      `
       import { metrics } from '@opentelemetry/api';
       import { OpenFeature } from '@openfeature/server-sdk';
       import { Gossip } from 'simple-gossip';
@@ -259,13 +286,16 @@ describe('the packed package', () => {
       } finally {
         await node.stop({ leave: true });
       }
-    `);
+    `,
+    );
     expect(out).toEqual({ value: true, reason: 'STATIC', provider: 'simple-gossip' });
   });
 
   it('its type declarations serve both entry points to a TypeScript user', async (ctx) => {
     skipWhenNoPack(ctx);
-    await writeFile(join(app, 'check.mts'), `
+    await writeFile(
+      join(app, 'check.mts'),
+      `
       import { Gossip, type MetricsSnapshot, type GossipOptions } from 'simple-gossip';
       import { registerGossipMetrics, type GossipMetricsOptions } from 'simple-gossip/prometheus';
       import { registerGossipInstruments } from 'simple-gossip/opentelemetry';
@@ -296,16 +326,23 @@ describe('the packed package', () => {
       // @ts-expect-error: the exporter is not part of the main entry point
       import { registerGossipMetrics as nope } from 'simple-gossip';
       void nope;
-    `);
-    await writeFile(join(app, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] },
-      files: ['check.mts'],
-    }));
+    `,
+    );
+    await writeFile(
+      join(app, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, noEmit: true, skipLibCheck: true, types: [] },
+        files: ['check.mts'],
+      }),
+    );
     await run(TSC, ['-p', 'tsconfig.json'], app, 30_000);
   });
 
   it('simple-gossip/testing starts a Redis of its own that a node works on, and stops it', async (ctx) => {
-    const out = await script<{ url: string; source: string; read: unknown; after: string; ownRedis: boolean }>(ctx, 'testing.mjs', `
+    const out = await script<{ url: string; source: string; read: unknown; after: string; ownRedis: boolean }>(
+      ctx,
+      'testing.mjs',
+      `
       import { Gossip } from 'simple-gossip';
       import { startRedis } from 'simple-gossip/testing';
       const redis = await startRedis();
@@ -316,7 +353,8 @@ describe('the packed package', () => {
       await redis.stop();
       const after = await Gossip.start({ redis: redis.url, nodeId: 'pack-t', connectTimeoutMs: 300 }).then(() => 'started', (err) => err.code);
       console.log(JSON.stringify({ url: redis.url, source: redis.source, read, after, ownRedis: redis.url !== process.env.REDIS_URL }));
-    `);
+    `,
+    );
     expect(out.url).toMatch(/^redis:\/\/127\.0\.0\.1:\d+$/);
     expect(out.source).toBe('binary');
     expect(out.read).toBe('its own Redis');
@@ -324,7 +362,7 @@ describe('the packed package', () => {
     expect(out.after).toBe('redis_unreachable');
   });
 
-  it('ioredis comes as a peer dependency (>=5): one copy, the project\'s own, and none inside the package', async (ctx) => {
+  it("ioredis comes as a peer dependency (>=5): one copy, the project's own, and none inside the package", async (ctx) => {
     skipWhenNoPack(ctx);
     const manifest = JSON.parse(await readFile(join(app, 'node_modules', 'simple-gossip', 'package.json'), 'utf8')) as Manifest;
     expect(manifest.dependencies?.ioredis).toBeUndefined();
@@ -428,7 +466,9 @@ describe('the packed package in a project that has ioredis 5', () => {
 
   it('an ioredis 5 client passes tsc (strict, nodenext) as the redis option, and two nodes on such clients share a write', async (ctx) => {
     skipWhenNoPack(ctx);
-    await writeFile(join(app5, 'shared.mts'), `
+    await writeFile(
+      join(app5, 'shared.mts'),
+      `
       import { Redis } from 'ioredis';
       import { Gossip } from 'simple-gossip';
       const url = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
@@ -443,11 +483,15 @@ describe('the packed package in a project that has ioredis 5', () => {
       await b.stop({ leave: true });
       connection.disconnect();
       process.exit(0);
-    `);
-    await writeFile(join(app5, 'tsconfig.json'), JSON.stringify({
-      compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, skipLibCheck: true, types: [] },
-      files: ['shared.mts'],
-    }));
+    `,
+    );
+    await writeFile(
+      join(app5, 'tsconfig.json'),
+      JSON.stringify({
+        compilerOptions: { module: 'nodenext', moduleResolution: 'nodenext', target: 'es2022', strict: true, skipLibCheck: true, types: [] },
+        files: ['shared.mts'],
+      }),
+    );
     // process and the ioredis typings need Node's types: the scratch project has none, so tsc is told where this tree's are.
     await run(TSC, ['-p', 'tsconfig.json', '--typeRoots', join(ROOT, 'node_modules', '@types'), '--types', 'node'], app5, 60_000);
     const { stdout } = await run(process.execPath, ['shared.mjs'], app5, 30_000, { REDIS_URL: redis(), SG_NAMESPACE: freshNamespace('pack5') });

@@ -42,15 +42,16 @@ describe('a node process that dies', () => {
     await writer.call('set', value);
     expect(await writer.call('get')).toEqual(value);
 
-    await eventually(async () => {
-      const [values, leaders] = await Promise.all([
-        Promise.all(others.map((n) => n.call('get'))),
-        Promise.all(others.map((n) => n.call<string>('leader'))),
-      ]);
-      expect(values).toEqual([value, value]);
-      expect(leaders[0]).toBe(leaders[1]);
-      expect(leaders[0]).not.toBe(leader.id);
-    }, 10_000, 'both survivors to hold the write and agree on the new leader');
+    await eventually(
+      async () => {
+        const [values, leaders] = await Promise.all([Promise.all(others.map((n) => n.call('get'))), Promise.all(others.map((n) => n.call<string>('leader')))]);
+        expect(values).toEqual([value, value]);
+        expect(leaders[0]).toBe(leaders[1]);
+        expect(leaders[0]).not.toBe(leader.id);
+      },
+      10_000,
+      'both survivors to hold the write and agree on the new leader',
+    );
   });
 
   it('a frozen leader (SIGSTOP) changes nothing for writers, and is replaced: its subscription lives on, but it refreshes nothing', async () => {
@@ -62,11 +63,15 @@ describe('a node process that dies', () => {
       await writer.call('set', value);
       expect(await writer.call('get')).toEqual(value);
     }
-    await eventually(async () => {
-      const leaders = await Promise.all(others.map((n) => n.call<string>('leader')));
-      expect(leaders[0]).toBe(leaders[1]);
-      expect(leaders[0]).not.toBe(leader.id);
-    }, 10_000, 'the survivors to agree on a new leader');
+    await eventually(
+      async () => {
+        const leaders = await Promise.all(others.map((n) => n.call<string>('leader')));
+        expect(leaders[0]).toBe(leaders[1]);
+        expect(leaders[0]).not.toBe(leader.id);
+      },
+      10_000,
+      'the survivors to agree on a new leader',
+    );
   });
 
   it('an observer writes after the leader died: the write lands on every survivor, and the next leader takes over', async () => {

@@ -32,8 +32,7 @@ function parse(text: string): Sample[] {
 async function scrape(registry: Registry) {
   const text = await registry.metrics();
   const samples = parse(text);
-  const value = (name: string, labels: Record<string, string>): number | undefined =>
-    samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+  const value = (name: string, labels: Record<string, string>): number | undefined => samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
   return { text, samples, value };
 }
 
@@ -109,8 +108,7 @@ export function prometheusScenarios(backend: Backend): void {
         for (const outcome of ['applied', 'stale', 'read']) expect(value('simple_gossip_changes_total', at(n, { outcome }))).toBeGreaterThanOrEqual(0);
         // Counters only grow, so the scrape lies between two readings of the node.
         const received = Object.values(snap.received).reduce((sum, r) => sum + r.messages, 0);
-        const scraped = [...text.matchAll(new RegExp(`^simple_gossip_messages_received_total\\{[^}]*node_id="${n.id}"[^}]*\\} (\\d+)$`, 'gm'))]
-          .reduce((sum, m) => sum + Number(m[1]), 0);
+        const scraped = [...text.matchAll(new RegExp(`^simple_gossip_messages_received_total\\{[^}]*node_id="${n.id}"[^}]*\\} (\\d+)$`, 'gm'))].reduce((sum, m) => sum + Number(m[1]), 0);
         expect(scraped).toBeGreaterThan(0);
         expect(scraped).toBeLessThanOrEqual(received);
       }
@@ -186,9 +184,7 @@ export function prometheusScenarios(backend: Backend): void {
       const after = await scrape(registry);
       expect(after.value('simple_gossip_version', { node_id: 'a' })).toBe(v + 2);
       expect(after.value('simple_gossip_version', { node_id: 'b' })).toBe(v + 2);
-      expect(after.value('simple_gossip_changes_total', { node_id: 'b', outcome: 'applied' })).toBe(
-        before.value('simple_gossip_changes_total', { node_id: 'b', outcome: 'applied' })! + 2,
-      );
+      expect(after.value('simple_gossip_changes_total', { node_id: 'b', outcome: 'applied' })).toBe(before.value('simple_gossip_changes_total', { node_id: 'b', outcome: 'applied' })! + 2);
       // A stopping leader hands over (one more version); the stopped node keeps its last values.
       await a!.stop();
       const stopped = await scrape(registry);
@@ -266,7 +262,7 @@ export function prometheusScenarios(backend: Backend): void {
       expect(value('other_changes_total', { node_id: 'a', outcome: 'applied' })).toBe(0);
     });
 
-    it('the default registry is prom-client\'s global one', async () => {
+    it("the default registry is prom-client's global one", async () => {
       const { register } = await import('prom-client');
       const a = await start('a');
       const off = registerGossipMetrics(a);

@@ -33,7 +33,10 @@ function recipe(name: string, edit: (code: string) => string = (c) => c) {
   const code = recipes.get(name);
   if (!code) throw new Error(`README has no recipe ${name}`);
   let namespace = '';
-  const file = project.write(name, edit(code).replace(/namespace: '([\w-]+)'/, (_, ns: string) => `namespace: '${(namespace = `${ns}-${randomBytes(3).toString('hex')}`)}'`));
+  const file = project.write(
+    name,
+    edit(code).replace(/namespace: '([\w-]+)'/, (_, ns: string) => `namespace: '${(namespace = `${ns}-${randomBytes(3).toString('hex')}`)}'`),
+  );
   const start = (nodeId: string, env: Record<string, string> = {}): Script => {
     const s = new Script(file, project.dir, { REDIS_URL: redis(), NODE_ID: nodeId, ...env });
     running.push(s);
@@ -47,11 +50,15 @@ async function oneCluster(namespace: string, ids: readonly string[]): Promise<{ 
   const observer = await Observer.connect({ redis: redis(), namespace, statusTimeoutMs: 300 });
   try {
     let leader = '';
-    await eventually(async () => {
-      const { rumor, members } = await observer.members();
-      leader = rumor?.leader ?? '';
-      return !!rumor && [...rumor.nodes].sort().join() === [...ids].sort().join() && members.every((m) => m.listening && m.version === rumor.version);
-    }, 10_000, `one cluster of ${ids.join(', ')}`);
+    await eventually(
+      async () => {
+        const { rumor, members } = await observer.members();
+        leader = rumor?.leader ?? '';
+        return !!rumor && [...rumor.nodes].sort().join() === [...ids].sort().join() && members.every((m) => m.listening && m.version === rumor.version);
+      },
+      10_000,
+      `one cluster of ${ids.join(', ')}`,
+    );
     return { leader };
   } finally {
     await observer.close();
@@ -91,7 +98,10 @@ describe('README recipes', () => {
 
   it('leader-only job: only the leader runs it, and it moves to another instance when the leader stops', async () => {
     const { namespace, start } = recipe('report.mjs', (code) => code.replace('}, 60_000);', '}, 200);'));
-    const instances = new Map([['api-1', start('api-1')], ['api-2', start('api-2')]]);
+    const instances = new Map([
+      ['api-1', start('api-1')],
+      ['api-2', start('api-2')],
+    ]);
     const { leader } = await oneCluster(namespace, [...instances.keys()]);
     const [otherId, other] = [...instances].find(([id]) => id !== leader)!;
     const runs = /sends the report$/;

@@ -28,12 +28,36 @@ afterAll(async () => {
 const ACL_COMMANDS = [
   '-@all',
   // the scripts (ioredis: EVALSHA, then EVAL after a NOSCRIPT), and what they call
-  '+evalsha', '+eval', '+script|load', '+time',
-  '+hgetall', '+hget', '+hmget', '+hset', '+hdel', '+hkeys', '+hexists', '+exists', '+get', '+set', '+del', '+pexpire', '+multi', '+exec',
+  '+evalsha',
+  '+eval',
+  '+script|load',
+  '+time',
+  '+hgetall',
+  '+hget',
+  '+hmget',
+  '+hset',
+  '+hdel',
+  '+hkeys',
+  '+hexists',
+  '+exists',
+  '+get',
+  '+set',
+  '+del',
+  '+pexpire',
+  '+multi',
+  '+exec',
   // messages, listeners, and the namespace's channels
-  '+publish', '+subscribe', '+unsubscribe', '+pubsub|numsub', '+pubsub|channels',
+  '+publish',
+  '+subscribe',
+  '+unsubscribe',
+  '+pubsub|numsub',
+  '+pubsub|channels',
   // the connection (ioredis's ready check, its name), and the CLI's purge
-  '+ping', '+info', '+client|setname', '+quit', '+scan',
+  '+ping',
+  '+info',
+  '+client|setname',
+  '+quit',
+  '+scan',
 ];
 
 /** What a Redis Cluster needs on top: sharded pub/sub and the topology (the README's second line). */
@@ -111,7 +135,7 @@ describe('a Redis that asks for credentials', () => {
     }
   });
 
-  it('works on a Redis Cluster with the ACL user and the README\'s additions for it', async () => {
+  it("works on a Redis Cluster with the ACL user and the README's additions for it", async () => {
     const servers = await RedisClusterServers.start(3);
     const namespace = freshNamespace('acl-cluster');
     const redisOptions = { username: 'gossip', password: 'node-pw' };

@@ -30,7 +30,10 @@ async function scriptCalls(): Promise<number> {
 
 /** The rejection of `write`, which must be a ValidationError. */
 async function refused(write: Promise<unknown>): Promise<ValidationError> {
-  const err: unknown = await write.then(() => undefined, (e: unknown) => e);
+  const err: unknown = await write.then(
+    () => undefined,
+    (e: unknown) => e,
+  );
   expect(err).toBeInstanceOf(ValidationError);
   expect(err).toBeInstanceOf(GossipError);
   expect((err as ValidationError).code).toBe('invalid_data');
@@ -146,18 +149,24 @@ describe('states from elsewhere with a schema', () => {
     await eventually(() => strict.nodes.length === 2);
     await strict.stop();
     await lax.set({ limit: 'lots', mode: 'dark' });
-    const err = await start('strict', { schema: Strict }).then(() => undefined, (e: unknown) => e);
+    const err = await start('strict', { schema: Strict }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
     expect(err).toBeInstanceOf(ValidationError);
     expect((err as ValidationError).issues.map((i) => i.path)).toEqual([['limit']]);
   });
 
   it('an async schema is awaited: for writes before they are sent, and for states from other nodes before they are installed', async () => {
     let checks = 0;
-    const Async = Flags.refine(async (d) => {
-      checks++;
-      await new Promise((resolve) => setTimeout(resolve, 5));
-      return d.mode !== 'light' || d.limit <= 10;
-    }, { message: 'light mode allows at most 10', path: ['limit'] });
+    const Async = Flags.refine(
+      async (d) => {
+        checks++;
+        await new Promise((resolve) => setTimeout(resolve, 5));
+        return d.mode !== 'light' || d.limit <= 10;
+      },
+      { message: 'light mode allows at most 10', path: ['limit'] },
+    );
     expect(Async['~standard'].validate(VALID)).toBeInstanceOf(Promise);
     const lax = await start('lax');
     const a = await start<Flags>('a', { schema: Async });

@@ -115,11 +115,29 @@ interface CreateOpts {
 function put(ctx: Ctx, id: string, o: CreateOpts): Promise<Reply> {
   const { keys, scripts, ns } = ctx;
   const caller = o.caller ?? o.nodes[0]!;
-  return scripts.run('put', [keys.cluster(id), keys.clusters, keys.restore(id), keys.snapshot(caller)], [
-    'PUBLISH', keys.nodePrefix, headerPrefix(ns, id, caller), caller, o.how ?? 'create', o.version ?? 1, o.hash ?? '',
-    o.nodes.join(' '), o.leader ?? o.nodes[0]!, o.fanout ?? 2, o.gi ?? GI, o.mode ?? 'v', o.wt ?? 0, o.created ?? 0, o.seq ?? 0,
-    NODE_TTL, ...(o.fields ?? []),
-  ]);
+  return scripts.run(
+    'put',
+    [keys.cluster(id), keys.clusters, keys.restore(id), keys.snapshot(caller)],
+    [
+      'PUBLISH',
+      keys.nodePrefix,
+      headerPrefix(ns, id, caller),
+      caller,
+      o.how ?? 'create',
+      o.version ?? 1,
+      o.hash ?? '',
+      o.nodes.join(' '),
+      o.leader ?? o.nodes[0]!,
+      o.fanout ?? 2,
+      o.gi ?? GI,
+      o.mode ?? 'v',
+      o.wt ?? 0,
+      o.created ?? 0,
+      o.seq ?? 0,
+      NODE_TTL,
+      ...(o.fields ?? []),
+    ],
+  );
 }
 
 /** Creates cluster `id` and gives back its hash. */
@@ -153,7 +171,13 @@ async function commit(ctx: Ctx, cluster: string, o: CommitOpts): Promise<{ reply
   const w = o.w ?? `w${++writeCount}`;
   const ts = o.ts ?? (await redisNow(cmd));
   const meta = JSON.stringify({
-    w, ts, op: o.op, ...(o.mode ? { mode: o.mode } : {}), set: o.set ?? [], ...(o.del ? { del: o.del } : {}), ...(o.sigs ? { sigs: o.sigs } : {}),
+    w,
+    ts,
+    op: o.op,
+    ...(o.mode ? { mode: o.mode } : {}),
+    set: o.set ?? [],
+    ...(o.del ? { del: o.del } : {}),
+    ...(o.sigs ? { sigs: o.sigs } : {}),
   });
   const args: Arg[] = ['PUBLISH', keys.nodePrefix, headerPrefix(ns, cluster, o.from ?? o.writer), o.writer, o.base ?? '', TTL, o.window ?? WINDOW, o.sigLine ?? '', meta, ...(o.values ?? [])];
   const reply = await scripts.run('commit', [keys.cluster(cluster), keys.write(w)], args);
@@ -167,8 +191,7 @@ async function committed(ctx: Ctx, cluster: string, o: CommitOpts): Promise<{ ve
   return { version: Number(reply[1]), hash: String(reply[2]), prev: String(reply[3]), at: Number(reply[4]), meta };
 }
 
-const dataOf = (f: Record<string, string>): Record<string, string> =>
-  Object.fromEntries(Object.entries(f).filter(([k]) => k === 'd' || k.startsWith('k:')));
+const dataOf = (f: Record<string, string>): Record<string, string> => Object.fromEntries(Object.entries(f).filter(([k]) => k === 'd' || k.startsWith('k:')));
 
 describe('redis.sha1hex agrees with chainHash and createdHash', () => {
   it('hashes the same strings to the same SHA-1 as the hand-checked values', async () => {
@@ -214,13 +237,7 @@ describe('commit-2', () => {
     expect(c.meta).toBe(metaFor('wx', ts));
     const frames = await ctx.tap.take();
     expect(frames.map((m) => m.channel).sort()).toEqual([ctx.keys.node('n1'), ctx.keys.node('n3')]);
-    const expected = [
-      `{"v":2,"t":"change","ns":"${ctx.ns}","c":"c1","from":"n2","n":2,"h":"${c.hash}","p":"${h1}","at":${c.at}}`,
-      sigLine,
-      c.meta,
-      '=1',
-      '="two"',
-    ].join('\n');
+    const expected = [`{"v":2,"t":"change","ns":"${ctx.ns}","c":"c1","from":"n2","n":2,"h":"${c.hash}","p":"${h1}","at":${c.at}}`, sigLine, c.meta, '=1', '="two"'].join('\n');
     for (const m of frames) expect(m.message).toBe(expected);
     const decoded = decodeChange(frames[0]!.message, { namespace: ctx.ns, maxMessageBytes: 1 << 20, signer });
     expect(decoded.header).toMatchObject({ c: 'c1', from: 'n2', n: 2, h: c.hash, p: h1, at: c.at });
@@ -247,7 +264,7 @@ describe('commit-2', () => {
     expect(await ctx.tap.take()).toEqual([]);
   });
 
-  it('an observer’s write (writer \'\') commits and is published to every member', async () => {
+  it("an observer’s write (writer '') commits and is published to every member", async () => {
     const ctx = setup();
     const h1 = await create(ctx, 'c1', { nodes: ['n1', 'n2'] });
     await ctx.tap.listen(ctx.keys.node('n1'), ctx.keys.node('n2'));
@@ -409,11 +426,30 @@ describe('commit-2', () => {
 });
 
 describe('meta-3', () => {
-  const runMeta = (ctx: Ctx, id: string, o: { caller: string; base: string; desc: string; nodes: string[]; leader: string; fanout?: number; gi?: number; tell?: string[]; drop?: string; dropIt?: boolean; minVersion?: number }) =>
-    ctx.scripts.run('meta', [ctx.keys.cluster(id), ctx.keys.clusters, ctx.keys.snapshot(o.drop ?? o.caller)], [
-      'PUBLISH', ctx.keys.nodePrefix, headerPrefix(ctx.ns, id, o.caller), o.caller, o.base, o.desc,
-      o.nodes.join(' '), o.leader, o.fanout ?? 2, o.gi ?? GI, (o.tell ?? []).join(' '), o.dropIt ? '1' : '0', o.minVersion ?? 0,
-    ]);
+  const runMeta = (
+    ctx: Ctx,
+    id: string,
+    o: { caller: string; base: string; desc: string; nodes: string[]; leader: string; fanout?: number; gi?: number; tell?: string[]; drop?: string; dropIt?: boolean; minVersion?: number },
+  ) =>
+    ctx.scripts.run(
+      'meta',
+      [ctx.keys.cluster(id), ctx.keys.clusters, ctx.keys.snapshot(o.drop ?? o.caller)],
+      [
+        'PUBLISH',
+        ctx.keys.nodePrefix,
+        headerPrefix(ctx.ns, id, o.caller),
+        o.caller,
+        o.base,
+        o.desc,
+        o.nodes.join(' '),
+        o.leader,
+        o.fanout ?? 2,
+        o.gi ?? GI,
+        (o.tell ?? []).join(' '),
+        o.dropIt ? '1' : '0',
+        o.minVersion ?? 0,
+      ],
+    );
 
   it('answers conflict with the current version and hash when the base hash is stale, and changes nothing', async () => {
     const ctx = setup();
@@ -438,7 +474,16 @@ describe('meta-3', () => {
     await ctx.tap.listen(...['n1', 'n2', 'n3', 'n4', 'n5'].map((n) => ctx.keys.node(n)));
     const desc = '{"op":"meta","why":"evict","id":"m1"}';
     const r = await runMeta(ctx, 'c1', {
-      caller: 'n1', base: h1, desc, nodes: ['n1', 'n2', 'n4'], leader: 'n2', fanout: 3, gi: 2000, tell: ['n3', 'n2'], drop: 'n3', dropIt: true,
+      caller: 'n1',
+      base: h1,
+      desc,
+      nodes: ['n1', 'n2', 'n4'],
+      leader: 'n2',
+      fanout: 3,
+      gi: 2000,
+      tell: ['n3', 'n2'],
+      drop: 'n3',
+      dropIt: true,
     });
     const hash = sha1(`${h1}\n2\n${desc}`);
     expect(r.slice(0, 4)).toEqual(['ok', 2, hash, h1]);
@@ -485,10 +530,11 @@ describe('meta-3', () => {
 
 describe('merge-3', () => {
   const runMerge = (ctx: Ctx, target: string, absorbed: string, o: { caller: string; tHash: string; aHash: string; nodes: string[]; leader: string; desc?: string }) =>
-    ctx.scripts.run('merge', [ctx.keys.cluster(target), ctx.keys.cluster(absorbed), ctx.keys.clusters], [
-      'PUBLISH', ctx.keys.nodePrefix, headerPrefix(ctx.ns, target, o.caller), o.caller, o.tHash, o.aHash, o.nodes.join(' '), o.leader,
-      o.desc ?? '{"op":"merge","absorbed":"A","id":"m"}',
-    ]);
+    ctx.scripts.run(
+      'merge',
+      [ctx.keys.cluster(target), ctx.keys.cluster(absorbed), ctx.keys.clusters],
+      ['PUBLISH', ctx.keys.nodePrefix, headerPrefix(ctx.ns, target, o.caller), o.caller, o.tHash, o.aHash, o.nodes.join(' '), o.leader, o.desc ?? '{"op":"merge","absorbed":"A","id":"m"}'],
+    );
 
   const head = async (ctx: Ctx, id: string) => {
     const [v, h] = await ctx.cmd.hmget(ctx.keys.cluster(id), 'v', 'h');
@@ -532,7 +578,11 @@ describe('merge-3', () => {
     for (const m of frames) expect(m.message).toBe(expected);
     // and the merged state reads back in key order
     const stored = parseStored<Record<string, string>>('T', f, undefined)!;
-    expect(Object.entries(stored.state.data!)).toEqual([['x', 'T2'], ['y', 'A1'], ['z', 'A1']]);
+    expect(Object.entries(stored.state.data!)).toEqual([
+      ['x', 'T2'],
+      ['y', 'A1'],
+      ['z', 'A1'],
+    ]);
   });
 
   it('a never-written target takes the absorbed side’s data', async () => {
@@ -634,7 +684,17 @@ describe('put-4', () => {
     const at = Number(r[3]);
     expect(at).toBeGreaterThanOrEqual(t0);
     expect(await ctx.cmd.hgetall(ctx.keys.cluster('c-9'))).toEqual({
-      v: '4', h: hash, nodes: 'n1 n2', leader: 'n2', fanout: '3', gi: '1700', mode: 'c', wt: '55', created: String(at), seq: '1', 'k:a': '1:55::=1',
+      v: '4',
+      h: hash,
+      nodes: 'n1 n2',
+      leader: 'n2',
+      fanout: '3',
+      gi: '1700',
+      mode: 'c',
+      wt: '55',
+      created: String(at),
+      seq: '1',
+      'k:a': '1:55::=1',
     });
     expect(await ctx.cmd.hget(ctx.keys.clusters, 'c-9')).toBe(`${at} 2 ${at} 1700`);
     expect(await ctx.cmd.hgetall(ctx.keys.snapshot('n1'))).toEqual({ c: 'c-9', v: '4', nodes: 'n1 n2', gi: '1700', seen: String(at) });
@@ -687,9 +747,7 @@ describe('put-4', () => {
 
 describe('tick-4', () => {
   const runTick = (ctx: Ctx, id: string, self: string, leader: string) =>
-    ctx.scripts.run('tick', [ctx.keys.cluster(id), ctx.keys.clusters, ctx.keys.snapshot(self), ctx.keys.snapshot(leader)], [
-      self, NODE_TTL, ctx.keys.node(leader), 'NUMSUB',
-    ]);
+    ctx.scripts.run('tick', [ctx.keys.cluster(id), ctx.keys.clusters, ctx.keys.snapshot(self), ctx.keys.snapshot(leader)], [self, NODE_TTL, ctx.keys.node(leader), 'NUMSUB']);
 
   it('answers missing with Redis’s clock when the cluster’s hash is gone', async () => {
     const ctx = setup();
@@ -755,7 +813,14 @@ describe('parseStored reads back what the scripts wrote', () => {
     const f = await ctx.cmd.hgetall(ctx.keys.cluster('c1'));
     const stored = parseStored<Record<string, unknown>>('c1', f, undefined)!;
     expect(stored.state).toEqual({
-      cluster: 'c1', version: 3, hash: s2.hash, data: { zeta: 'z', alpha: true, mid: null }, leader: 'n2', nodes: ['n1', 'n2'], fanout: 4, gossipIntervalMs: 2500,
+      cluster: 'c1',
+      version: 3,
+      hash: s2.hash,
+      data: { zeta: 'z', alpha: true, mid: null },
+      leader: 'n2',
+      nodes: ['n1', 'n2'],
+      fanout: 4,
+      gossipIntervalMs: 2500,
     });
     expect(Object.keys(stored.state.data!)).toEqual(['zeta', 'alpha', 'mid']);
     expect(stored.book).toMatchObject({ mode: 'c', wt: s2.at, seq: 3, created });
@@ -770,7 +835,11 @@ describe('parseStored reads back what the scripts wrote', () => {
     const ctx = setup();
     await create(ctx, 'c1', { nodes: ['n1'], mode: 'c', seq: 3, wt: 7, fields: ['k:c', '3:7::=3', 'k:a', '1:7::=1', 'k:b', '2:7::=2'] });
     const stored = parseStored<Record<string, number>>('c1', await ctx.cmd.hgetall(ctx.keys.cluster('c1')), undefined)!;
-    expect(Object.entries(stored.state.data!)).toEqual([['a', 1], ['b', 2], ['c', 3]]);
+    expect(Object.entries(stored.state.data!)).toEqual([
+      ['a', 1],
+      ['b', 2],
+      ['c', 3],
+    ]);
   });
 
   it('reads a value state, and undefined data when the value was set to undefined', async () => {
@@ -830,8 +899,15 @@ describe('parseStored reads back what the scripts wrote', () => {
     const first = parseStored('c1', await ctx.cmd.hgetall(ctx.keys.cluster('c1')), undefined)!;
     const fields = dataFields(first.state, first.book);
     const r = await put(ctx, 'c2', {
-      nodes: ['n1'], how: 'restore', version: first.state.version, hash: first.state.hash, mode: first.book.mode, wt: first.book.wt,
-      created: first.book.created, seq: first.book.seq, fields,
+      nodes: ['n1'],
+      how: 'restore',
+      version: first.state.version,
+      hash: first.state.hash,
+      mode: first.book.mode,
+      wt: first.book.wt,
+      created: first.book.created,
+      seq: first.book.seq,
+      fields,
     });
     expect(r[0]).toBe('ok');
     const second = parseStored('c2', await ctx.cmd.hgetall(ctx.keys.cluster('c2')), undefined)!;
@@ -854,9 +930,21 @@ describe('parseStored reads back what the scripts wrote', () => {
 
   // commit-2 would store a field "k:__proto__" for a change that sets that key
   // (writers and decodeChange refuse such keys): a state holding one is not valid.
-  it('a stored key named __proto__ makes the state invalid: refused, never the data\'s prototype', () => {
-    expect(() => parseStored<Record<string, unknown>>('c', {
-      v: '2', h: 'a'.repeat(40), nodes: 'n1', leader: 'n1', mode: 'c', 'k:a': '1:1::=1', 'k:__proto__': '2:1::={"isAdmin":true}',
-    }, undefined)).toThrow(PersistenceError);
+  it("a stored key named __proto__ makes the state invalid: refused, never the data's prototype", () => {
+    expect(() =>
+      parseStored<Record<string, unknown>>(
+        'c',
+        {
+          v: '2',
+          h: 'a'.repeat(40),
+          nodes: 'n1',
+          leader: 'n1',
+          mode: 'c',
+          'k:a': '1:1::=1',
+          'k:__proto__': '2:1::={"isAdmin":true}',
+        },
+        undefined,
+      ),
+    ).toThrow(PersistenceError);
   });
 });

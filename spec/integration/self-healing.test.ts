@@ -13,14 +13,17 @@ describe('discovery (join: auto)', () => {
     for (let round = 0; round < 20; round++) {
       const namespace = freshNamespace('auto');
       const ids = ['n1', 'n2', 'n3', 'n4', 'n5'];
-      const nodes = await Promise.all(ids.map((nodeId) =>
-        Gossip.start({ redis: redis(), namespace, nodeId, join: 'auto', rpcTimeoutMs: 1_000, gossipIntervalMs: 300 })));
+      const nodes = await Promise.all(ids.map((nodeId) => Gossip.start({ redis: redis(), namespace, nodeId, join: 'auto', rpcTimeoutMs: 1_000, gossipIntervalMs: 300 })));
       try {
-        await eventually(() => {
-          const leaders = new Set(nodes.map((n) => n.leader));
-          const versions = new Set(nodes.map((n) => n.version));
-          return nodes.every((n) => n.nodes.length === 5) && leaders.size === 1 && versions.size === 1;
-        }, 10_000, `round ${round}: one cluster`);
+        await eventually(
+          () => {
+            const leaders = new Set(nodes.map((n) => n.leader));
+            const versions = new Set(nodes.map((n) => n.version));
+            return nodes.every((n) => n.nodes.length === 5) && leaders.size === 1 && versions.size === 1;
+          },
+          10_000,
+          `round ${round}: one cluster`,
+        );
         expect([...nodes[0]!.nodes].sort()).toEqual(ids);
       } finally {
         await Promise.all(nodes.map((n) => n.stop()));

@@ -68,7 +68,7 @@ describe('status', () => {
 
   it('metrics: a membership change makes the members read the state (changes.read, reads); node key writes are snapshotWrites', async () => {
     const nodes = await cluster(['a', 'b', 'c'], { gossipIntervalMs: 60_000 });
-    const [a, b, c] = nodes as [typeof nodes[0], typeof nodes[0], typeof nodes[0]];
+    const [a, b, c] = nodes as [(typeof nodes)[0], (typeof nodes)[0], (typeof nodes)[0]];
     for (const n of nodes) {
       const m = n.metrics();
       expect(m.snapshotWrites).toBe(m.counters.nodeKeyWrites);
@@ -87,7 +87,7 @@ describe('status', () => {
 
   it('metrics: a change to a version a node already holds counts as changes.stale and changes nothing', async () => {
     const nodes = await cluster(['a', 'b'], { gossipIntervalMs: 60_000 });
-    const [a, b] = nodes as [typeof nodes[0], typeof nodes[0]];
+    const [a, b] = nodes as [(typeof nodes)[0], (typeof nodes)[0]];
     await a.setSync('before');
     const { version, cluster: id } = b.rumor;
     const before = b.metrics().counters;
@@ -102,7 +102,7 @@ describe('status', () => {
     expect(b.rumor.cluster).toBe(id);
   });
 
-  it('metrics: each tick is an anti-entropy round that sends this node\'s head to fanout members', async () => {
+  it("metrics: each tick is an anti-entropy round that sends this node's head to fanout members", async () => {
     const nodes = await cluster(['a', 'b', 'c'], { gossipIntervalMs: 200, fanout: 1 });
     await new Promise((r) => setTimeout(r, 1_000));
     for (const n of nodes) {

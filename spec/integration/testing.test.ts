@@ -116,7 +116,9 @@ describe('startRedis, without redis-server on the PATH', () => {
     const dir = await mkdtemp(join(tmpdir(), 'sg-testing-'));
     try {
       const script = join(dir, 'no-binary.mts');
-      await writeFile(script, `
+      await writeFile(
+        script,
+        `
         import { startRedis } from ${JSON.stringify(pathToFileURL(join(ROOT, 'lib', 'testing.js')).href)};
         try {
           const redis = await startRedis();
@@ -125,7 +127,8 @@ describe('startRedis, without redis-server on the PATH', () => {
         } catch (err) {
           console.log(JSON.stringify({ error: err.message }));
         }
-      `);
+      `,
+      );
       // An empty PATH: no redis-server (nor a shell to find one); node itself is named by its path.
       const { stdout } = await new Promise<{ stdout: string }>((resolve, reject) =>
         execFile(process.execPath, ['--import', 'tsx', script], { cwd: ROOT, env: { ...process.env, PATH: dir }, timeout: 60_000 }, (err, stdout) =>

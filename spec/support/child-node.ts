@@ -26,7 +26,10 @@ export interface SpawnOptions extends NodeProcessOptions {
 /** A command the child answered with an error (or could not answer). */
 export class ChildCallError extends Error {
   override readonly name = 'ChildCallError';
-  constructor(readonly code: string, message: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+  ) {
     super(message);
   }
 }
@@ -34,7 +37,11 @@ export class ChildCallError extends Error {
 /** The child could not start its node; `code` is the node's error code (e.g. 'node_id_in_use'). */
 export class ChildStartError extends Error {
   override readonly name = 'ChildStartError';
-  constructor(readonly code: string, message: string, readonly stderr: string) {
+  constructor(
+    readonly code: string,
+    message: string,
+    readonly stderr: string,
+  ) {
     super(message);
   }
 }
@@ -62,7 +69,11 @@ export class ChildNode {
   #exit: Exit | undefined;
   #stderr = '';
 
-  private constructor(readonly id: string, proc: ChildProcess, callTimeoutMs: number) {
+  private constructor(
+    readonly id: string,
+    proc: ChildProcess,
+    callTimeoutMs: number,
+  ) {
     this.#proc = proc;
     this.#callTimeoutMs = callTimeoutMs;
     this.exited = new Promise((resolve) => {

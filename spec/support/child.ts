@@ -35,18 +35,18 @@ export function useChildren() {
    * waits until all agree. `perNode` overrides options for some of them
    * (e.g. a Redis URL through a fault proxy).
    */
-  async function cluster(
-    ids: readonly string[],
-    opts: Omit<SpawnOptions, 'nodeId'>,
-    perNode: Readonly<Record<string, Partial<Omit<SpawnOptions, 'nodeId'>>>> = {},
-  ): Promise<ChildNode[]> {
+  async function cluster(ids: readonly string[], opts: Omit<SpawnOptions, 'nodeId'>, perNode: Readonly<Record<string, Partial<Omit<SpawnOptions, 'nodeId'>>>> = {}): Promise<ChildNode[]> {
     const children = await Promise.all(ids.map((nodeId) => spawnChild({ ...opts, ...perNode[nodeId], nodeId })));
     const [first, ...rest] = children as [ChildNode, ...ChildNode[]];
     for (const c of rest) await first.call('join', c.id);
-    await eventually(async () => {
-      const views = await Promise.all(children.map(async (c) => ({ nodes: await c.call<string[]>('nodes'), version: await c.call<number>('version') })));
-      return views.every((v) => v.nodes.length === ids.length && v.version === views[0]!.version);
-    }, 10_000, 'every child in one cluster');
+    await eventually(
+      async () => {
+        const views = await Promise.all(children.map(async (c) => ({ nodes: await c.call<string[]>('nodes'), version: await c.call<number>('version') })));
+        return views.every((v) => v.nodes.length === ids.length && v.version === views[0]!.version);
+      },
+      10_000,
+      'every child in one cluster',
+    );
     return children;
   }
 
@@ -89,16 +89,25 @@ export async function leaderOf(children: readonly ChildNode[]): Promise<{ leader
  */
 export async function converged(children: readonly ChildNode[], timeoutMs: number): Promise<ChildView> {
   let views: ChildView[] = [];
-  await eventually(async () => {
-    views = await Promise.all(children.map(viewOf));
-    const [first, ...rest] = views as [ChildView, ...ChildView[]];
-    return (
-      new Set(first.nodes).size === first.nodes.length &&
-      rest.every((v) => v.cluster === first.cluster && v.version === first.version && v.leader === first.leader &&
-        isDeepStrictEqual(v.data, first.data) &&
-        isDeepStrictEqual([...v.nodes].sort(), [...first.nodes].sort()))
-    );
-  }, timeoutMs, 'every child to converge').catch((err: unknown) => {
+  await eventually(
+    async () => {
+      views = await Promise.all(children.map(viewOf));
+      const [first, ...rest] = views as [ChildView, ...ChildView[]];
+      return (
+        new Set(first.nodes).size === first.nodes.length &&
+        rest.every(
+          (v) =>
+            v.cluster === first.cluster &&
+            v.version === first.version &&
+            v.leader === first.leader &&
+            isDeepStrictEqual(v.data, first.data) &&
+            isDeepStrictEqual([...v.nodes].sort(), [...first.nodes].sort()),
+        )
+      );
+    },
+    timeoutMs,
+    'every child to converge',
+  ).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}; last views: ${JSON.stringify(views)}`);
   });
   return views[0]!;

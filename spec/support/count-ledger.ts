@@ -41,14 +41,17 @@ export class CountLedger {
   /** Calls `count` on `child` with a fresh tag; never rejects (the outcome goes into the ledger). */
   call(child: ChildNode, options: CountOptions = {}, label = child.id): Promise<CountOutcome> {
     const tag = `${label}-${++this.#seq}`;
-    const p = child.call<number>('count', tag, options).then(
-      () => ({ tag, node: child.id, ok: true }),
-      (err: unknown) => ({ tag, node: child.id, ok: false, code: codeOf(err) }),
-    ).then((o: CountOutcome) => {
-      this.outcomes.push(o);
-      this.#pending.delete(p);
-      return o;
-    });
+    const p = child
+      .call<number>('count', tag, options)
+      .then(
+        () => ({ tag, node: child.id, ok: true }),
+        (err: unknown) => ({ tag, node: child.id, ok: false, code: codeOf(err) }),
+      )
+      .then((o: CountOutcome) => {
+        this.outcomes.push(o);
+        this.#pending.delete(p);
+        return o;
+      });
     this.#pending.add(p);
     return p;
   }

@@ -15,14 +15,18 @@ export function digestOf(child: ChildNode): Promise<Digest> {
 /** Waits until every child holds the same cluster, version, members and (digested) data, and `accept` says yes to it. */
 export async function digestsAgree(children: readonly ChildNode[], timeoutMs: number, accept: (d: Digest) => boolean = () => true): Promise<Digest> {
   let last: Digest[] = [];
-  await eventually(async () => {
-    last = await Promise.all(children.map(digestOf));
-    const [first, ...rest] = last as [Digest, ...Digest[]];
-    return (
-      accept(first) &&
-      rest.every((d) => d.cluster === first.cluster && d.version === first.version && isDeepStrictEqual([...d.nodes].sort(), [...first.nodes].sort()) && isDeepStrictEqual(d.data, first.data))
-    );
-  }, timeoutMs, 'every child to hold the same digest').catch((err: unknown) => {
+  await eventually(
+    async () => {
+      last = await Promise.all(children.map(digestOf));
+      const [first, ...rest] = last as [Digest, ...Digest[]];
+      return (
+        accept(first) &&
+        rest.every((d) => d.cluster === first.cluster && d.version === first.version && isDeepStrictEqual([...d.nodes].sort(), [...first.nodes].sort()) && isDeepStrictEqual(d.data, first.data))
+      );
+    },
+    timeoutMs,
+    'every child to hold the same digest',
+  ).catch((err: unknown) => {
     throw new Error(`${(err as Error).message}; last digests: ${JSON.stringify(last)}`);
   });
   return last[0]!;

@@ -32,7 +32,11 @@ export interface FaultCounts {
 class Link {
   readonly #lanes: Array<Promise<void>> = [Promise.resolve(), Promise.resolve()];
 
-  constructor(readonly client: Socket, readonly upstream: Socket, private readonly proxy: FaultProxy) {
+  constructor(
+    readonly client: Socket,
+    readonly upstream: Socket,
+    private readonly proxy: FaultProxy,
+  ) {
     client.on('data', (chunk: Buffer) => this.#forward(0, chunk, upstream));
     upstream.on('data', (chunk: Buffer) => this.#forward(1, chunk, client));
     const close = () => this.destroy();
@@ -57,9 +61,7 @@ class Link {
     }
     this.proxy.counts.delayedChunks++;
     const due = Date.now() + delayMs;
-    this.#lanes[lane] = this.#lanes[lane]!
-      .then(() => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, due - Date.now()))))
-      .then(() => void (to.destroyed ? undefined : to.write(chunk)));
+    this.#lanes[lane] = this.#lanes[lane]!.then(() => new Promise<void>((resolve) => setTimeout(resolve, Math.max(0, due - Date.now())))).then(() => void (to.destroyed ? undefined : to.write(chunk)));
   }
 }
 
@@ -73,7 +75,12 @@ export class FaultProxy {
   #delayMs = 0;
   #closing: Promise<void> | undefined;
 
-  private constructor(server: Server, readonly port: number, readonly targetPort: number, readonly targetHost: string) {
+  private constructor(
+    server: Server,
+    readonly port: number,
+    readonly targetPort: number,
+    readonly targetHost: string,
+  ) {
     this.#server = server;
     server.on('connection', (socket) => this.#accept(socket));
   }

@@ -80,8 +80,7 @@ export interface Request {
 }
 
 export type Response =
-  | { readonly id: number; readonly ok: true; readonly value?: unknown }
-  | { readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
+  { readonly id: number; readonly ok: true; readonly value?: unknown } | { readonly id: number; readonly ok: false; readonly error: { readonly code: string; readonly message: string } };
 
 export type ReadyLine = { readonly event: 'ready'; readonly nodeId: string; readonly pid: number };
 
@@ -344,13 +343,15 @@ async function main(): Promise<void> {
       console.error(`node-process: not JSON: ${line}`);
       return;
     }
-    void run(req.cmd, req.args ?? []).then(
-      (value) => write({ id: req.id, ok: true, value }),
-      (err: unknown) => write({ id: req.id, ok: false, error: errorBody(err) }),
-    ).then(() => {
-      // The reply is written before the process goes.
-      if (req.cmd === 'stop') void exit(0);
-    });
+    void run(req.cmd, req.args ?? [])
+      .then(
+        (value) => write({ id: req.id, ok: true, value }),
+        (err: unknown) => write({ id: req.id, ok: false, error: errorBody(err) }),
+      )
+      .then(() => {
+        // The reply is written before the process goes.
+        if (req.cmd === 'stop') void exit(0);
+      });
   });
   // No more commands can come: the parent is gone or done with us.
   lines.on('close', () => void exit(0));

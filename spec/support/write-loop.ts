@@ -40,7 +40,10 @@ export class WriteLoop<A = unknown> {
   #stopped = false;
   readonly #done: Promise<void>;
 
-  private constructor(private readonly write: (seq: number) => Promise<A>, private readonly options: WriteLoopOptions) {
+  private constructor(
+    private readonly write: (seq: number) => Promise<A>,
+    private readonly options: WriteLoopOptions,
+  ) {
     this.#done = this.#run();
   }
 

@@ -206,7 +206,8 @@ export async function inferredFromSchema(): Promise<void> {
     '~standard': {
       version: 1,
       vendor: 'hand',
-      validate: (x) => (typeof x === 'object' && x !== null && typeof (x as { n?: unknown }).n === 'number' ? { value: x as { n: number } } : { issues: [{ message: 'n must be a number', path: ['n'] }] }),
+      validate: (x) =>
+        typeof x === 'object' && x !== null && typeof (x as { n?: unknown }).n === 'number' ? { value: x as { n: number } } : { issues: [{ message: 'n must be a number', path: ['n'] }] },
     },
   };
   const hn = await Gossip.start({ schema: hand });

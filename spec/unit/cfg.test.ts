@@ -57,7 +57,10 @@ describe('config updaters', () => {
     expect(set).not.toBe('no_change');
     const after = (set as { change: Map<string, unknown> }).change;
     expect(after).toBeInstanceOf(Map);
-    expect([...after]).toEqual([['a', 1], ['b', 2]]);
+    expect([...after]).toEqual([
+      ['a', 1],
+      ['b', 2],
+    ]);
     expect([...before]).toEqual([['a', 1]]);
     const del = deleteCfgUpdater<Map<string, unknown>>('a')(after);
     expect([...(del as { change: Map<string, unknown> }).change]).toEqual([['b', 2]]);

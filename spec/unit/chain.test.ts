@@ -11,8 +11,7 @@ describe('chainHash', () => {
     // printf '\n1\n{"op":"meta"}' | sha1sum
     expect(chainHash('', 1, '{"op":"meta"}')).toBe('44649689a7f41db1bf5229e1579f7ee89567542c');
     // printf '0123456789abcdef0123456789abcdef01234567\n8\n{"w":"w1","ts":5,"op":"set","mode":"v","set":[""]}' | sha1sum
-    expect(chainHash('0123456789abcdef0123456789abcdef01234567', 8, '{"w":"w1","ts":5,"op":"set","mode":"v","set":[""]}'))
-      .toBe('61d682781b5e7f7d2792092db9f2f3cb7c4162a3');
+    expect(chainHash('0123456789abcdef0123456789abcdef01234567', 8, '{"w":"w1","ts":5,"op":"set","mode":"v","set":[""]}')).toBe('61d682781b5e7f7d2792092db9f2f3cb7c4162a3');
   });
 
   it('chains: the next hash covers the previous one', () => {

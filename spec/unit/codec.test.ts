@@ -40,7 +40,12 @@ describe('serialize and roundTrip: what superjson carries', () => {
     const evil = JSON.parse('{"__proto__": {"polluted": true}}') as unknown;
     expect(() => serialize(evil)).toThrow(TypeError);
     const boom = new Error('boom');
-    const getter = Object.defineProperty({}, 'x', { enumerable: true, get: () => { throw boom; } });
+    const getter = Object.defineProperty({}, 'x', {
+      enumerable: true,
+      get: () => {
+        throw boom;
+      },
+    });
     try {
       serialize(getter);
       expect.unreachable();

@@ -33,8 +33,7 @@ describe('encodeEnvelope', () => {
 
   it('signs with the first secret: "~" + base64url HMAC-SHA256 of the payload + the payload', () => {
     // printf '<HEAD_TEXT>' | openssl dgst -sha256 -hmac 'k' -binary | base64 | tr '+/' '-_' | tr -d '='
-    expect(encodeEnvelope(HEAD as AnyEnvelope, { ...opts, signer: new Signer(['k', 'other']) }))
-      .toBe(`~QyMj1ctpQAb3HBq7hS9ZOu5n83jQkIJhKlBVuEw30Sk${HEAD_TEXT}`);
+    expect(encodeEnvelope(HEAD as AnyEnvelope, { ...opts, signer: new Signer(['k', 'other']) })).toBe(`~QyMj1ctpQAb3HBq7hS9ZOu5n83jQkIJhKlBVuEw30Sk${HEAD_TEXT}`);
   });
 
   it('refuses an envelope over maxMessageBytes with a MessageTooLargeError naming both sizes', () => {

@@ -160,31 +160,28 @@ describe('EventBus handlers', () => {
 });
 
 describe('EventBus: a handler that throws', () => {
-  it.each(['sync', 'async', 'auto'] as const)(
-    '(%s) does not stop the others, and an error event with a SubscriberError is emitted',
-    async (mode) => {
-      const b = bus(mode);
-      const boom = new Error('boom');
-      const before = vi.fn();
-      const after = vi.fn();
-      const errors: Error[] = [];
-      b.on('error', (e) => errors.push(e));
-      b.on('data', before);
-      b.on('data', () => {
-        throw boom;
-      });
-      b.on('data', after);
-      expect(() => b.emit('data', ev(1))).not.toThrow();
-      await settle();
-      await settle();
-      expect(before).toHaveBeenCalledTimes(1);
-      expect(after).toHaveBeenCalledTimes(1);
-      expect(errors).toHaveLength(1);
-      const err = errors[0];
-      expect(err).toBeInstanceOf(SubscriberError);
-      expect(err).toMatchObject({ code: 'subscriber_failed', event: 'data', cause: boom });
-    },
-  );
+  it.each(['sync', 'async', 'auto'] as const)('(%s) does not stop the others, and an error event with a SubscriberError is emitted', async (mode) => {
+    const b = bus(mode);
+    const boom = new Error('boom');
+    const before = vi.fn();
+    const after = vi.fn();
+    const errors: Error[] = [];
+    b.on('error', (e) => errors.push(e));
+    b.on('data', before);
+    b.on('data', () => {
+      throw boom;
+    });
+    b.on('data', after);
+    expect(() => b.emit('data', ev(1))).not.toThrow();
+    await settle();
+    await settle();
+    expect(before).toHaveBeenCalledTimes(1);
+    expect(after).toHaveBeenCalledTimes(1);
+    expect(errors).toHaveLength(1);
+    const err = errors[0];
+    expect(err).toBeInstanceOf(SubscriberError);
+    expect(err).toMatchObject({ code: 'subscriber_failed', event: 'data', cause: boom });
+  });
 
   it('the next events are still delivered', () => {
     const b = bus('sync');

@@ -17,11 +17,9 @@ const HEADER = `{"v":2,"t":"change","ns":"ns1","c":"c1","from":"w","n":6,"h":"${
 const META = '{"w":"w1","ts":1700000000000,"op":"patch","set":["a","b"],"del":["c"]}';
 const VALUES = ['=1', '="x"'];
 
-const frame = (o: { header?: string; sig?: string; meta?: string; values?: readonly string[] } = {}): string =>
-  [o.header ?? HEADER, o.sig ?? '', o.meta ?? META, ...(o.values ?? VALUES)].join('\n');
+const frame = (o: { header?: string; sig?: string; meta?: string; values?: readonly string[] } = {}): string => [o.header ?? HEADER, o.sig ?? '', o.meta ?? META, ...(o.values ?? VALUES)].join('\n');
 
-const header = (fields: Record<string, unknown>): string =>
-  JSON.stringify({ v: 2, t: 'change', ns: NS, c: 'c1', from: 'w', n: 6, h: H6, p: H5, at: AT, ...fields });
+const header = (fields: Record<string, unknown>): string => JSON.stringify({ v: 2, t: 'change', ns: NS, c: 'c1', from: 'w', n: 6, h: H6, p: H5, at: AT, ...fields });
 
 /** The reason decodeChange dropped `raw` with, or 'accepted'. */
 function reasonOf(raw: string, o: FrameOptions = opts): DropReason | 'accepted' {
@@ -137,12 +135,23 @@ describe('decodeChange drops what is not a genuine frame', () => {
 
   it('drops a malformed header as bad_shape', () => {
     const bad: Array<Record<string, unknown>> = [
-      { n: 0 }, { n: -1 }, { n: 1.5 }, { n: '6' },
-      { h: H6.toUpperCase() }, { h: H6.slice(1) }, { h: undefined },
-      { p: 'xyz' }, { p: undefined },
-      { c: '' }, { c: 'c'.repeat(513) }, { c: 7 },
-      { from: undefined }, { from: '' },
-      { at: 1.5 }, { at: '1' }, { at: undefined },
+      { n: 0 },
+      { n: -1 },
+      { n: 1.5 },
+      { n: '6' },
+      { h: H6.toUpperCase() },
+      { h: H6.slice(1) },
+      { h: undefined },
+      { p: 'xyz' },
+      { p: undefined },
+      { c: '' },
+      { c: 'c'.repeat(513) },
+      { c: 7 },
+      { from: undefined },
+      { from: '' },
+      { at: 1.5 },
+      { at: '1' },
+      { at: undefined },
     ];
     for (const fields of bad) expect(reasonOf(frame({ header: header(fields) })), JSON.stringify(fields)).toBe('bad_shape');
   });
@@ -202,7 +211,7 @@ describe('decodeChange drops what is not a genuine frame', () => {
 
   // Value texts are decoded by the node only when it applies the change (a
   // stale frame costs no parse): deserializeForeign refuses them there.
-  it('passes a value text on undecoded, and the node\'s decoder refuses a __proto__ key in it', () => {
+  it("passes a value text on undecoded, and the node's decoder refuses a __proto__ key in it", () => {
     const meta = '{"w":"w","ts":1,"op":"patch","set":["a"]}';
     const f = decodeChange(frame({ meta, values: ['={"__proto__":{"isAdmin":true}}'] }), opts);
     expect(() => deserializeForeign(f.values[0]!)).toThrow(TypeError);
@@ -220,8 +229,7 @@ describe('decodeChange drops what is not a genuine frame', () => {
 
 describe('decodeChange and signatures', () => {
   const signer = new Signer('s3cret');
-  const signed = (s: Signer, meta = META, values: readonly string[] = VALUES): string =>
-    frame({ sig: signatureLine(s, meta, values), meta, values });
+  const signed = (s: Signer, meta = META, values: readonly string[] = VALUES): string => frame({ sig: signatureLine(s, meta, values), meta, values });
 
   it('a frame signed with signatureLine round-trips under the same secret', () => {
     const f = decodeChange(signed(signer), { ...opts, signer });

@@ -12,10 +12,12 @@ describe('fnv1a', () => {
   });
 
   it('is an unsigned 32-bit integer', () => {
-    fc.assert(fc.property(fc.string(), (s) => {
-      const h = fnv1a(s);
-      return Number.isInteger(h) && h >= 0 && h <= 0xffffffff;
-    }));
+    fc.assert(
+      fc.property(fc.string(), (s) => {
+        const h = fnv1a(s);
+        return Number.isInteger(h) && h >= 0 && h <= 0xffffffff;
+      }),
+    );
   });
 });
 
@@ -35,9 +37,9 @@ describe('chooseLeader', () => {
   it('does not depend on the order of the members', () => {
     fc.assert(
       fc.property(
-        fc.uniqueArray(fc.string({ minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 12 }).chain((nodes) =>
-          fc.tuple(fc.constant(nodes), fc.shuffledSubarray(nodes, { minLength: nodes.length, maxLength: nodes.length })),
-        ),
+        fc
+          .uniqueArray(fc.string({ minLength: 1, maxLength: 5 }), { minLength: 1, maxLength: 12 })
+          .chain((nodes) => fc.tuple(fc.constant(nodes), fc.shuffledSubarray(nodes, { minLength: nodes.length, maxLength: nodes.length }))),
         ([nodes, shuffled]) => chooseLeader(nodes, undefined, none, 'self') === chooseLeader(shuffled, undefined, none, 'self'),
       ),
     );
@@ -52,17 +54,12 @@ describe('chooseLeader', () => {
 
   it('never picks the old leader or a node known to be down', () => {
     fc.assert(
-      fc.property(
-        fc.uniqueArray(member, { minLength: 1 }),
-        fc.option(member, { nil: undefined }),
-        fc.uniqueArray(member),
-        (nodes, old, down) => {
-          const downSet: ReadonlySet<string> = new Set(down);
-          const left = nodes.filter((n) => n !== old && !downSet.has(n));
-          const chosen = chooseLeader(nodes, old, downSet, 'self');
-          return left.length === 0 ? chosen === 'self' : left.includes(chosen);
-        },
-      ),
+      fc.property(fc.uniqueArray(member, { minLength: 1 }), fc.option(member, { nil: undefined }), fc.uniqueArray(member), (nodes, old, down) => {
+        const downSet: ReadonlySet<string> = new Set(down);
+        const left = nodes.filter((n) => n !== old && !downSet.has(n));
+        const chosen = chooseLeader(nodes, old, downSet, 'self');
+        return left.length === 0 ? chosen === 'self' : left.includes(chosen);
+      }),
     );
   });
 

@@ -1,6 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { dueForEviction, isLive, judgeTick,
-  firstLost, parseEntry, pickCluster, ranksBefore, SILENT_PERIODS, union, without } from '../../lib/model/housekeeping.js';
+import { dueForEviction, isLive, judgeTick, firstLost, parseEntry, pickCluster, ranksBefore, SILENT_PERIODS, union, without } from '../../lib/model/housekeeping.js';
 import type { ClusterEntry, TickReply } from '../../lib/model/housekeeping.js';
 
 const H = (c: string): string => c.repeat(40);
@@ -49,7 +48,10 @@ describe('judgeTick', () => {
   });
 
   it('names Redis’s own version lost too when its commit there is another than the node’s', () => {
-    const mine = new Map([[2, H('2')], [3, H('3')]]);
+    const mine = new Map([
+      [2, H('2')],
+      [3, H('3')],
+    ]);
     expect(firstLost({ cluster: 'c1', version: 2, hash: H('2') }, (v) => mine.get(v))).toBe(3);
     expect(firstLost({ cluster: 'c1', version: 3, hash: H('x') }, (v) => mine.get(v))).toBe(3);
     // A version the node no longer remembers: after Redis's head, as far as anyone can tell.
@@ -82,7 +84,11 @@ describe('judgeTick', () => {
 describe('parseEntry', () => {
   it('parses "<seen> <size> <created> <gossip interval>"', () => {
     expect(parseEntry('c7', '1700000000123 3 1699999999000 15000')).toEqual({
-      id: 'c7', seen: 1700000000123, size: 3, created: 1699999999000, gossipIntervalMs: 15000,
+      id: 'c7',
+      seen: 1700000000123,
+      size: 3,
+      created: 1699999999000,
+      gossipIntervalMs: 15000,
     });
   });
 
@@ -94,7 +100,12 @@ describe('parseEntry', () => {
 });
 
 const entry = (id: string, o: Partial<ClusterEntry> = {}): ClusterEntry => ({
-  id, seen: NOW, size: 1, created: 100, gossipIntervalMs: GI, ...o,
+  id,
+  seen: NOW,
+  size: 1,
+  created: 100,
+  gossipIntervalMs: GI,
+  ...o,
 });
 
 describe('isLive', () => {

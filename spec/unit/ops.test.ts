@@ -14,7 +14,14 @@ describe('foldOps', () => {
   });
 
   it('two patches merge key by key, the later winning, key order by first write', () => {
-    expect(shown(foldOps(patch({ a: 1, b: 2 }), patch({ c: 3, a: 10 })))).toEqual({ set: [['a', 10], ['b', 2], ['c', 3]], del: [] });
+    expect(shown(foldOps(patch({ a: 1, b: 2 }), patch({ c: 3, a: 10 })))).toEqual({
+      set: [
+        ['a', 10],
+        ['b', 2],
+        ['c', 3],
+      ],
+      del: [],
+    });
   });
 
   it('a later removal drops the earlier set of that key and is kept as a removal', () => {
@@ -36,6 +43,12 @@ describe('foldOps', () => {
     const b = patch({ a: 2, b: 3 }, ['y']);
     foldOps(a, b);
     expect(shown(a)).toEqual({ set: [['a', 1]], del: ['x'] });
-    expect(shown(b)).toEqual({ set: [['a', 2], ['b', 3]], del: ['y'] });
+    expect(shown(b)).toEqual({
+      set: [
+        ['a', 2],
+        ['b', 3],
+      ],
+      del: ['y'],
+    });
   });
 });

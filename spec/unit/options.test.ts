@@ -40,7 +40,7 @@ describe('resolveOptions: defaults', () => {
     expect(DEFAULT_MAX_MESSAGE_BYTES).toBe(8 * 1024 * 1024);
   });
 
-  it('v1\'s fencing and leaseMs are gone: no default, nothing resolved', () => {
+  it("v1's fencing and leaseMs are gone: no default, nothing resolved", () => {
     expect(DEFAULT_OPTIONS).not.toHaveProperty('fencing');
     expect(DEFAULT_OPTIONS).not.toHaveProperty('leaseMs');
     const o = resolveOptions({ nodeId: 'n1' });

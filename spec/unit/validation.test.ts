@@ -105,7 +105,16 @@ describe('SchemaGuard', () => {
 describe('patched', () => {
   it('the data a patch leaves: keys set, then keys removed; the data itself untouched', () => {
     const data = Object.freeze({ a: 1, b: 2 });
-    expect(patched(data, new Map([['b', 3], ['c', 4]]), ['a'])).toEqual({ b: 3, c: 4 });
+    expect(
+      patched(
+        data,
+        new Map([
+          ['b', 3],
+          ['c', 4],
+        ]),
+        ['a'],
+      ),
+    ).toEqual({ b: 3, c: 4 });
     expect(data).toEqual({ a: 1, b: 2 });
     expect(patched(undefined, new Map([['a', 1]]), ['x'])).toEqual({ a: 1 });
   });
