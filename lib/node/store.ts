@@ -244,17 +244,16 @@ export class Store {
   /**
    * Writes this node's key: the cluster it is in (and its version and members
    * then), with its TTL; `stoppedAt` when it stops (its id is free again).
+   * A key a merge pointed at a newer cluster meanwhile keeps naming it
+   * (node-key-1.lua): only the time is written.
    */
   async writeNodeKey(state: State, stoppedAt?: number, seenAt = Date.now()): Promise<void> {
-    const key = this.#o.keys.snapshot(this.#o.self);
-    const fields: Array<string | number> = ['c', state.cluster, 'v', state.version, 'nodes', state.nodes.join(' '), 'gi', state.gossipIntervalMs];
     // Stopping: when; running: a sign of life too (a restarted leader is not taken for gone before its first tick).
-    fields.push(stoppedAt !== undefined ? 'stopped' : 'seen', stoppedAt ?? seenAt);
-    await this.#o.conn.cmd
-      .multi()
-      .hset(key, ...fields)
-      .pexpire(key, this.#o.nodeKeyTtlMs)
-      .exec();
+    await this.#scripts.run(
+      'nodeKey',
+      [this.#o.keys.snapshot(this.#o.self)],
+      [state.cluster, state.version, state.nodes.join(' '), state.gossipIntervalMs, stoppedAt !== undefined ? 'stopped' : 'seen', stoppedAt ?? seenAt, this.#o.nodeKeyTtlMs],
+    );
   }
 
   /** What the commit of write `id` produced, while its record lasts: the version and hash. */

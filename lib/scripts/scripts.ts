@@ -12,6 +12,7 @@ const FILES = {
   merge: 'merge-3',
   put: 'put-4',
   tick: 'tick-4',
+  nodeKey: 'node-key-1',
 } as const;
 
 export type ScriptName = keyof typeof FILES;
@@ -30,7 +31,7 @@ export class Scripts {
   constructor(client: Commands) {
     this.#client = client;
     for (const [name, file] of Object.entries(FILES) as Array<[ScriptName, string]>) {
-      client.defineCommand(commandOf(name), { numberOfKeys: Number(file.split('-')[1]), lua: SOURCES[name] });
+      client.defineCommand(commandOf(name), { numberOfKeys: Number(file.slice(file.lastIndexOf('-') + 1)), lua: SOURCES[name] });
     }
   }
 

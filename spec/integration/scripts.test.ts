@@ -802,6 +802,35 @@ describe('tick-4', () => {
   });
 });
 
+describe('node-key-1', () => {
+  const runNodeKey = (ctx: Ctx, self: string, o: { cluster: string; version: number; nodes: string[]; field?: 'seen' | 'stopped'; at: number }) =>
+    ctx.scripts.run('nodeKey', [ctx.keys.snapshot(self)], [o.cluster, o.version, o.nodes.join(' '), GI, o.field ?? 'seen', o.at, NODE_TTL]);
+
+  it('writes the cluster, version, members, interval and the time, with the TTL', async () => {
+    const ctx = setup();
+    expect(await runNodeKey(ctx, 'n1', { cluster: 'c1', version: 4, nodes: ['n1', 'n2'], at: 1000 })).toBe(1);
+    expect(await ctx.cmd.hgetall(ctx.keys.snapshot('n1'))).toEqual({ c: 'c1', v: '4', nodes: 'n1 n2', gi: String(GI), seen: '1000' });
+    const ttl = await ctx.cmd.pttl(ctx.keys.snapshot('n1'));
+    expect(ttl).toBeGreaterThan(NODE_TTL - 5_000);
+    expect(ttl).toBeLessThanOrEqual(NODE_TTL);
+  });
+
+  it('moves to another cluster at a version as high or higher, and keeps its own cluster at any version', async () => {
+    const ctx = setup();
+    await runNodeKey(ctx, 'n1', { cluster: 'c1', version: 4, nodes: ['n1'], at: 1000 });
+    expect(await runNodeKey(ctx, 'n1', { cluster: 'c2', version: 4, nodes: ['n1', 'n2'], at: 1100 })).toBe(1);
+    expect(await runNodeKey(ctx, 'n1', { cluster: 'c2', version: 2, nodes: ['n1'], at: 1200 })).toBe(1);
+    expect(await ctx.cmd.hgetall(ctx.keys.snapshot('n1'))).toMatchObject({ c: 'c2', v: '2', nodes: 'n1', seen: '1200' });
+  });
+
+  it('a key a merge pointed at a newer cluster is not moved back by a stop that still holds the old one: only the time is written', async () => {
+    const ctx = setup();
+    await runNodeKey(ctx, 'n2', { cluster: 'merged', version: 9, nodes: ['n0', 'n2'], at: 1000 });
+    expect(await runNodeKey(ctx, 'n2', { cluster: 'old', version: 3, nodes: ['n2'], field: 'stopped', at: 2000 })).toBe(0);
+    expect(await ctx.cmd.hgetall(ctx.keys.snapshot('n2'))).toEqual({ c: 'merged', v: '9', nodes: 'n0 n2', gi: String(GI), seen: '1000', stopped: '2000' });
+  });
+});
+
 describe('parseStored reads back what the scripts wrote', () => {
   it('reads a config state: members, settings, data in key order, and the book', async () => {
     const ctx = setup();
