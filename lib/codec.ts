@@ -100,6 +100,24 @@ export function roundTrip<T>(value: T): T {
   return deserialize<T>(serialize(value));
 }
 
+/**
+ * The texts of the values this process holds, deep-frozen, as a node
+ * installed them: a held value never changes, so a write that hands one
+ * back (an updater's `{ ...cur, count }`) reuses its text instead of
+ * checking and serialising it again.
+ */
+const HELD_TEXTS = new WeakMap<object, string>();
+
+/** Remembers `text` as the text of `value`, a value this process just deep-froze. */
+export function holdText(value: unknown, text: string): void {
+  if (typeof value === 'object' && value !== null) HELD_TEXTS.set(value, text);
+}
+
+/** The text of `value` when it is a value this process holds; undefined otherwise. */
+export function heldText(value: unknown): string | undefined {
+  return typeof value === 'object' && value !== null ? HELD_TEXTS.get(value) : undefined;
+}
+
 /** The text of a value {@link isPlainJson} said JSON carries exactly. */
 export function plainText(value: unknown): string {
   return PLAIN + JSON.stringify(value);

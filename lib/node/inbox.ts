@@ -6,7 +6,7 @@
  * this holds the state and carries out what they decide: the frozen copy,
  * the events, the reads from Redis.
  */
-import { deserialize, deserializeForeign } from '../codec.js';
+import { deserialize, deserializeForeign, holdText } from '../codec.js';
 import { MAX_VERSION_HOLD_MS, OWN_CHANGE_WAIT_MS } from '../constants.js';
 import { BadMessageError, GossipError } from '../errors.js';
 import { EventBus } from '../events.js';
@@ -115,7 +115,7 @@ export class Inbox<T> {
   /** The first state this node holds (no events: nobody subscribed yet). */
   adopt(stored: Stored<T>): void {
     this.#trustedAfter = this.#d.clock.now();
-    this.#state = freezeState(stored.state);
+    this.#state = freezeState(stored.state, stored.book);
     this.#book = stored.book;
     this.#seenVersion = stored.state.version;
     this.#remember(this.#state, undefined);
@@ -302,7 +302,7 @@ export class Inbox<T> {
     // Values the node held already (kept by applyData and keepHeld) are frozen already, and the same data is no 'data' event.
     // New data the schema refuses is not installed: the node keeps its state (and catches up once it is valid again).
     if (next.data !== prev.data && this.#d.admit && !this.#admitted(next, () => this.install(next, book))) return;
-    const state = freezeState(next, prev);
+    const state = freezeState(next, book, prev);
     this.#state = state;
     this.#book = book;
     if (state.version > this.#seenVersion || state.cluster !== prev.cluster) this.#seenVersion = state.version;
@@ -453,15 +453,28 @@ export class Inbox<T> {
   }
 }
 
-/** The state, frozen; of config data, only the values that are new (those kept from `prev` are frozen already). */
-function freezeState<T>(s: State<T>, prev?: State<T>): State<T> {
+/**
+ * The state, frozen; of config data, only the values that are new (those
+ * kept from `prev` are frozen already). Each new value's text is remembered
+ * with it (holdText), for the writes that hand it back.
+ */
+function freezeState<T>(s: State<T>, book: Book, prev?: State<T>): State<T> {
   const before = prev?.data;
   let data = s.data;
-  if (data !== before && isRecord(data) && isRecord(before)) {
-    for (const k in data) if (data[k] !== before[k]) deepFreeze(data[k]);
+  if (data !== before && isRecord(data)) {
+    const kept = isRecord(before) ? before : undefined;
+    for (const k in data) {
+      const v = data[k];
+      if (v === kept?.[k]) continue;
+      deepFreeze(v);
+      const text = book.entries.get(k)?.text;
+      if (text !== undefined && book.mode === 'c') holdText(v, text);
+    }
     Object.freeze(data);
   } else if (data !== before) {
     data = deepFreeze(data);
+    const text = book.entries.get('')?.text;
+    if (text !== undefined && book.mode === 'v') holdText(data, text);
   }
   const nodes = prev && (s.nodes === prev.nodes || sameList(s.nodes, prev.nodes)) ? prev.nodes : Object.freeze([...s.nodes]);
   return Object.freeze({ ...s, data, nodes });

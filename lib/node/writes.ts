@@ -5,7 +5,7 @@
  * batched and re-run on a conflict; the caller's own change installed from
  * the script's answer.
  */
-import { assertSerializable, FORBIDDEN_KEYS, isPlainJson, plainText, serialize } from '../codec.js';
+import { assertSerializable, FORBIDDEN_KEYS, heldText, isPlainJson, plainText, serialize } from '../codec.js';
 import { MAX_UPDATE_RETRIES } from '../constants.js';
 import { ConflictError, DurabilityError, GossipError, MessageTooLargeError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
@@ -235,29 +235,38 @@ export class Writer<T> {
     let mode: DataMode | undefined;
     let del: readonly string[] = [];
     if (op.op === 'set') {
-      // Plain JSON (a tree of plain objects, arrays and finite numbers) needs no other check; anything else is checked first.
-      const plain = isPlainJson(op.value);
-      if (!plain) assertSerializable(op.value);
-      if (isRecord(op.value) && (plain || !reaches(op.value, op.value))) {
-        mode = 'c';
-        for (const k in op.value) {
-          keys.push(k);
-          texts.push(plain ? plainText(op.value[k]) : serialize(op.value[k]));
-        }
+      const fast = quickTexts(op.value);
+      if (fast) {
+        ({ mode } = fast);
+        keys.push(...fast.keys);
+        texts.push(...fast.texts);
       } else {
-        mode = 'v';
-        if (op.value !== undefined) {
-          keys.push('');
-          texts.push(plain ? plainText(op.value) : serialize(op.value));
+        assertSerializable(op.value);
+        if (isRecord(op.value) && !reaches(op.value, op.value)) {
+          mode = 'c';
+          for (const k in op.value) {
+            keys.push(k);
+            texts.push(serialize(op.value[k]));
+          }
+        } else {
+          mode = 'v';
+          if (op.value !== undefined) {
+            keys.push('');
+            texts.push(serialize(op.value));
+          }
         }
       }
     } else {
       for (const [k, v] of op.set) {
         if (typeof k !== 'string') throw new TypeError(`a config key must be a string, not ${typeof k}`);
         if (FORBIDDEN_KEYS.has(k)) throw new TypeError(`a config key cannot be named "${k}"`);
-        assertSerializable(v, `value of "${k}"`);
+        let text = heldText(v);
+        if (text === undefined) {
+          assertSerializable(v, `value of "${k}"`);
+          text = serialize(v);
+        }
         keys.push(k);
-        texts.push(serialize(v));
+        texts.push(text);
       }
       for (const k of op.del) if (FORBIDDEN_KEYS.has(k)) throw new TypeError(`a config key cannot be named "${k}"`);
       del = op.del;
@@ -305,6 +314,31 @@ function stamped(meta: Omit<DataMeta, 'ts'>, texts: readonly string[], signer: S
   const { w, ...rest } = meta;
   const metaText = JSON.stringify({ w, ts, ...rest } satisfies DataMeta);
   return { metaText, sigLine: signatureLine(signer, metaText, texts) };
+}
+
+/**
+ * A whole value's keys and texts when no check is needed: every part is plain
+ * JSON (a tree of plain objects, arrays, strings, booleans, null and finite
+ * numbers) or a value this process holds (its text is known). Undefined for
+ * anything else, which goes through the full check.
+ */
+function quickTexts(value: unknown): { mode: DataMode; keys: string[]; texts: string[] } | undefined {
+  if (value === undefined) return { mode: 'v', keys: [], texts: [] };
+  if (!isRecord(value)) {
+    const text = heldText(value) ?? (isPlainJson(value) ? plainText(value) : undefined);
+    return text === undefined ? undefined : { mode: 'v', keys: [''], texts: [text] };
+  }
+  const keys: string[] = [];
+  const texts: string[] = [];
+  for (const k in value) {
+    if (FORBIDDEN_KEYS.has(k)) return undefined;
+    const v = value[k];
+    const text = heldText(v) ?? (isPlainJson(v, 1) ? plainText(v) : undefined);
+    if (text === undefined) return undefined;
+    keys.push(k);
+    texts.push(text);
+  }
+  return { mode: 'c', keys, texts };
 }
 
 /** Whether `root` is reachable from inside `from` (a cycle through it: such a value is stored whole, not key by key). */

@@ -109,6 +109,40 @@ describe('set with an updater', () => {
     await eventually(() => nodes.every((n) => n.get() === 2));
   });
 
+  it('hands back the values it holds as they are: their stored texts unchanged, the other members given equal values', async () => {
+    const [a, b] = await cluster<Record<string, unknown>>(['a', 'b']);
+    const texts = async () => {
+      const hash = await readClusterHash(client(), namespace(), a!.rumor.cluster);
+      return Object.fromEntries(Object.entries(hash).flatMap(([f, raw]) => (f.startsWith('k:') ? [[f, raw.replace(/^\d+:\d+:[A-Za-z0-9_-]*:/, '')]] : [])));
+    };
+    await a!.setSync({ when: new Date(0), tags: new Set(['x']), limits: { rps: 10, burst: [1, 2] }, n: 1 });
+    const before = await texts();
+    // An updater's spread hands back the frozen values a holds: a Date, a Set (superjson) and a plain object.
+    await a!.setSync((cur) => ({ change: { ...cur, n: 2 } }));
+    await a!.patchCfg({ limits: a!.get()!.limits, extra: true });
+    const after = await texts();
+    for (const key of ['k:when', 'k:tags', 'k:limits']) expect(after[key]).toBe(before[key]);
+    expect(after['k:n']).toBe('=2');
+    await eventually(() => b!.version === a!.version);
+    expect(b!.get()).toEqual({ when: new Date(0), tags: new Set(['x']), limits: { rps: 10, burst: [1, 2] }, n: 2, extra: true });
+  });
+
+  it('a held value is written back with the text it was read with, not serialised again', async () => {
+    let a = await start<Record<string, unknown>>('a');
+    await a.set({ n: 1, odd: { x: 1 } });
+    const cluster = a.rumor.cluster;
+    await a.stop();
+    // A text JSON.stringify would not write for its value: integer-like keys come first in a JS object.
+    const key = `{${namespace()}}:cluster:${cluster}`;
+    const raw = (await client().hget(key, 'k:odd'))!;
+    await client().hset(key, 'k:odd', raw.replace(/=\{"x":1\}$/, '={"b":1,"1":2}'));
+    a = await start<Record<string, unknown>>('a');
+    expect(a.get()).toEqual({ n: 1, odd: { 1: 2, b: 1 } });
+    await a.set((cur) => ({ change: { ...cur, n: 2 } }));
+    expect(await client().hget(key, 'k:odd')).toMatch(/:=\{"b":1,"1":2\}$/);
+    expect(await client().hget(key, 'k:n')).toMatch(/:=2$/);
+  });
+
   it('an updater that throws rejects its own set and no other', async () => {
     const a = await start<number>('a');
     await a.set(1);
