@@ -12,7 +12,16 @@
  *   commits/s back to back, and with 64 in flight; and a lone commit right
  *   after a burst (BURST_WRITES commits, BURST_IN_FLIGHT in flight): its
  *   convergence, from its send;
- * - the same convergence with subscribers that read RESP off a bare socket.
+ * - the same convergence with subscribers that read RESP off a bare socket;
+ * - the design floor: the library's own commit script (lib/scripts/commit-2.lua)
+ *   called bare by the writer, with the arguments lib/node/store.ts commit()
+ *   passes (the same frame size as the library's set() of PAYLOAD + seq), to
+ *   N-1 subscribers that decode each frame into a deep-frozen object before
+ *   they stamp it: its convergence and sequential commits/s. What is left
+ *   between it and the library is the library's own JS.
+ *
+ * Each kind of subscriber has processes and channels of its own, so one
+ * kind's messages never reach another's.
  *
  * Times cross processes as process.hrtime.bigint() (CLOCK_MONOTONIC, one
  * clock for every process on Linux; performance.timeOrigin differs between
@@ -24,9 +33,13 @@
  */
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
+import { REPLAY_WINDOW_MS, WRITE_RECORD_TTL_MS } from '../lib/constants.js';
+import { headerPrefix } from '../lib/transport/frames.js';
 import { findRedis } from '../tools/redis-server.js';
 import { BURST_IN_FLIGHT, BURST_WRITES, IDLE_MS, PAYLOAD, PLANS, WARM_UP } from './config.js';
 import { load1 } from './machine.js';
@@ -40,7 +53,6 @@ export type FloorCtx = Pick<Ctx, 'redisUrl' | 'plan' | 'log'> & { readonly resul
 
 const CHILD = fileURLToPath(new URL('./floor-child.ts', import.meta.url));
 const KEY = '{floor}:cluster';
-const CHANNEL_PREFIX = '{floor}:node:';
 const HOP_SAMPLES = 300;
 const SAMPLE_TIMEOUT_MS = 1_000;
 /** ARGV: the field's value, the message, the number of subscribers, the channel prefix. */
@@ -50,7 +62,25 @@ local version = redis.call('HINCRBY', KEYS[1], 'version', 1)
 for i = 1, tonumber(ARGV[3]) do redis.call('PUBLISH', ARGV[4] .. i, ARGV[2]) end
 return version`;
 
-type Client = 'ioredis' | 'raw';
+type Client = 'ioredis' | 'raw' | 'decode';
+/** Each kind of subscriber on channels of its own: `<prefix><i>`, i = 1..N-1. */
+const CHANNEL_PREFIX: Readonly<Record<Client, string>> = { ioredis: '{floor}:node:', raw: '{floor}:raw:node:', decode: '{floor}:design:node:' };
+const LABEL: Readonly<Record<Client, FloorConvergenceRow['subscribers']>> = { ioredis: 'ioredis', raw: 'raw-socket', decode: 'decode' };
+
+/** The design floor's cluster hash and the writer's member id (the subscribers' ids are their channel numbers). */
+const DESIGN_KEY = '{floor}:design';
+const DESIGN_WRITER = 'w';
+const DESIGN_SCRIPT = readFileSync(fileURLToPath(new URL('../lib/scripts/commit-2.lua', import.meta.url)), 'utf8');
+/** The header line's part the writer sends, as long as the bench's (namespace `bench-<8 hex>`, a cluster id `<node id>@<time>.<4>`). */
+const DESIGN_HEADER = headerPrefix('bench-design00', 'node-000@design00.0000', DESIGN_WRITER);
+/** The keys and value texts of the bench's set() of `{ ...PAYLOAD, seq }` (codec.ts plainText: '=' + JSON); seq's text is the commit's. */
+const DESIGN_KEYS: readonly string[] = [...Object.keys(PAYLOAD), 'seq'];
+const DESIGN_TEXTS: readonly string[] = Object.values(PAYLOAD).map((v) => `=${JSON.stringify(v)}`);
+const WRITE_ID_PREFIX = randomBytes(9).toString('base64url');
+let designWrites = 0;
+
+/** One commit; resolves when the writer has its answer. `seq` 0 is not reported back. */
+type Commit = (seq: number, sent: bigint) => Promise<unknown>;
 
 const live = new Set<ChildProcess>();
 
@@ -76,6 +106,10 @@ class Subscribers {
     readonly client: Client,
     readonly url: string,
   ) {}
+
+  get prefix(): string {
+    return CHANNEL_PREFIX[this.client];
+  }
 
   /** Grows to `count` processes, 4 starting at a time. */
   async grow(count: number): Promise<void> {
@@ -115,7 +149,7 @@ class Subscribers {
   }
 
   #spawn(channel: number): Promise<void> {
-    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, this.client, this.url, `${CHANNEL_PREFIX}${channel}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', CHILD, this.client, this.url, `${this.prefix}${channel}`], { stdio: ['pipe', 'pipe', 'inherit'] });
     child.stdin.on('error', () => undefined);
     live.add(child);
     this.#procs.push(child);
@@ -157,7 +191,7 @@ async function hop(redis: Redis, subs: Subscribers): Promise<number[]> {
     const seq = ++lastSeq;
     const arrival = subs.expect(seq, 1);
     const sent = process.hrtime.bigint();
-    await redis.publish(`${CHANNEL_PREFIX}1`, message(seq, sent));
+    await redis.publish(`${subs.prefix}1`, message(seq, sent));
     const at = await arrival;
     if (at !== undefined) out.push(toMs(at - sent));
     await sleep(2);
@@ -176,12 +210,38 @@ async function ping(redis: Redis): Promise<number[]> {
   return out;
 }
 
-/** One commit of the floor script; resolves when the writer has its answer. */
-function commit(redis: Redis, sha: string, n: number, seq: number, sent: bigint): Promise<unknown> {
-  return redis.evalsha(sha, 1, KEY, String(seq), message(seq, sent), n - 1, CHANNEL_PREFIX);
+/** A commit of the floor script, to `subs`' first n-1 channels. */
+function scriptCommit(redis: Redis, sha: string, subs: Subscribers, n: number): Commit {
+  return (seq, sent) => redis.evalsha(sha, 1, KEY, String(seq), message(seq, sent), n - 1, subs.prefix);
 }
 
-async function convergence(ctx: FloorCtx, redis: Redis, sha: string, subs: Subscribers, n: number): Promise<FloorConvergenceRow> {
+/**
+ * A commit of commit-2.lua with the arguments lib/node/store.ts commit()
+ * passes for an unconditional, unsigned set() of `{ ...PAYLOAD, seq }` by
+ * member 'w' (a fresh write id each time: `<seq>-<random>`), to the members
+ * of {@link DESIGN_KEY}, the channels `subs` listens on.
+ */
+function designCommit(redis: Redis, sha: string, subs: Subscribers): Commit {
+  return async (seq) => {
+    const w = `${seq}-${WRITE_ID_PREFIX}${(designWrites++).toString(36)}`;
+    const metaText = JSON.stringify({ w, ts: Date.now(), op: 'set', mode: 'c', set: DESIGN_KEYS });
+    const args = ['PUBLISH', subs.prefix, DESIGN_HEADER, DESIGN_WRITER, '', WRITE_RECORD_TTL_MS, REPLAY_WINDOW_MS, '', metaText, ...DESIGN_TEXTS, `=${designWrites}`];
+    const r: unknown = await redis.evalsha(sha, 2, DESIGN_KEY, `{floor}:write:${w}`, ...args);
+    if (!Array.isArray(r) || r[0] !== 'ok') throw new Error(`commit-2.lua answered ${JSON.stringify(r)}`);
+  };
+}
+
+/** The design floor's cluster as its script needs it, version 1, with 'w' and the n-1 subscribers as members. */
+async function designCluster(redis: Redis, n: number): Promise<void> {
+  const nodes = [DESIGN_WRITER, ...Array.from({ length: n - 1 }, (_, i) => String(i + 1))].join(' ');
+  await redis
+    .multi()
+    .del(DESIGN_KEY)
+    .hset(DESIGN_KEY, { v: 1, h: randomBytes(20).toString('hex'), nodes, mode: 'c', seq: 0, leader: DESIGN_WRITER })
+    .exec();
+}
+
+async function convergence(ctx: FloorCtx, redis: Redis, commit: Commit, subs: Subscribers, n: number): Promise<FloorConvergenceRow> {
   const runs = ctx.plan.convergenceRuns(n);
   const stats = await commandStats(redis);
   const lat: number[] = [];
@@ -190,7 +250,7 @@ async function convergence(ctx: FloorCtx, redis: Redis, sha: string, subs: Subsc
     const seq = ++lastSeq;
     const arrivals = subs.expect(seq, n - 1);
     const sent = process.hrtime.bigint();
-    const answered = commit(redis, sha, n, seq, sent).then(() => process.hrtime.bigint());
+    const answered = commit(seq, sent).then(() => process.hrtime.bigint());
     const [own, last] = await Promise.all([answered, arrivals]);
     if (i >= WARM_UP) {
       if (last === undefined) timeouts++;
@@ -200,11 +260,11 @@ async function convergence(ctx: FloorCtx, redis: Redis, sha: string, subs: Subsc
   }
   // (the INFO call itself is not an EVALSHA)
   const redisScriptUs = usecPerCall(stats, await commandStats(redis));
-  return { subscribers: subs.client === 'raw' ? 'raw-socket' : 'ioredis', n, runs, timeouts, latencyMs: summarize(lat), redisScriptUs, load1: load1() };
+  return { subscribers: LABEL[subs.client], n, runs, timeouts, latencyMs: summarize(lat), redisScriptUs, load1: load1() };
 }
 
 /** The script back to back for `ms`, `inFlight` at a time; then waits until every subscriber has caught up. */
-async function commitRate(redis: Redis, sha: string, subs: Subscribers, n: number, inFlight: number, ms: number): Promise<FloorRateRow> {
+async function commitRate(redis: Redis, commit: Commit, subs: Subscribers, n: number, inFlight: number, ms: number): Promise<FloorRateRow> {
   const lat: number[] = [];
   const cpu0 = await subs.cpu(n - 1);
   const stats = await commandStats(redis);
@@ -213,7 +273,7 @@ async function commitRate(redis: Redis, sha: string, subs: Subscribers, n: numbe
   const worker = async () => {
     for (let i = 0; i < 10_000_000 && now() - t0 < ms; i++) {
       const start = now();
-      await commit(redis, sha, n, 0, process.hrtime.bigint());
+      await commit(0, process.hrtime.bigint());
       lat.push(now() - start);
     }
   };
@@ -223,7 +283,7 @@ async function commitRate(redis: Redis, sha: string, subs: Subscribers, n: numbe
   const redisScriptUs = usecPerCall(stats, await commandStats(redis));
   const seq = ++lastSeq;
   const caughtUp = subs.expect(seq, n - 1, 30_000);
-  await commit(redis, sha, n, seq, process.hrtime.bigint());
+  await commit(seq, process.hrtime.bigint());
   if ((await caughtUp) === undefined) throw new Error(`the floor's subscribers had not caught up 30 s after ${lat.length} commits`);
   const cpu1 = await subs.cpu(n - 1);
   const subscriberCpuUs = cpu0 && cpu1 ? cpu1.reduce((a, x) => a + x, 0) / cpu1.length - cpu0.reduce((a, x) => a + x, 0) / cpu0.length : Number.NaN;
@@ -242,19 +302,19 @@ async function commitRate(redis: Redis, sha: string, subs: Subscribers, n: numbe
 }
 
 /** `reps` times: a burst of BURST_WRITES commits, BURST_IN_FLIGHT in flight, then at once one commit, timed like a convergence sample. */
-async function loneAfterBurst(redis: Redis, sha: string, subs: Subscribers, n: number, reps: number): Promise<FloorLoneRow> {
+async function loneAfterBurst(commit: Commit, subs: Subscribers, n: number, reps: number): Promise<FloorLoneRow> {
   const lat: number[] = [];
   let timeouts = 0;
   for (let r = 0; r < reps; r++) {
     let left = BURST_WRITES;
     const worker = async () => {
-      while (left-- > 0) await commit(redis, sha, n, 0, process.hrtime.bigint());
+      while (left-- > 0) await commit(0, process.hrtime.bigint());
     };
     await Promise.all(Array.from({ length: BURST_IN_FLIGHT }, worker));
     const seq = ++lastSeq;
     const arrivals = subs.expect(seq, n - 1, 10_000);
     const sent = process.hrtime.bigint();
-    const answered = commit(redis, sha, n, seq, sent).then(() => process.hrtime.bigint());
+    const answered = commit(seq, sent).then(() => process.hrtime.bigint());
     const [own, last] = await Promise.all([answered, arrivals]);
     if (last === undefined) timeouts++;
     else lat.push(toMs((own > last ? own : last) - sent));
@@ -273,26 +333,42 @@ export class FloorRig {
   readonly #redis: Redis;
   readonly #ioredis: Subscribers;
   readonly #raw: Subscribers;
+  readonly #decode: Subscribers;
   #sha: string | undefined;
+  #designSha: string | undefined;
   readonly #done = new Set<number>();
 
   constructor(private readonly ctx: FloorCtx) {
     this.#redis = new Redis(ctx.redisUrl);
     this.#ioredis = new Subscribers('ioredis', ctx.redisUrl);
     this.#raw = new Subscribers('raw', ctx.redisUrl);
+    this.#decode = new Subscribers('decode', ctx.redisUrl);
   }
 
-  /** The idle hop and PING, and the script loaded. */
+  /** The idle hop and PING, and the scripts loaded. */
   async start(): Promise<Floor> {
     await this.#ioredis.grow(1);
     this.ctx.log('floor: an idle pub/sub hop between two processes, a PING round trip');
-    const f: Floor = { pubsubHopMs: summarize(await hop(this.#redis, this.#ioredis)), pingRoundTripMs: summarize(await ping(this.#redis)), convergence: [], commitRate: [], loneAfterBurst: [] };
+    const f: Floor = {
+      pubsubHopMs: summarize(await hop(this.#redis, this.#ioredis)),
+      pingRoundTripMs: summarize(await ping(this.#redis)),
+      convergence: [],
+      commitRate: [],
+      loneAfterBurst: [],
+      designConvergence: [],
+      designCommitRate: [],
+    };
     this.ctx.results.floor = f;
     this.#sha = (await this.#redis.script('LOAD', SCRIPT)) as string;
+    this.#designSha = (await this.#redis.script('LOAD', DESIGN_SCRIPT)) as string;
     return f;
   }
 
-  /** Everything the plan measures at n (once per n): ioredis convergence, commit rates, lone after a burst; raw-socket convergence. */
+  /**
+   * Everything the plan measures at n (once per n): ioredis convergence,
+   * commit rates, lone after a burst; raw-socket convergence; the design
+   * floor's convergence and sequential commit rate.
+   */
   async measureAt(n: number): Promise<void> {
     const { plan, log } = this.ctx;
     const f = this.ctx.results.floor ?? (await this.start());
@@ -302,14 +378,23 @@ export class FloorRig {
     if (plan.floorNs.includes(n)) {
       await this.#ioredis.grow(n - 1);
       log(`floor: script + ${n - 1} ioredis subscriber processes, ${plan.convergenceRuns(n)} commits, then back to back, then bursts`);
-      f.convergence.push(await convergence(this.ctx, this.#redis, sha, this.#ioredis, n));
-      for (const inFlight of [1, 64]) f.commitRate.push(await commitRate(this.#redis, sha, this.#ioredis, n, inFlight, plan.throughputMs));
-      f.loneAfterBurst.push(await loneAfterBurst(this.#redis, sha, this.#ioredis, n, plan.burstReps));
+      const commit = scriptCommit(this.#redis, sha, this.#ioredis, n);
+      f.convergence.push(await convergence(this.ctx, this.#redis, commit, this.#ioredis, n));
+      for (const inFlight of [1, 64]) f.commitRate.push(await commitRate(this.#redis, commit, this.#ioredis, n, inFlight, plan.throughputMs));
+      f.loneAfterBurst.push(await loneAfterBurst(commit, this.#ioredis, n, plan.burstReps));
     }
     if (plan.floorRawNs.includes(n)) {
       await this.#raw.grow(n - 1);
       log(`floor: script + ${n - 1} raw-socket subscriber processes, ${plan.convergenceRuns(n)} commits`);
-      f.convergence.push(await convergence(this.ctx, this.#redis, sha, this.#raw, n));
+      f.convergence.push(await convergence(this.ctx, this.#redis, scriptCommit(this.#redis, sha, this.#raw, n), this.#raw, n));
+    }
+    if (plan.floorNs.includes(n)) {
+      await this.#decode.grow(n - 1);
+      await designCluster(this.#redis, n);
+      log(`design floor: commit-2.lua + ${n - 1} decoding ioredis subscriber processes, ${plan.convergenceRuns(n)} commits, then back to back`);
+      const commit = designCommit(this.#redis, this.#designSha!, this.#decode);
+      (f.designConvergence ??= []).push(await convergence(this.ctx, this.#redis, commit, this.#decode, n));
+      (f.designCommitRate ??= []).push(await commitRate(this.#redis, commit, this.#decode, n, 1, plan.throughputMs));
     }
   }
 
@@ -320,7 +405,7 @@ export class FloorRig {
 
   async stop(): Promise<void> {
     this.#redis.disconnect();
-    await Promise.all([this.#ioredis.stop(), this.#raw.stop()]);
+    await Promise.all([this.#ioredis.stop(), this.#raw.stop(), this.#decode.stop()]);
   }
 }
 

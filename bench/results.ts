@@ -126,9 +126,12 @@ export interface NaiveRatioRow {
   readonly writesPerSec64: number;
 }
 
-/** The script floor's convergence at one N (floor.ts): the writer's answer and every subscriber's message, from the send. */
+/**
+ * The script floor's convergence at one N (floor.ts): the writer's answer and every subscriber's message, from the send.
+ * 'decode': the design floor (commit-2.lua bare, ioredis subscribers that decode each frame into a frozen object).
+ */
 export interface FloorConvergenceRow {
-  readonly subscribers: 'ioredis' | 'raw-socket';
+  readonly subscribers: 'ioredis' | 'raw-socket' | 'decode';
   readonly n: number;
   readonly runs: number;
   readonly timeouts: number;
@@ -174,6 +177,13 @@ export interface Floor {
   convergence: FloorConvergenceRow[];
   commitRate: FloorRateRow[];
   loneAfterBurst: FloorLoneRow[];
+  /**
+   * The design floor: the library's commit-2.lua called bare with the library's arguments (frames as large as its set()'s),
+   * to N-1 ioredis subscriber processes that decode each frame into a deep-frozen object; sequential (1 in flight) commits/s.
+   * (Absent from files written before it was measured.)
+   */
+  designConvergence?: FloorConvergenceRow[];
+  designCommitRate?: FloorRateRow[];
 }
 
 export interface Results {

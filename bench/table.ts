@@ -1,7 +1,7 @@
 /** The results as plain-text tables, with this run's floor, the original's and v1's figures beside ours, and issue 10's targets. */
 import { ERLANG, figureOf, fmtErlang, fmtRange, ISSUE4, ISSUE4_MARK, ISSUE4_NOTE, V1 } from './reference.js';
-import type { Floor, Results } from './results.js';
-import { computeTargets, TARGETS_NOTE } from './targets.js';
+import type { Floor, FloorRateRow, Results } from './results.js';
+import { computeTargets, DESIGN_FLOOR_NOTE, TARGETS_NOTE } from './targets.js';
 import type { TargetRow } from './targets.js';
 
 function render(title: string, head: string[], rows: string[][], notes: string[] = []): string {
@@ -34,7 +34,10 @@ export function renderFloor(f: Floor): string {
     scriptUs,
   ];
   const rate = (n: number, inFlight: number) => int(f.commitRate?.find((x) => x.n === n && x.inFlight === inFlight)?.perSecond);
+  const designRate = (n: number) => int(f.designCommitRate?.find((x) => x.n === n && x.inFlight === 1)?.perSecond);
   const burst = (f.loneAfterBurst ?? [])[0];
+  const design = f.designConvergence ?? [];
+  const cpuRow = (what: string) => (c: FloorRateRow) => [what, String(c.n), String(c.inFlight), int(c.perSecond), int(c.writerCpuUsPerCommit), int(c.subscriberCpuUsPerCommit), int(c.redisScriptUs)];
   return (
     render(
       "Floor: this machine's Redis commit-and-publish floor in this run, one OS process per subscriber node (ms)",
@@ -46,18 +49,20 @@ export function renderFloor(f: Floor): string {
           row(`script + ${c.subscribers} subscribers`, String(c.n), c.latencyMs, String(c.timeouts), c.subscribers === 'ioredis' ? [rate(c.n, 1), rate(c.n, 64)] : ['', ''], num(c.redisScriptUs, 0)),
         ),
         ...(f.loneAfterBurst ?? []).map((c) => row('lone commit right after a burst, ioredis', String(c.n), c.latencyMs, String(c.timeouts))),
+        ...design.map((c) => row('commit-2 + decoding ioredis subscribers', String(c.n), c.latencyMs, String(c.timeouts), [designRate(c.n), ''], num(c.redisScriptUs, 0))),
       ],
       [
         'script: one EVALSHA of HSET + HINCRBY + PUBLISH of ~200 bytes to each of N-1 subscriber processes; convergence: from the send until the writer',
         'has its answer and every subscriber its message (process.hrtime, one clock for all processes), one commit at a time, 2 ms apart;',
         "commits/s: the script back to back from the writer, the N-1 subscribers listening. in Redis: Redis's own time per EVALSHA (INFO commandstats).",
         ...(burst ? [`lone commit after a burst: ${burst.burst} commits, ${burst.inFlight} in flight, then at once one commit, timed as above; ${burst.reps} times.`] : []),
+        ...(design.length > 0 ? [DESIGN_FLOOR_NOTE] : []),
       ],
     ) +
     render(
       "The floor's CPU per commit, back to back (µs, user + system)",
-      ['N', 'in flight', 'commits/s', 'writer (this process)', 'each subscriber process', 'Redis, per EVALSHA'],
-      (f.commitRate ?? []).map((c) => [String(c.n), String(c.inFlight), int(c.perSecond), int(c.writerCpuUsPerCommit), int(c.subscriberCpuUsPerCommit), int(c.redisScriptUs)]),
+      ['floor', 'N', 'in flight', 'commits/s', 'writer (this process)', 'each subscriber process', 'Redis, per EVALSHA'],
+      [...(f.commitRate ?? []).map(cpuRow('script')), ...(f.designCommitRate ?? []).map(cpuRow('commit-2 + decoding'))],
     )
   );
 }

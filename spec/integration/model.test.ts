@@ -534,11 +534,16 @@ class StopStep extends Step {
     if (avoids('stale-handover', node.leader === this.id && c.leader !== this.id && c.leader !== undefined)) return;
     saw(`${c.leader === this.id && c.members.length > 1 ? 'stop of a leader' : runningMembers(m, c).length === 1 ? 'stop of the last running member' : 'stop'}${this.rightAway ? ', right away' : ''}`);
     await w.stop(this.id);
-    // What it last held, and what its node key says: the same.
+    // What it last held, and what its node key says: the same; or, when a merge took its cluster in while it
+    // stopped (before it held the merge), the merged cluster at the merge's version, which the key keeps.
     const held = { cluster: node.rumor.cluster, version: node.rumor.version, nodes: [...node.rumor.nodes] };
     const stored = await nodeKey(w.options.namespace!, this.id);
     const key = stored.cluster === held.cluster && stored.version === held.version && stored.nodes.join(' ') === held.nodes.join(' ') ? held : stored;
-    if (key !== held && !avoids('stop-key-race', true)) {
+    const heldCluster = [...m.clusters.values()].find((x) => x.realId === held.cluster);
+    const storedCluster = [...m.clusters.values()].find((x) => x.realId === stored.cluster);
+    const merged = heldCluster !== undefined && storedCluster !== undefined && stored.cluster !== held.cluster && stored.version > held.version && lineage(m, heldCluster.name) === storedCluster;
+    if (merged) saw('stop while a merge took its cluster in');
+    if (key !== held && !merged && !avoids('stop-key-race', true)) {
       throw new Error(`${this.toString()}: ${this.id} last held ${show(held)}, its node key says ${show(stored)}`);
     }
     const keyCluster = [...m.clusters.values()].find((x) => x.realId === key.cluster);

@@ -585,6 +585,20 @@ describe('merge-3', () => {
     ]);
   });
 
+  it('points the node keys of every member that has one at the merged cluster, its version and members, and leaves their liveness alone', async () => {
+    const ctx = setup();
+    await create(ctx, 'T', { nodes: ['t1'] });
+    await create(ctx, 'A', { nodes: ['a1'], version: 5 });
+    await ctx.cmd.hset(ctx.keys.snapshot('a1'), 'c', 'A', 'v', '5', 'nodes', 'a1', 'gi', '1000', 'seen', '41', 'stopped', '42');
+    await ctx.cmd.del(ctx.keys.snapshot('t1'));
+    const [t, a] = [await head(ctx, 'T'), await head(ctx, 'A')];
+    const r = await runMerge(ctx, 'T', 'A', { caller: 't1', tHash: t.hash, aHash: a.hash, nodes: ['a1', 't1'], leader: 't1' });
+    expect(r[0]).toBe('ok');
+    expect(await ctx.cmd.hgetall(ctx.keys.snapshot('a1'))).toEqual({ c: 'T', v: String(r[1]), nodes: 'a1 t1', gi: '1000', seen: '41', stopped: '42' });
+    // No key is made for a member that has none.
+    expect(await ctx.cmd.exists(ctx.keys.snapshot('t1'))).toBe(0);
+  });
+
   it('a never-written target takes the absorbed side’s data', async () => {
     const ctx = setup();
     await create(ctx, 'T', { nodes: ['t1'], version: 20 });
