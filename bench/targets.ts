@@ -122,16 +122,16 @@ export function computeTargets(r: Results): TargetRow[] {
   for (const n of TARGET_NS) {
     const lone = r.loneAfterBurst.find((x) => x.n === n && x.latencyMs.samples > 0);
     const fl = floorLone(n);
-    const idle = conv(n, lone?.from ?? 'non-leader')?.latencyMs.p50;
+    const idle = conv(n, lone?.from ?? 'non-leader')?.latencyMs.p50 ?? Number.NaN;
     push({
-      target: `a lone write right after a burst: convergence p50 ≤ ${FLOOR_FACTOR}× the floor's, same burst`,
+      target: `a lone write right after a burst is not delayed: convergence p50 ≤ ${FLOOR_FACTOR}× its idle convergence`,
       n,
       ours: lone?.latencyMs.p50,
       unit: 'ms',
-      bound: FLOOR_FACTOR * fl,
-      goal: `≤ ${f2(FLOOR_FACTOR * fl)} (floor ${f2(fl)})`,
+      bound: FLOOR_FACTOR * idle,
+      goal: `≤ ${f2(FLOOR_FACTOR * idle)} (idle ${f2(idle)})`,
       sense: 'max',
-      ...(lone && idle !== undefined ? { note: `${f2(lone.latencyMs.p50 / idle)}× its idle convergence p50 (${f2(idle)})` } : {}),
+      ...(lone ? { note: `the floor's lone commit after the same burst: ${f2(fl)} ms (ours ${f2(lone.latencyMs.p50 / fl)}× it, as idle convergence against the floor)` } : {}),
     });
   }
   for (const n of TARGET_NS) {
@@ -207,7 +207,7 @@ export function computeTargets(r: Results): TargetRow[] {
 export const TARGETS_NOTE = [
   "floor: this run's script floor with ioredis subscriber processes at the same N (see the Floor table); Erlang: the original on this machine (reference.ts).",
   "design floor (in the notes; the bounds stay on the floor): commit-2.lua called bare with set()'s arguments, to subscribers that decode each frame into a frozen object; ours against it is what the library's JS adds, it against the floor what the design itself costs.",
-  `a lone write right after a burst: the issue asks that coalescing not delay it; the bound used here is the floor's own lone commit after the same burst (${FLOOR_FACTOR}×, as for idle convergence).`,
+  `a lone write right after a burst: the issue asks that coalescing not delay it (it gives no number); the bound is the same write's idle convergence (${FLOOR_FACTOR}×), the floor's lone commit after the same burst is in the note.`,
   'not run: this mode did not measure that N (one node per process at N = 25 is in --full).',
 ];
 
