@@ -481,5 +481,5 @@ function freezeState<T>(s: State<T>, book: Book, prev?: State<T>): State<T> {
 }
 
 function sameList(a: readonly string[], b: readonly string[]): boolean {
-  return a.length === b.length && a.every((x, i) => x === b[i]);
+  return a === b || (a.length === b.length && a.every((x, i) => x === b[i]));
 }
