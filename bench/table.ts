@@ -17,22 +17,13 @@ function render(title: string, head: string[], rows: string[][], notes: string[]
 const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x < 10 ? x.toFixed(2) : x < 100 ? x.toFixed(1) : x.toFixed(0));
 const int = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : Math.round(x).toLocaleString('en-US'));
 const num = (x: number | undefined, d = 1) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(d));
+/** p50, p95, p99 and max of a summary, as the tables print them. */
+const quantiles = (s: { p50: number; p95: number; p99: number; max: number }) => [ms(s.p50), ms(s.p95), ms(s.p99), ms(s.max)];
 const ratio = (x: number | undefined, d = 2) => (x === undefined || !Number.isFinite(x) ? '' : x.toFixed(d));
 
 /** This run's floor: the hop, PING, the script floor with either kind of subscriber, and a lone commit after a burst. */
 export function renderFloor(f: Floor): string {
-  const row = (what: string, n: string, s: Floor['pubsubHopMs'], timeouts = '', rates = ['', ''], scriptUs = '') => [
-    what,
-    n,
-    String(s.samples),
-    ms(s.p50),
-    ms(s.p95),
-    ms(s.p99),
-    ms(s.max),
-    timeouts,
-    ...rates,
-    scriptUs,
-  ];
+  const row = (what: string, n: string, s: Floor['pubsubHopMs'], timeouts = '', rates = ['', ''], scriptUs = '') => [what, n, String(s.samples), ...quantiles(s), timeouts, ...rates, scriptUs];
   const rate = (n: number, inFlight: number) => int(f.commitRate?.find((x) => x.n === n && x.inFlight === inFlight)?.perSecond);
   const designRate = (n: number) => int(f.designCommitRate?.find((x) => x.n === n && x.inFlight === 1)?.perSecond);
   const burst = (f.loneAfterBurst ?? [])[0];
@@ -129,10 +120,7 @@ export function renderTables(r: Results): string {
           String(c.n),
           c.from,
           String(c.runs),
-          ms(c.latencyMs.p50),
-          ms(c.latencyMs.p95),
-          ms(c.latencyMs.p99),
-          ms(c.latencyMs.max),
+          ...quantiles(c.latencyMs),
           String(c.timeouts),
           String(c.errors),
           num(c.perUpdate?.received),
@@ -194,10 +182,7 @@ export function renderTables(r: Results): string {
           num((c.formMs ?? Number.NaN) / 1000, 2),
           String(c.runs),
           String(c.latencyMs.samples),
-          ms(c.latencyMs.p50),
-          ms(c.latencyMs.p95),
-          ms(c.latencyMs.p99),
-          ms(c.latencyMs.max),
+          ...quantiles(c.latencyMs),
           String(c.timeouts),
           String(c.errors),
           num(c.perUpdate?.received),
