@@ -68,6 +68,15 @@ export const PLANS: Readonly<Record<Mode, Plan>> = {
 
 /** Samples first taken and thrown away at each N, by the floor and the library alike (fresh processes, cold JIT). */
 export const WARM_UP = 50;
+/**
+ * Writes each node process makes (all of them at once) before anything is
+ * measured at an N, then a settle: the library's receive and write paths are
+ * long enough that V8 leaves them in its baseline tiers for hundreds of
+ * calls (the floor's few-line subscribers are optimised within WARM_UP
+ * samples), and a service's nodes run warm (bench/README.md gives what it
+ * changes at N = 25).
+ */
+export const WARM_UP_WRITES_PER_NODE = 300;
 /** How long one convergence sample may take before it counts as a timeout. */
 export const CONVERGENCE_TIMEOUT_MS = 5_000;
 /** The idle time between two convergence samples, so each write wakes idle processes. */
@@ -86,6 +95,9 @@ export const PAYLOAD = Object.freeze({
   limits: { rps: 1000, burst: 200, timeoutMs: 2500 },
   owners: ['team-a', 'team-b'],
 });
+
+/** The namespace of the design floor's change frames (floor.ts), which its subscribers check. */
+export const DESIGN_NAMESPACE = 'bench-design00';
 
 /** A monotonic mark shared by every write of a run, so each write's data differs from the last. */
 export class Marks {

@@ -10,14 +10,14 @@
  * - ioredis, raw: the message is the script floor's `<seq> <send stamp> <payload>`;
  *   seq is its first word;
  * - decode (ioredis): the message is a change frame of commit-2.lua (the
- *   design floor); it does what any receiver holding a frozen decoded copy
- *   must do at least (its lines split, the header and meta lines parsed,
- *   each value parsed into one object, deep-frozen), then stamps; seq is
- *   the write id's first part (`<seq>-<random>`).
+ *   design floor); it does what the design asks of every receiver at least
+ *   ({@link decoded}), then its subscriber stamps; seq is the write id's
+ *   first part (`<seq>-<random>`).
  *
  *   tsx bench/floor-child.ts ioredis|raw|decode <redis-url> <channel>
  */
 import { Redis } from 'ioredis';
+import { DESIGN_NAMESPACE } from './config.js';
 import { rawSubscribe } from './resp.js';
 
 const [client, url, channel] = process.argv.slice(2) as [string, string, string];
@@ -31,8 +31,14 @@ function arrived(message: string): void {
   report(message.slice(0, message.indexOf(' ')));
 }
 
-/** The last change held, as a receiver would hold it (so the decoding is not dead code; never read). */
-let _held: { readonly header: unknown; readonly data: Readonly<Record<string, unknown>> } | undefined;
+/** Write ids kept against replays; the oldest are forgotten beyond this many. */
+const KEPT_WRITE_IDS = 10_000;
+
+/** What a receiver holds: the head it follows and its frozen data. */
+let held: { n: number; h: string; w: string; data: Readonly<Record<string, unknown>> } = { n: 0, h: '', w: '', data: Object.freeze({}) };
+const writeIds = new Set<string>();
+/** A subscriber of the data, as a user's: it is handed each new version. */
+let subscriber: (e: { readonly data: Readonly<Record<string, unknown>>; readonly version: number }) => void = () => undefined;
 
 function deepFreeze(x: unknown): void {
   if (typeof x !== 'object' || x === null || Object.isFrozen(x)) return;
@@ -40,23 +46,48 @@ function deepFreeze(x: unknown): void {
   for (const v of Object.values(x)) deepFreeze(v);
 }
 
-/** A change frame: header, signature, meta, one value text ('=' + JSON) per key of meta.set. */
+const isString = (x: unknown): x is string => typeof x === 'string';
+
+/**
+ * A change frame (header, signature, meta, one value text '=' + JSON per key
+ * of meta.set), handled as the design asks of every receiver at least: a
+ * frame that is not a change of this namespace, of the right shape, is
+ * dropped; a write id seen before is a replay; the change is taken only if
+ * it follows the head held; every value parsed and
+ * deep-frozen into a new frozen data object; the subscriber handed it.
+ */
 function decoded(frame: string): void {
-  let seq: string;
   try {
     const lines = frame.split('\n');
-    const header: unknown = JSON.parse(lines[0]!);
-    const meta = JSON.parse(lines[2]!) as { w: string; set: string[] };
+    const header = JSON.parse(lines[0]!) as Record<string, unknown>;
+    if (header.v !== 2 || header.t !== 'change' || header.ns !== DESIGN_NAMESPACE) throw new Error('not a change of this namespace');
+    if (!isString(header.c) || !isString(header.from) || !Number.isSafeInteger(header.n) || !isString(header.h) || !isString(header.p) || !Number.isSafeInteger(header.at)) {
+      throw new Error('a malformed header');
+    }
+    const meta = JSON.parse(lines[2]!) as Record<string, unknown>;
+    const set = meta.set;
+    if (meta.op !== 'set' || !isString(meta.w) || typeof meta.ts !== 'number' || !Array.isArray(set) || !set.every(isString) || set.length !== lines.length - 3) {
+      throw new Error('a malformed meta line');
+    }
+    if (writeIds.has(meta.w)) throw new Error(`a replay of ${meta.w}`);
+    writeIds.add(meta.w);
+    if (writeIds.size > KEPT_WRITE_IDS) writeIds.delete(writeIds.values().next().value!);
+    const n = header.n as number;
+    // A change that does not follow the head held makes a receiver read the state; the design floor's
+    // chain starts again at each N (floor.ts designCluster), so it takes the frame as that read's answer.
+    const follows = n === held.n + 1 && header.p === held.h;
+    if (!follows && held.n !== 0 && n !== 2) throw new Error(`a gap: version ${n} after ${held.n}`);
     const data: Record<string, unknown> = {};
-    for (let i = 0; i < meta.set.length; i++) data[meta.set[i]!] = JSON.parse(lines[3 + i]!.slice(1));
-    deepFreeze(data);
-    _held = Object.freeze({ header, data });
-    seq = meta.w.slice(0, meta.w.indexOf('-'));
+    for (let i = 0; i < set.length; i++) {
+      const value: unknown = JSON.parse(lines[3 + i]!.slice(1));
+      deepFreeze(value);
+      data[set[i] as string] = value;
+    }
+    held = { n, h: header.h, w: meta.w, data: Object.freeze(data) };
+    subscriber({ data: held.data, version: n });
   } catch (err) {
-    process.stderr.write(`floor subscriber ${channel}: a frame that does not decode: ${(err as Error).message}\n`);
-    return;
+    process.stderr.write(`floor subscriber ${channel}: a frame dropped: ${(err as Error).message}\n`);
   }
-  report(seq);
 }
 
 process.stdin.on('close', () => process.exit(0));
@@ -71,6 +102,8 @@ process.stdin.on('data', (chunk: string) => {
 if (client === 'raw') {
   await rawSubscribe(url, channel, arrived);
 } else {
+  // The design floor's stamp is its subscriber's: seq is the write id's first part (`<seq>-<random>`).
+  subscriber = () => report(held.w.slice(0, held.w.indexOf('-')));
   const onMessage = client === 'decode' ? decoded : arrived;
   const sub = new Redis(url);
   sub.on('message', (_channel: string, message: string) => onMessage(message));

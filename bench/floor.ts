@@ -41,7 +41,7 @@ import { Redis } from 'ioredis';
 import { REPLAY_WINDOW_MS, WRITE_RECORD_TTL_MS } from '../lib/constants.js';
 import { headerPrefix } from '../lib/transport/frames.js';
 import { findRedis } from '../tools/redis-server.js';
-import { BURST_IN_FLIGHT, BURST_WRITES, IDLE_MS, PAYLOAD, PLANS, WARM_UP } from './config.js';
+import { BURST_IN_FLIGHT, BURST_WRITES, DESIGN_NAMESPACE, IDLE_MS, PAYLOAD, PLANS, WARM_UP } from './config.js';
 import { load1 } from './machine.js';
 import { commandStats, usecPerCall } from './redis-stats.js';
 import type { Ctx, Floor, FloorConvergenceRow, FloorLoneRow, FloorRateRow, Results } from './results.js';
@@ -72,7 +72,7 @@ const DESIGN_KEY = '{floor}:design';
 const DESIGN_WRITER = 'w';
 const DESIGN_SCRIPT = readFileSync(fileURLToPath(new URL('../lib/scripts/commit-2.lua', import.meta.url)), 'utf8');
 /** The header line's part the writer sends, as long as the bench's (namespace `bench-<8 hex>`, a cluster id `<node id>@<time>.<4>`). */
-const DESIGN_HEADER = headerPrefix('bench-design00', 'node-000@design00.0000', DESIGN_WRITER);
+const DESIGN_HEADER = headerPrefix(DESIGN_NAMESPACE, 'node-000@design00.0000', DESIGN_WRITER);
 /** The keys and value texts of the bench's set() of `{ ...PAYLOAD, seq }` (codec.ts plainText: '=' + JSON); seq's text is the commit's. */
 const DESIGN_KEYS: readonly string[] = [...Object.keys(PAYLOAD), 'seq'];
 const DESIGN_TEXTS: readonly string[] = Object.values(PAYLOAD).map((v) => `=${JSON.stringify(v)}`);
@@ -91,6 +91,7 @@ export function killFloorChildren(): void {
 }
 
 const toMs = (ns: bigint): number => Number(ns) / 1e6;
+const sum = (xs: readonly number[]): number => xs.reduce((a, x) => a + x, 0);
 const JSON_PAYLOAD = JSON.stringify(PAYLOAD);
 /** `<seq> <send stamp> <payload>`: about 200 bytes; seq 0 is not reported back. */
 const message = (seq: number, sent: bigint): string => `${seq} ${sent} ${JSON_PAYLOAD}`;
@@ -244,6 +245,7 @@ async function designCluster(redis: Redis, n: number): Promise<void> {
 async function convergence(ctx: FloorCtx, redis: Redis, commit: Commit, subs: Subscribers, n: number): Promise<FloorConvergenceRow> {
   const runs = ctx.plan.convergenceRuns(n);
   const stats = await commandStats(redis);
+  const cpu0 = await subs.cpu(n - 1);
   const lat: number[] = [];
   let timeouts = 0;
   for (let i = 0; i < WARM_UP + runs; i++) {
@@ -258,9 +260,11 @@ async function convergence(ctx: FloorCtx, redis: Redis, commit: Commit, subs: Su
     }
     await sleep(IDLE_MS);
   }
+  const cpu1 = await subs.cpu(n - 1);
   // (the INFO call itself is not an EVALSHA)
   const redisScriptUs = usecPerCall(stats, await commandStats(redis));
-  return { subscribers: LABEL[subs.client], n, runs, timeouts, latencyMs: summarize(lat), redisScriptUs, load1: load1() };
+  const receiverCpuUs = cpu0 && cpu1 ? (sum(cpu1) - sum(cpu0)) / (n - 1) / (WARM_UP + runs) : Number.NaN;
+  return { subscribers: LABEL[subs.client], n, runs, timeouts, latencyMs: summarize(lat), redisScriptUs, receiverCpuUs, load1: load1() };
 }
 
 /** The script back to back for `ms`, `inFlight` at a time; then waits until every subscriber has caught up. */
@@ -286,7 +290,7 @@ async function commitRate(redis: Redis, commit: Commit, subs: Subscribers, n: nu
   await commit(seq, process.hrtime.bigint());
   if ((await caughtUp) === undefined) throw new Error(`the floor's subscribers had not caught up 30 s after ${lat.length} commits`);
   const cpu1 = await subs.cpu(n - 1);
-  const subscriberCpuUs = cpu0 && cpu1 ? cpu1.reduce((a, x) => a + x, 0) / cpu1.length - cpu0.reduce((a, x) => a + x, 0) / cpu0.length : Number.NaN;
+  const subscriberCpuUs = cpu0 && cpu1 ? (sum(cpu1) - sum(cpu0)) / cpu1.length : Number.NaN;
   return {
     n,
     inFlight,

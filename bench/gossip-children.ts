@@ -2,7 +2,8 @@
  * simple-gossip with one node per child process — the fair comparison with
  * the original (one BEAM per node) and with the floor (one process per
  * subscriber). The cluster grows through the sizes of the plan; at each
- * size: the floor at that size (floor.ts, while the nodes idle), then convergence of a set() from a non-leader and from the leader (with
+ * size: the floor at that size (floor.ts, while the nodes idle), a warm-up
+ * (every node writes {@link WARM_UP_WRITES_PER_NODE} times), then convergence of a set() from a non-leader and from the leader (with
  * messages per update), sequential and 64-in-flight writes from either, a
  * lone write right after a burst, setSync, and cold starts next to the live
  * cluster (in this process).
@@ -10,7 +11,7 @@
 import { randomBytes } from 'node:crypto';
 import type { ChildNode } from '../spec/support/child-node.js';
 import { coldStartWithPeers } from './cold-start.js';
-import { BURST_IN_FLIGHT, BURST_WRITES, IDLE_MS, PAYLOAD } from './config.js';
+import { BURST_IN_FLIGHT, BURST_WRITES, IDLE_MS, PAYLOAD, WARM_UP_WRITES_PER_NODE } from './config.js';
 import { stopChildren, measureConvergence, measureLoneAfterBurst, perUpdate, runLoop, settle, spawnChildren, trafficOfChildren } from './fleet.js';
 import type { FloorRig } from './floor.js';
 import { load1 } from './machine.js';
@@ -89,13 +90,22 @@ async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNo
   const others = children.filter((c) => c !== leader);
   const nonLeader = others[0]!;
 
+  await guard(ctx, `warm-up n=${n}`, async () => {
+    ctx.log(`warm-up: ${WARM_UP_WRITES_PER_NODE} writes from each of the ${n} node processes at once`);
+    await Promise.all(children.map((c) => runLoop(c, { op: 'set', count: WARM_UP_WRITES_PER_NODE, maxMs: 60_000, payload: PAYLOAD, from: marks.reserve(WARM_UP_WRITES_PER_NODE) })));
+    await settle(children);
+  });
+
   for (const from of ['non-leader', 'leader'] as const) {
     await guard(ctx, `convergence n=${n} from the ${from}`, async () => {
       const runs = plan.convergenceRuns(n);
       ctx.log(`convergence, ${n} node processes, ${runs} writes from ${from === 'leader' ? 'the leader' : 'the non-leaders in turn'}`);
       const before = await trafficOfChildren(children);
+      await cpuOf(children, 'start');
       const { value: r, evalshaUs } = await scriptTimeDuring(ctx.redisUrl, () => measureConvergence(children, (i) => (from === 'leader' ? leader : others[i % others.length]!), runs, marks));
+      const used = await cpuOf(children, 'stop');
       const after = await trafficOfChildren(children);
+      const receiverCpuUs = others.reduce((a, c) => a + (used.get(c) ?? Number.NaN), 0) / others.length / r.writes;
       results.convergence.push({
         impl: 'simple-gossip',
         placement: 'process-per-node',
@@ -109,6 +119,7 @@ async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNo
         perUpdate: perUpdate(before, after, r.writes),
         ...(r.breakdown ? { breakdown: r.breakdown } : {}),
         redisScriptUs: evalshaUs,
+        ...(from === 'leader' ? { receiverCpuUs } : {}),
         load1: load1(),
       });
     });

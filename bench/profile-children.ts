@@ -27,6 +27,8 @@ const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const n = Number(args[0] ?? 10);
 const what = (args[1] ?? 'seq') as 'seq' | 'burst' | 'conv';
 const seconds = Number(args[2] ?? 3);
+/** Enough writes that every receiver's path is optimised (500 left much of it in the baseline tiers). */
+const WARM_UP_WRITES = 3_000;
 const dir = args[3] ?? join(fileURLToPath(new URL('./results/profiles/', import.meta.url)), `children-${n}-${what}-${Date.now()}`);
 mkdirSync(dir, { recursive: true });
 
@@ -52,7 +54,7 @@ try {
   const writer = children.find((c) => c !== leader)!;
   const marks = new Marks();
   // Warm up (JIT) the write path and every receiver.
-  await runLoop(writer, { op: 'set', count: 500, payload: PAYLOAD, from: marks.reserve(500) });
+  await runLoop(writer, { op: 'set', count: WARM_UP_WRITES, payload: PAYLOAD, from: marks.reserve(WARM_UP_WRITES) });
   await settle(children);
 
   await Promise.all(children.map((c) => c.call('profile', 'start', ...(cpuOnly ? ['cpu'] : []))));

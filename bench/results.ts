@@ -26,6 +26,8 @@ export interface ConvergenceRow {
   readonly breakdown?: Breakdown;
   /** Redis's own time per EVALSHA during the samples (INFO commandstats; the commit script, and any tick meanwhile), µs. */
   readonly redisScriptUs?: number;
+  /** From the leader, one node per process: each other node's CPU time per sample (user + system, the idle time between samples included), µs. */
+  readonly receiverCpuUs?: number;
   readonly load1: number;
   /** In-process: how long starting every node took (ms), and forming the cluster after. */
   readonly startMs?: number;
@@ -138,6 +140,8 @@ export interface FloorConvergenceRow {
   readonly latencyMs: Summary;
   /** Redis's own time per EVALSHA of the floor script during the samples (INFO commandstats), µs. */
   readonly redisScriptUs?: number;
+  /** Each subscriber process's CPU time per sample (user + system, the idle time between samples included), µs. */
+  readonly receiverCpuUs?: number;
   readonly load1: number;
 }
 

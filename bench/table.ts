@@ -1,6 +1,6 @@
 /** The results as plain-text tables, with this run's floor, the original's and v1's figures beside ours, and issue 10's targets. */
 import { ERLANG, figureOf, fmtErlang, fmtRange, ISSUE4, ISSUE4_MARK, ISSUE4_NOTE, V1 } from './reference.js';
-import type { Floor, FloorRateRow, Results } from './results.js';
+import type { Floor, FloorConvergenceRow, FloorRateRow, Results } from './results.js';
 import { computeTargets, DESIGN_FLOOR_NOTE, TARGETS_NOTE } from './targets.js';
 import type { TargetRow } from './targets.js';
 
@@ -252,6 +252,37 @@ export function renderTables(r: Results): string {
           "ours: each child's process.cpuUsage() over the throughput run (until every node caught up), per write; Redis: its own time per EVALSHA (INFO commandstats).",
           "floor: the same over its commits/s run (the writer is the bench process; subscribers report their CPU time). All processes share the machine's cores:",
           'writer + all other nodes + Redis per write, divided by the cores, bounds the sequential rate when the machine is otherwise idle.',
+        ],
+      ),
+    );
+  }
+
+  const idleCpu = child.filter((c) => c.impl === 'simple-gossip' && c.receiverCpuUs !== undefined);
+  if (idleCpu.length > 0) {
+    const floorCpu = (n: number, subscribers: FloorConvergenceRow['subscribers']) =>
+      r.floor?.[subscribers === 'decode' ? 'designConvergence' : 'convergence']?.find((c) => c.n === n && c.subscribers === subscribers);
+    out.push(
+      render(
+        'CPU per convergence sample, woken from idle: what each receiving process spends on one write (µs, user + system)',
+        ['N', 'simple-gossip, each other node', 'conv. p50', 'design floor, each subscriber', 'conv. p50', 'floor, each subscriber', 'conv. p50', 'ours ÷ design floor'],
+        idleCpu.map((c) => {
+          const design = floorCpu(c.n, 'decode');
+          const bare = floorCpu(c.n, 'ioredis');
+          return [
+            String(c.n),
+            int(c.receiverCpuUs),
+            ms(c.latencyMs.p50),
+            int(design?.receiverCpuUs),
+            ms(design?.latencyMs.p50 ?? Number.NaN),
+            int(bare?.receiverCpuUs),
+            ms(bare?.latencyMs.p50 ?? Number.NaN),
+            ratio((c.receiverCpuUs ?? Number.NaN) / (design?.receiverCpuUs ?? Number.NaN)),
+          ];
+        }),
+        [
+          "ours: the convergence samples from the leader, each other child's process.cpuUsage() over them, per sample; the floors: each subscriber's over their",
+          'convergence samples. The idle time between samples is in every figure. With N-1 receivers and C cores, (N-1) × this ÷ C is most of',
+          'convergence once N-1 outnumbers the cores: the receivers run in turn.',
         ],
       ),
     );

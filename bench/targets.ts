@@ -213,4 +213,4 @@ export const TARGETS_NOTE = [
 
 /** What the design floor is (the Floor table's and the targets' notes). */
 export const DESIGN_FLOOR_NOTE =
-  "design floor (commit-2 + decoding): the library's own commit-2.lua called bare (EVALSHA, set()'s arguments and frame size) to N-1 ioredis subscriber processes that parse each frame into a deep-frozen object before they stamp: the design's own Redis and decoding cost; the rest of the gap to the floor is the library's JS.";
+  "design floor (commit-2 + decoding): the library's own commit-2.lua called bare (EVALSHA, set()'s arguments and frame size) to N-1 ioredis subscriber processes that do what the design asks of every receiver at least (the frame's namespace and shape checked, its write id against replays, its head against the one held, every value parsed and deep-frozen into new frozen data, a subscriber handed it) before the subscriber stamps: the design's own Redis and receiving cost; the rest of the gap to the floor is the library's JS.";
