@@ -32,10 +32,10 @@ export interface Plan {
 export const PLANS: Readonly<Record<Mode, Plan>> = {
   quick: {
     mode: 'quick',
-    childNs: [3, 10],
+    childNs: [3, 10, 25],
     inProcessNs: [25, 100, 1000],
     naiveNs: [3, 10],
-    floorNs: [3, 10],
+    floorNs: [3, 10, 25],
     floorRawNs: [3, 10],
     convergenceRuns: (n) => (n <= 3 ? 500 : n <= 10 ? 300 : n <= 25 ? 300 : n <= 100 ? 150 : 40),
     throughputMs: 1_500,

@@ -37,7 +37,7 @@ const RESULTS_DIR = fileURLToPath(new URL('./results/', import.meta.url));
 function parseMode(argv: readonly string[]): Mode {
   if (argv.includes('--help') || argv.includes('-h')) {
     console.log(
-      'usage: npm run bench [-- --full]\n  quick (default): N = 3, 10 one node per process, 25, 100, 1000 in one process; about two minutes\n  --full (or npm run bench:full): N = 3, 10, 25 one node per process, 25, 100, 1000 in one process, more samples; about five minutes\n  npx tsx bench/floor.ts [--full]: just the floor',
+      'usage: npm run bench [-- --full]\n  quick (default): N = 3, 10, 25 one node per process, 25, 100, 1000 in one process; about two minutes\n  --full (or npm run bench:full): N = 3, 10, 25 one node per process, 25, 100, 1000 in one process, more samples; about five minutes\n  npx tsx bench/floor.ts [--full]: just the floor',
     );
     process.exit(0);
   }
