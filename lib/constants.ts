@@ -11,6 +11,9 @@ export const MAX_UPDATE_RETRIES = 25;
 /** `setSync`'s default timeout: the original's 10 polls, 200 ms apart. */
 export const SET_SYNC_TIMEOUT_MS = 2_000;
 
+/** How long a `setSync` waits for a member's ack of its change before it asks the member with a version request. */
+export const ACK_WAIT_MS = 25;
+
 /** Longest a member holds a `setSync` version request before answering with the version it has. */
 export const MAX_VERSION_HOLD_MS = 1_000;
 

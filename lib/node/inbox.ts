@@ -26,7 +26,7 @@ import type { Store, Stored } from './store.js';
 /** Every input of the step: one entry each. */
 export type Input =
   | { readonly kind: 'change'; readonly frame: ChangeFrame; readonly verified?: boolean }
-  | { readonly kind: 'envelope'; readonly env: Exclude<AnyEnvelope, Envelope<'reply'>> }
+  | { readonly kind: 'envelope'; readonly env: Exclude<AnyEnvelope, Envelope<'reply'> | Envelope<'ack'>> }
   | { readonly kind: 'committed'; readonly change: DataChange }
   | { readonly kind: 'stored'; readonly stored: Stored<unknown> };
 
@@ -155,6 +155,7 @@ export class Inbox<T> {
     const m = this.#d.metrics;
     if (verdict === 'stale') {
       m.count('changes.stale');
+      if (isData && meta.ack) this.#ack(h.from, h.c, h.n);
       return;
     }
     if (verdict === 'read' || !isData) {
@@ -200,6 +201,14 @@ export class Inbox<T> {
     }
     m.count('changes.applied');
     this.install(next.state, next.book);
+    if (meta.ack) this.#ack(h.from, h.c, h.n);
+  }
+
+  /** Tells `writer`, who waits for its members, that this node holds `version` of `cluster` (if it does: a schema may hold it back). */
+  #ack(writer: string, cluster: string, version: number): void {
+    const s = this.#state;
+    if (writer === this.#d.self || s.cluster !== cluster || s.version < version) return;
+    this.#d.messages.send(writer, 'ack', headOf(s)).catch(() => this.#d.metrics.count('acksFailed'));
   }
 
   /** Checks a change against the record its commit left in Redis, then applies it, or drops it as a replay. */
@@ -248,7 +257,7 @@ export class Inbox<T> {
     this.install({ ...next, data: keepHeld({ data: s.data, book: this.#book }, { data: next.data, book: stored.book }) }, stored.book);
   }
 
-  #onEnvelope(env: Exclude<AnyEnvelope, Envelope<'reply'>>): void {
+  #onEnvelope(env: Exclude<AnyEnvelope, Envelope<'reply'> | Envelope<'ack'>>): void {
     const messages = this.#d.messages;
     switch (env.type) {
       case 'head':

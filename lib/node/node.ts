@@ -6,7 +6,7 @@
  * lib/node/housekeeping.ts, the Redis side lib/node/store.ts.
  */
 import { CfgView, deleteCfgUpdater, setCfgUpdater } from '../cfg.js';
-import { GOSSIP_JITTER_MS, REPLAY_WINDOW_MS } from '../constants.js';
+import { ACK_WAIT_MS, GOSSIP_JITTER_MS, REPLAY_WINDOW_MS } from '../constants.js';
 import { GossipError, NodeIdInUseError, StoppedError, SubscriberError } from '../errors.js';
 import type { GossipEvents, GossipEventType, Handler } from '../events.js';
 import { Metrics } from '../metrics.js';
@@ -254,17 +254,18 @@ export class Node<T = unknown> {
     await awaitVersion(
       {
         nodes: () => this.#inbox.state.nodes,
-        version: (node, atLeast, holdMs) => (node === this.id ? this.#inbox.whenVersion(atLeast, holdMs) : this.#messages.version(node, holdMs + this.#o.statusTimeoutMs, { atLeast, waitMs: holdMs })),
+        version: (node, atLeast, holdMs) =>
+          node === this.id ? this.#inbox.whenVersion(atLeast, holdMs) : this.#messages.holds(node, this.#inbox.state.cluster, atLeast, ACK_WAIT_MS, holdMs, this.#o.statusTimeoutMs),
       },
       version,
       options,
     );
   }
 
-  /** A `…Sync` call: `write` (started here), then the wait for the members; the whole is timed as a convergence. */
+  /** A `…Sync` call: `write` (started here, its change asking the members for acks), then the wait for them; the whole is timed as a convergence. */
   async converge(write: () => Promise<number>, options: SetSyncOptions = {}): Promise<void> {
     const started = this.#metrics.now();
-    await this.awaitVersion(await write(), options);
+    await this.awaitVersion(await this.#writer.acked(write), options);
     this.#metrics.latency('convergence', started);
   }
 

@@ -67,6 +67,8 @@ export class Writer<T> {
   /** Writes called while a commit is in flight: they go out together in the next (see foldOps). */
   readonly #queue: Queued[] = [];
   #committing = false;
+  /** `…Sync` calls whose write is not committed yet: every write encoded meanwhile asks the members for acks. */
+  #acking = 0;
 
   constructor(host: WriterHost<T>) {
     this.#h = host;
@@ -142,6 +144,16 @@ export class Writer<T> {
       const reply = await this.#commit(state, encoded, '');
       const done = await this.#settle(state, encoded, reply, attempt);
       if (done !== undefined) return done;
+    }
+  }
+
+  /** Runs `write` (a call of this writer's) with its change, and any committed with it, asking every member that applies it for an ack. */
+  async acked(write: () => Promise<number>): Promise<number> {
+    this.#acking++;
+    try {
+      return await write();
+    } finally {
+      this.#acking--;
     }
   }
 
@@ -275,7 +287,7 @@ export class Writer<T> {
     const sigs = signer ? keys.map((k, i) => signer.signature(storedPayload(k, texts[i]!))) : undefined;
     const writeId = newWriteId();
     const change = { op: op.op, ...(mode ? { mode } : {}), set: keys, texts, sigs: sigs ?? [], del };
-    const meta = { w: writeId, op: op.op, ...(mode ? { mode } : {}), set: keys, ...(del.length ? { del } : {}), ...(sigs ? { sigs } : {}) };
+    const meta = { w: writeId, op: op.op, ...(mode ? { mode } : {}), set: keys, ...(del.length ? { del } : {}), ...(sigs ? { sigs } : {}), ...(this.#acking > 0 ? { ack: 1 as const } : {}) };
     const built = stamped(meta, texts, signer, this.#h.clock.now());
     // The frame every member gets: the script's header line, the signature line, the meta line, the values.
     const max = this.#h.maxMessageBytes;

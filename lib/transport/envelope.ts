@@ -20,6 +20,8 @@ export interface Bodies {
   headreq: Record<string, never>;
   /** Request: write the state you hold back to Redis (it lost it). */
   restore: Record<string, never>;
+  /** Unasked: the sender holds a change whose meta asked for an ack (lib/transport/acks.ts). */
+  ack: Head;
   /** The answer to a request. */
   reply: { readonly ok: true; readonly value: unknown } | { readonly ok: false; readonly code: string; readonly message: string };
 }
@@ -94,6 +96,7 @@ export const isHead = (h: unknown): h is Head =>
 
 const BODY_CHECKS: Record<MessageType, (b: Record<string, unknown>) => boolean> = {
   head: isHead,
+  ack: isHead,
   vsn: (b) => (b.atLeast === undefined || isCount(b.atLeast)) && (b.waitMs === undefined || isCount(b.waitMs)),
   headreq: () => true,
   restore: () => true,

@@ -5,7 +5,7 @@
  *
  *   {"v":2,"t":"change","ns":…,"c":…,"from":…,"n":…,"h":…,"p":…,"at":…}
  *   <signature of what follows, or empty>
- *   <meta: {"w":writeId,"ts":…,"op":…,"mode":…,"set":[keys],"del":[keys],"sigs":[…]}>
+ *   <meta: {"w":writeId,"ts":…,"op":…,"mode":…,"set":[keys],"del":[keys],"sigs":[…],"ack":1}>
  *   <one value text per key set>
  *
  * Value texts are serialise()d (JSON or superjson), which never holds a raw
@@ -45,6 +45,8 @@ export interface DataMeta {
   readonly del?: readonly string[];
   /** Each value's signature, in the order of `set`. */
   readonly sigs?: readonly string[];
+  /** The writer waits for its members: each that holds the change sends it an `ack` envelope. */
+  readonly ack?: 1;
 }
 
 /** Any other change (members, leader, settings, a merge, a restore): read the state. */
@@ -129,7 +131,8 @@ function isDataMeta(m: unknown): m is DataMeta {
     (m.mode === undefined || m.mode === 'v' || m.mode === 'c') &&
     isStrings(m.set) &&
     (m.del === undefined || isStrings(m.del)) &&
-    (m.sigs === undefined || isStrings(m.sigs))
+    (m.sigs === undefined || isStrings(m.sigs)) &&
+    (m.ack === undefined || m.ack === 1)
   );
 }
 

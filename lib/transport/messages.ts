@@ -8,6 +8,7 @@
 import { PROTOCOL_VERSION, REPLAY_WINDOW_MS } from '../constants.js';
 import { BadMessageError, GossipError, NoListenerError, RequestTimeoutError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
+import { Acks } from './acks.js';
 import type { RedisClock } from './clock.js';
 import type { Connection } from './connection.js';
 import { decodeEnvelope, encodeEnvelope, isRequest } from './envelope.js';
@@ -26,8 +27,8 @@ export interface MessagesOptions extends EnvelopeOptions {
   readonly clock: RedisClock;
   readonly metrics: Metrics;
   readonly onChange: (frame: ChangeFrame, bytes: number) => void;
-  /** Every valid envelope that is not a reply. */
-  readonly onEnvelope: (env: Exclude<AnyEnvelope, Envelope<'reply'>>) => void;
+  /** Every valid envelope that is not a reply or an ack. */
+  readonly onEnvelope: (env: Exclude<AnyEnvelope, Envelope<'reply'> | Envelope<'ack'>>) => void;
   /** A dropped message worth reporting (rate-limited by the metrics). */
   readonly onDrop: (err: BadMessageError) => void;
 }
@@ -35,6 +36,7 @@ export interface MessagesOptions extends EnvelopeOptions {
 export class Messages {
   readonly #o: MessagesOptions;
   readonly #requests = new Requests();
+  readonly #acks = new Acks();
   readonly #replays = new ReplayGuard(REPLAY_WINDOW_MS);
   #closed = false;
 
@@ -82,6 +84,10 @@ export class Messages {
     if (env.type === 'reply') {
       if (env.body.ok) this.#requests.resolve(env.re!, env.body.value);
       else this.#requests.reject(env.re!, new GossipError(env.body.code, env.body.message));
+      return;
+    }
+    if (env.type === 'ack') {
+      this.#acks.record(env.from, env.body);
       return;
     }
     this.#deliver(() => o.onEnvelope(env));
@@ -155,9 +161,19 @@ export class Messages {
     }
   }
 
+  /**
+   * `node`'s version once it holds `atLeast` of `cluster`: from its ack when
+   * that comes within `ackWaitMs` (the change asked for one), else asked with
+   * a `vsn` request held for `holdMs`; undefined where it did not answer.
+   */
+  async holds(node: string, cluster: string, atLeast: number, ackWaitMs: number, holdMs: number, timeoutMs: number): Promise<number | undefined> {
+    return (await this.#acks.wait(node, cluster, atLeast, Math.min(ackWaitMs, holdMs))) ?? this.version(node, holdMs + timeoutMs, { atLeast, waitMs: holdMs });
+  }
+
   /** Rejects every pending request and ignores whatever arrives later. */
   close(err?: Error): void {
     this.#closed = true;
     this.#requests.close(err);
+    this.#acks.close();
   }
 }
