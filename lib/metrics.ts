@@ -41,7 +41,7 @@ export interface MetricsSnapshot {
   /**
    * Events: changes.applied / changes.stale / changes.read (a change that made
    * the node read the state), reads (states read from Redis),
-   * antiEntropyRounds, nodeKeyWrites, headsFailed, repliesFailed,
+   * antiEntropyRounds, nodeKeyWrites, headsFailed, acksFailed, repliesFailed,
    * invalidStates (states the `schema` refused: not installed).
    */
   readonly counters: Readonly<Record<string, number>>;

@@ -157,6 +157,25 @@ describe('states from elsewhere with a schema', () => {
     expect((err as ValidationError).issues.map((i) => i.path)).toEqual([['limit']]);
   });
 
+  it('setSync waits for a member whose async schema holds the change back: it acks only what it holds, so it is asked, and answers once it holds it', async () => {
+    const Slow = Flags.refine(async () => {
+      await new Promise((resolve) => setTimeout(resolve, 150));
+      return true;
+    });
+    const lax = await start<Flags>('lax');
+    const slow = await start<Flags>('slow', { schema: Slow });
+    await lax.join('slow');
+    await eventually(() => lax.nodes.length === 2 && slow.nodes.length === 2 && lax.version === slow.version);
+    const acks = () => lax.metrics().received.ack?.messages ?? 0;
+    const asked = () => lax.metrics().rpc.vsn?.answered ?? 0;
+    const [acksBefore, askedBefore] = [acks(), asked()];
+    await lax.setSync({ limit: 3, mode: 'dark' });
+    expect(slow.version).toBe(lax.version);
+    expect(slow.get()).toEqual({ limit: 3, mode: 'dark' });
+    expect(acks()).toBe(acksBefore);
+    expect(asked()).toBe(askedBefore + 1);
+  });
+
   it('an async schema is awaited: for writes before they are sent, and for states from other nodes before they are installed', async () => {
     let checks = 0;
     const Async = Flags.refine(

@@ -25,6 +25,9 @@ describe('signed messages', () => {
     const nodes = await cluster(['a', 'b', 'c'], { secret: 's3cret' });
     await nodes[1]!.setSync('signed');
     for (const n of nodes) expect(n.get()).toBe('signed');
+    // The members' signed acks answered it: no request was needed.
+    expect(nodes[1]!.metrics().received.ack?.messages).toBe(2);
+    expect(nodes[1]!.metrics().rpc).toEqual({});
   });
 
   it('a node with another secret cannot be joined and cannot write', async () => {

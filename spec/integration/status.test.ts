@@ -32,7 +32,7 @@ describe('status', () => {
     expect(Date.now() - t0).toBeLessThan(1_000);
   });
 
-  it('metrics: a write is one change frame on each other member (changes.applied); setSync asks the members (vsn requests); no write request, push or v1 counter exists', async () => {
+  it('metrics: a write is one change frame on each other member (changes.applied); setSync hears from each member in one ack, no request; status() asks (vsn requests); no write request, push or v1 counter exists', async () => {
     const nodes = await cluster(['a', 'b', 'c'], { gossipIntervalMs: 60_000 });
     const follower = nodes.find((n) => n.leader !== n.id)!;
     const others = nodes.filter((n) => n !== follower);
@@ -44,6 +44,15 @@ describe('status', () => {
     const expected = nodes.map((n) => [n.id, n === follower ? 0 : 1]);
     expect(delta(changes(), changesBefore)).toEqual(expected);
     expect(delta(applied(), appliedBefore)).toEqual(expected);
+    const synced = follower.metrics();
+    expect(synced.rpc).toEqual({});
+    expect(synced.received.ack!.messages).toBe(others.length);
+    for (const o of others) expect(o.metrics().sent.ack!.messages).toBe(1);
+    // A plain set() asks for no ack.
+    await follower.set('y');
+    await eventually(() => others.every((o) => o.get() === 'y'));
+    for (const o of others) expect(o.metrics().sent.ack!.messages).toBe(1);
+    await follower.status();
     const m = follower.metrics();
     expect(Object.keys(m.rpc)).toEqual(['vsn']);
     expect(m.rpc.vsn).toMatchObject({ calls: others.length, answered: others.length, timeouts: 0, noListener: 0 });

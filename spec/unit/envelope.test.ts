@@ -182,6 +182,11 @@ describe('decodeEnvelope drops what is not a genuine envelope', () => {
     expect(reasonOf(raw({ observer: 'yes' }))).toBe('bad_shape');
   });
 
+  it('takes an ack: a head, not a request (no correlation id)', () => {
+    expect(reasonOf(raw({ type: 'ack' }))).toBe('accepted');
+    expect(reasonOf(raw({ type: 'ack', cid: 'r1' }))).toBe('bad_shape');
+  });
+
   it('drops a request without a correlation id, and a non-request with one, as bad_shape', () => {
     expect(reasonOf(raw({ type: 'vsn', body: {} }))).toBe('bad_shape');
     expect(reasonOf(raw({ type: 'headreq', cid: 5, body: {} }))).toBe('bad_shape');
@@ -200,6 +205,8 @@ describe('decodeEnvelope drops what is not a genuine envelope', () => {
       ['head', { cluster: 'c1', version: 0, hash: H3 }, {}],
       ['head', { cluster: 'c1', version: 3, hash: 'abc' }, {}],
       ['head', { cluster: '', version: 3, hash: H3 }, {}],
+      ['ack', { cluster: 'c1', version: 0, hash: H3 }, {}],
+      ['ack', { cluster: 'c1', version: 3 }, {}],
       ['vsn', { atLeast: -1 }, { cid: 'r' }],
       ['vsn', { waitMs: 1.5 }, { cid: 'r' }],
       ['reply', { ok: true }, { re: 'r' }],
@@ -219,6 +226,6 @@ describe('isHead and isRequest', () => {
   });
 
   it('isRequest is true for vsn, headreq and restore only', () => {
-    expect(['head', 'vsn', 'headreq', 'restore', 'reply'].map((t) => isRequest(t as never))).toEqual([false, true, true, true, false]);
+    expect(['head', 'ack', 'vsn', 'headreq', 'restore', 'reply'].map((t) => isRequest(t as never))).toEqual([false, false, true, true, true, false]);
   });
 });

@@ -78,6 +78,11 @@ describe('decodeChange accepts genuine frames', () => {
     expect(f.meta).toEqual({ w: 'w3', ts: 1, op: 'set', mode: 'c', set: ['d'], sigs: [''] });
   });
 
+  it("decodes a set whose writer asks for acks (a …Sync call's change)", () => {
+    const meta = '{"w":"w4","ts":1,"op":"set","mode":"v","set":[""],"ack":1}';
+    expect(decodeChange(frame({ meta, values: ['=1'] }), opts).meta).toEqual({ w: 'w4', ts: 1, op: 'set', mode: 'v', set: [''], ack: 1 });
+  });
+
   it('decodes meta, merge and restore frames (no signature, no values) — they only make the node read', () => {
     for (const meta of ['{"op":"meta","why":"join","id":"x"}', '{"op":"merge","absorbed":"c2","id":"y"}', '{"op":"restore"}']) {
       const f = decodeChange(`${HEADER}\n\n${meta}`, opts);
@@ -168,6 +173,8 @@ describe('decodeChange drops what is not a genuine frame', () => {
       '{"w":"w","ts":1,"op":"patch","set":[],"del":[null]}',
       '{"w":"w","ts":1,"op":"patch","set":[],"del":"a"}',
       '{"w":"w","ts":1,"op":"patch","set":[],"sigs":[1]}',
+      '{"w":"w","ts":1,"op":"set","set":[],"ack":true}',
+      '{"w":"w","ts":1,"op":"set","set":[],"ack":2}',
       '[]',
       '"set"',
       '{"op":"gossip"}',
