@@ -3,11 +3,12 @@
  * runs (the child's `profile` command: node:inspector in the child, so the
  * profile holds no start-up or module loading): a cluster of N child nodes,
  * warmed up, then sequential set() calls from a non-leader (`seq`),
- * 64 in flight (`burst`), or idle convergence samples (`conv`). Prints the
+ * 64 in flight (`burst`), or idle convergence samples from one non-leader
+ * (`conv`) or from the non-leaders in turn (`rot`, as the bench's). Prints the
  * CPU time per write of the writer, of the receivers and of Redis (INFO cpu),
  * then where the writer's and one receiver's time went.
  *
- *   npx tsx bench/profile-children.ts [N=10] [seq|burst|conv] [seconds=3] [out-dir] [--cpu-only]
+ *   npx tsx bench/profile-children.ts [N=10] [seq|burst|conv|rot] [seconds=3] [out-dir] [--cpu-only]
  *
  * --cpu-only: no profiler (its sampling costs CPU too), only the CPU time per write.
  */
@@ -25,7 +26,7 @@ import { until } from './stats.js';
 const cpuOnly = process.argv.includes('--cpu-only');
 const args = process.argv.slice(2).filter((a) => !a.startsWith('--'));
 const n = Number(args[0] ?? 10);
-const what = (args[1] ?? 'seq') as 'seq' | 'burst' | 'conv';
+const what = (args[1] ?? 'seq') as 'seq' | 'burst' | 'conv' | 'rot';
 const seconds = Number(args[2] ?? 3);
 /** Enough writes that every receiver's path is optimised (500 left much of it in the baseline tiers). */
 const WARM_UP_WRITES = 3_000;
@@ -60,8 +61,9 @@ try {
   await Promise.all(children.map((c) => c.call('profile', 'start', ...(cpuOnly ? ['cpu'] : []))));
   const cpu0 = await redisCpu(info);
   let writes = 0;
-  if (what === 'conv') {
-    const r = await measureConvergence(children, () => writer, Math.round(seconds * 200), marks, 0);
+  if (what === 'conv' || what === 'rot') {
+    const others = children.filter((c) => c !== leader);
+    const r = await measureConvergence(children, (i) => (what === 'rot' ? others[i % others.length]! : writer), Math.round(seconds * 200), marks, 0);
     writes = r.writes;
     console.log(`convergence p50 ${[...r.latencies].sort((a, b) => a - b)[Math.floor(r.latencies.length / 2)]?.toFixed(2)} ms over ${r.latencies.length}`);
   } else {
@@ -76,6 +78,7 @@ try {
   const receivers = used.filter((_, i) => children[i] !== writer);
   const recvUs = receivers.reduce((a, u) => a + us(u), 0);
   console.log(`per process (µs per write): ${children.map((c, i) => `${c.id}${c === writer ? ' (writer)' : c === leader ? ' (leader)' : ''} ${us(used[i]!).toFixed(0)}`).join(', ')}`);
+  console.log(`all ${n} processes: ${used.reduce((a, u) => a + us(u), 0).toFixed(0)} µs per write`);
   console.log(
     `N=${n}, ${what}, from a non-leader: CPU per write — writer ${us(used[children.indexOf(writer)]!).toFixed(0)} µs, each receiver ${(recvUs / receivers.length).toFixed(0)} µs (all ${n - 1}: ${recvUs.toFixed(0)} µs), Redis ${(redisUs / writes).toFixed(0)} µs`,
   );

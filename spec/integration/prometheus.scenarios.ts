@@ -62,6 +62,7 @@ export function prometheusScenarios(backend: Backend): void {
       const others = nodes.filter((n) => n !== writer);
       const before = new Map(nodes.map((n) => [n, n.metrics().counters['changes.applied'] ?? 0]));
       for (let i = 0; i < 5; i++) await writer.setSync({ i });
+      await writer.status();
 
       const { text, value } = await scrape(registry);
       const ns = namespace();
@@ -118,8 +119,10 @@ export function prometheusScenarios(backend: Backend): void {
         expect(value('simple_gossip_changes_total', at(n, { outcome: 'applied' }))).toBe(before.get(n)! + 5);
         expect(value('simple_gossip_messages_received_total', at(n, { type: 'change' }))).toBeGreaterThanOrEqual(5);
       }
-      // setSync asks every member for its version: the writer sent vsn requests and got the answers.
-      expect(value('simple_gossip_rpc_requests_total', at(writer, { type: 'vsn', outcome: 'answered' }))).toBeGreaterThanOrEqual(5);
+      // Each member acked every setSync's change; status() asked every member for its version (vsn requests, answered).
+      expect(value('simple_gossip_messages_received_total', at(writer, { type: 'ack' }))).toBe(5 * others.length);
+      for (const n of others) expect(value('simple_gossip_messages_sent_total', at(n, { type: 'ack' }))).toBe(5);
+      expect(value('simple_gossip_rpc_requests_total', at(writer, { type: 'vsn', outcome: 'answered' }))).toBe(others.length);
       expect(value('simple_gossip_rpc_seconds_total', at(writer, { type: 'vsn' }))).toBeGreaterThan(0);
       // What travels is the change (one small key), not the state.
       const sum = (name: string, extra: Record<string, string> = {}) => others.reduce((t, n) => t + (value(name, at(n, extra)) ?? 0), 0);
