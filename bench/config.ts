@@ -14,7 +14,7 @@ export interface Plan {
   readonly floorRawNs: readonly number[];
   /** Convergence samples at cluster size n (the floor's too), after {@link WARM_UP} unreported ones. */
   readonly convergenceRuns: (n: number) => number;
-  /** How long each throughput run lasts. */
+  /** How long each throughput figure takes: {@link THROUGHPUT_SEGMENTS} runs of a share of it. */
   readonly throughputMs: number;
   /** "A lone write right after a burst": how many bursts (each followed by one timed write). */
   readonly burstReps: number;
@@ -112,3 +112,13 @@ export class Marks {
     return first;
   }
 }
+
+/**
+ * Each throughput figure (the library's, the floor's, the design floor's, the
+ * naive's alike) is the best of this many back-to-back runs, each lasting a
+ * share of the plan's throughputMs: a write loop on 2 shared cores swings
+ * between scheduling modes (bare EVALSHA loops ran back to back at 33,640 and
+ * then 12,366 commits/s), and the best run shows what the code does when the
+ * machine lets it, for every row the same way.
+ */
+export const THROUGHPUT_SEGMENTS = 3;

@@ -63,3 +63,13 @@ export async function pool<X, Y>(items: readonly X[], limit: number, fn: (x: X, 
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
+
+/** Runs `run` `times` times, one after another; the result with the highest `score`. */
+export async function bestOf<T>(times: number, run: () => Promise<T>, score: (t: T) => number): Promise<T> {
+  let best: T | undefined;
+  for (let i = 0; i < times; i++) {
+    const r = await run();
+    if (best === undefined || score(r) > score(best)) best = r;
+  }
+  return best!;
+}
