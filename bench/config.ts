@@ -98,6 +98,8 @@ export const PAYLOAD = Object.freeze({
 
 /** The namespace of the design floor's change frames (floor.ts), which its subscribers check. */
 export const DESIGN_NAMESPACE = 'bench-design00';
+/** The channel the design floor's subscribers send their acks to (its writer, the bench process, listens on it). */
+export const DESIGN_ACKS = '{floor}:design:writer';
 
 /** A monotonic mark shared by every write of a run, so each write's data differs from the last. */
 export class Marks {

@@ -12,12 +12,14 @@
  * - decode (ioredis): the message is a change frame of commit-2.lua (the
  *   design floor); it does what the design asks of every receiver at least
  *   ({@link decoded}), then its subscriber stamps; seq is the write id's
- *   first part (`<seq>-<random>`).
+ *   first part (`<seq>-<random>`). A frame whose meta has `"ack":1` (the
+ *   design floor's setSync) is acked as the library acks it: an `ack`
+ *   envelope with the head held, published to the writer's channel.
  *
  *   tsx bench/floor-child.ts ioredis|raw|decode <redis-url> <channel>
  */
 import { Redis } from 'ioredis';
-import { DESIGN_NAMESPACE } from './config.js';
+import { DESIGN_ACKS, DESIGN_NAMESPACE } from './config.js';
 import { rawSubscribe } from './resp.js';
 
 const [client, url, channel] = process.argv.slice(2) as [string, string, string];
@@ -35,7 +37,9 @@ function arrived(message: string): void {
 const KEPT_WRITE_IDS = 10_000;
 
 /** What a receiver holds: the head it follows and its frozen data. */
-let held: { n: number; h: string; w: string; data: Readonly<Record<string, unknown>> } = { n: 0, h: '', w: '', data: Object.freeze({}) };
+let held: { n: number; h: string; c: string; w: string; data: Readonly<Record<string, unknown>> } = { n: 0, h: '', c: '', w: '', data: Object.freeze({}) };
+/** The connection acks go out on (decode only). */
+let pub: Redis | undefined;
 const writeIds = new Set<string>();
 /** A subscriber of the data, as a user's: it is handed each new version. */
 let subscriber: (e: { readonly data: Readonly<Record<string, unknown>>; readonly version: number }) => void = () => undefined;
@@ -83,7 +87,11 @@ function decoded(frame: string): void {
       deepFreeze(value);
       data[set[i] as string] = value;
     }
-    held = { n, h: header.h, w: meta.w, data: Object.freeze(data) };
+    held = { n, h: header.h, c: header.c, w: meta.w, data: Object.freeze(data) };
+    if (meta.ack === 1) {
+      const ack = { v: 2, ns: DESIGN_NAMESPACE, type: 'ack', from: channel, to: header.from, ts: Date.now(), body: { cluster: held.c, version: n, hash: held.h } };
+      void pub!.publish(DESIGN_ACKS, `=${JSON.stringify(ack)}`);
+    }
     subscriber({ data: held.data, version: n });
   } catch (err) {
     process.stderr.write(`floor subscriber ${channel}: a frame dropped: ${(err as Error).message}\n`);
@@ -108,5 +116,9 @@ if (client === 'raw') {
   const sub = new Redis(url);
   sub.on('message', (_channel: string, message: string) => onMessage(message));
   await sub.subscribe(channel);
+  if (client === 'decode') {
+    pub = new Redis(url);
+    await pub.ping();
+  }
 }
 process.stdout.write('ready\n');

@@ -17,8 +17,10 @@
  *   called bare by the writer, with the arguments lib/node/store.ts commit()
  *   passes (the same frame size as the library's set() of PAYLOAD + seq), to
  *   N-1 subscribers that decode each frame into a deep-frozen object before
- *   they stamp it: its convergence and sequential commits/s. What is left
- *   between it and the library is the library's own JS.
+ *   they stamp it: its convergence and sequential commits/s; and its setSync:
+ *   commits whose meta asks for acks, until this process has every
+ *   subscriber's ack (as the library's setSync). What is left between it and
+ *   the library is the library's own JS.
  *
  * Each kind of subscriber has processes and channels of its own, so one
  * kind's messages never reach another's.
@@ -41,10 +43,10 @@ import { Redis } from 'ioredis';
 import { REPLAY_WINDOW_MS, WRITE_RECORD_TTL_MS } from '../lib/constants.js';
 import { headerPrefix } from '../lib/transport/frames.js';
 import { findRedis } from '../tools/redis-server.js';
-import { BURST_IN_FLIGHT, BURST_WRITES, DESIGN_NAMESPACE, IDLE_MS, PAYLOAD, PLANS, THROUGHPUT_SEGMENTS, WARM_UP } from './config.js';
+import { BURST_IN_FLIGHT, BURST_WRITES, DESIGN_ACKS, DESIGN_NAMESPACE, IDLE_MS, PAYLOAD, PLANS, THROUGHPUT_SEGMENTS, WARM_UP } from './config.js';
 import { load1 } from './machine.js';
 import { commandStats, usecPerCall } from './redis-stats.js';
-import type { Ctx, Floor, FloorConvergenceRow, FloorLoneRow, FloorRateRow, Results } from './results.js';
+import type { Ctx, Floor, FloorConvergenceRow, FloorLoneRow, FloorRateRow, FloorSyncRow, Results } from './results.js';
 import { bestOf, now, pool, sleep, summarize, within } from './stats.js';
 import { renderFloor } from './table.js';
 
@@ -79,7 +81,7 @@ const DESIGN_TEXTS: readonly string[] = Object.values(PAYLOAD).map((v) => `=${JS
 const WRITE_ID_PREFIX = randomBytes(9).toString('base64url');
 let designWrites = 0;
 
-/** One commit; resolves when the writer has its answer. `seq` 0 is not reported back. */
+/** One commit; resolves when the writer has its answer (the design floor's: to the version). `seq` 0 is not reported back. */
 type Commit = (seq: number, sent: bigint) => Promise<unknown>;
 
 const live = new Set<ChildProcess>();
@@ -222,14 +224,95 @@ function scriptCommit(redis: Redis, sha: string, subs: Subscribers, n: number): 
  * member 'w' (a fresh write id each time: `<seq>-<random>`), to the members
  * of {@link DESIGN_KEY}, the channels `subs` listens on.
  */
-function designCommit(redis: Redis, sha: string, subs: Subscribers): Commit {
+function designCommit(redis: Redis, sha: string, subs: Subscribers, ack = false): Commit {
   return async (seq) => {
     const w = `${seq}-${WRITE_ID_PREFIX}${(designWrites++).toString(36)}`;
-    const metaText = JSON.stringify({ w, ts: Date.now(), op: 'set', mode: 'c', set: DESIGN_KEYS });
+    const metaText = JSON.stringify({ w, ts: Date.now(), op: 'set', mode: 'c', set: DESIGN_KEYS, ...(ack ? { ack: 1 } : {}) });
     const args = ['PUBLISH', subs.prefix, DESIGN_HEADER, DESIGN_WRITER, '', WRITE_RECORD_TTL_MS, REPLAY_WINDOW_MS, '', metaText, ...DESIGN_TEXTS, `=${designWrites}`];
     const r: unknown = await redis.evalsha(sha, 2, DESIGN_KEY, `{floor}:write:${w}`, ...args);
     if (!Array.isArray(r) || r[0] !== 'ok') throw new Error(`commit-2.lua answered ${JSON.stringify(r)}`);
+    return r[1] as number;
   };
+}
+
+/**
+ * The design floor's writer's side of a setSync: the subscribers' acks on
+ * {@link DESIGN_ACKS}, each checked as the library checks an envelope
+ * (parsed, its type, addressee and head), kept with its arrival stamp.
+ */
+class Acks {
+  readonly #sub: Redis;
+  #got: Array<{ readonly version: number; readonly at: bigint }> = [];
+  #changed: (() => void) | undefined;
+
+  constructor(url: string) {
+    this.#sub = new Redis(url);
+    this.#sub.on('message', (_channel: string, message: string) => {
+      const at = process.hrtime.bigint();
+      try {
+        const env = JSON.parse(message.slice(1)) as { type?: unknown; to?: unknown; ns?: unknown; body?: { version?: unknown; cluster?: unknown; hash?: unknown } };
+        const version = env.body?.version;
+        if (env.type !== 'ack' || env.to !== DESIGN_WRITER || env.ns !== DESIGN_NAMESPACE || typeof env.body?.cluster !== 'string' || typeof env.body.hash !== 'string') return;
+        if (!Number.isSafeInteger(version)) return;
+        this.#got.push({ version: version as number, at });
+        this.#changed?.();
+      } catch {
+        // not an ack
+      }
+    });
+  }
+
+  start(): Promise<unknown> {
+    return this.#sub.subscribe(DESIGN_ACKS);
+  }
+
+  /** Forgets the acks so far (before a sample's commit). */
+  reset(): void {
+    this.#got = [];
+  }
+
+  /** The arrival of the last of `count` acks of at least `version`; undefined after `timeoutMs`. */
+  async all(version: number, count: number, timeoutMs: number): Promise<bigint | undefined> {
+    const done = (): bigint | undefined => {
+      const acked = this.#got.filter((a) => a.version >= version);
+      return acked.length >= count ? acked.reduce((last, a) => (a.at > last ? a.at : last), 0n) : undefined;
+    };
+    const waited = new Promise<bigint>((resolve) => {
+      this.#changed = () => {
+        const at = done();
+        if (at !== undefined) resolve(at);
+      };
+      this.#changed();
+    });
+    try {
+      return await within(waited, timeoutMs);
+    } finally {
+      this.#changed = undefined;
+    }
+  }
+
+  stop(): void {
+    this.#sub.disconnect();
+  }
+}
+
+/** The design floor's setSync: a commit whose meta asks for acks, until the writer has every subscriber's; one at a time, IDLE_MS apart. */
+async function designSync(redis: Redis, commit: Commit, acks: Acks, n: number, runs: number): Promise<FloorSyncRow> {
+  const lat: number[] = [];
+  let timeouts = 0;
+  for (let i = 0; i < WARM_UP + runs; i++) {
+    const seq = ++lastSeq;
+    acks.reset();
+    const sent = process.hrtime.bigint();
+    const version = (await commit(seq, sent)) as number;
+    const last = await acks.all(version, n - 1, SAMPLE_TIMEOUT_MS);
+    if (i >= WARM_UP) {
+      if (last === undefined) timeouts++;
+      else lat.push(toMs(last - sent));
+    }
+    await sleep(IDLE_MS);
+  }
+  return { n, runs, timeouts, latencyMs: summarize(lat), load1: load1() };
 }
 
 /** The design floor's cluster as its script needs it, version 1, with 'w' and the n-1 subscribers as members. */
@@ -341,6 +424,7 @@ export class FloorRig {
   readonly #ioredis: Subscribers;
   readonly #raw: Subscribers;
   readonly #decode: Subscribers;
+  readonly #acks: Acks;
   #sha: string | undefined;
   #designSha: string | undefined;
   readonly #done = new Set<number>();
@@ -350,6 +434,7 @@ export class FloorRig {
     this.#ioredis = new Subscribers('ioredis', ctx.redisUrl);
     this.#raw = new Subscribers('raw', ctx.redisUrl);
     this.#decode = new Subscribers('decode', ctx.redisUrl);
+    this.#acks = new Acks(ctx.redisUrl);
   }
 
   /** The idle hop and PING, and the scripts loaded. */
@@ -364,8 +449,10 @@ export class FloorRig {
       loneAfterBurst: [],
       designConvergence: [],
       designCommitRate: [],
+      designSync: [],
     };
     this.ctx.results.floor = f;
+    await this.#acks.start();
     this.#sha = (await this.#redis.script('LOAD', SCRIPT)) as string;
     this.#designSha = (await this.#redis.script('LOAD', DESIGN_SCRIPT)) as string;
     return f;
@@ -402,6 +489,8 @@ export class FloorRig {
       const commit = designCommit(this.#redis, this.#designSha!, this.#decode);
       (f.designConvergence ??= []).push(await convergence(this.ctx, this.#redis, commit, this.#decode, n));
       (f.designCommitRate ??= []).push(await bestRate(() => commitRate(this.#redis, commit, this.#decode, n, 1, plan.throughputMs / THROUGHPUT_SEGMENTS)));
+      log(`design floor: setSync, ${plan.setSyncRuns} commits asking ${n - 1} subscribers for acks`);
+      (f.designSync ??= []).push(await designSync(this.#redis, designCommit(this.#redis, this.#designSha!, this.#decode, true), this.#acks, n, plan.setSyncRuns));
     }
   }
 
@@ -412,6 +501,7 @@ export class FloorRig {
 
   async stop(): Promise<void> {
     this.#redis.disconnect();
+    this.#acks.stop();
     await Promise.all([this.#ioredis.stop(), this.#raw.stop(), this.#decode.stop()]);
   }
 }

@@ -172,6 +172,15 @@ export interface FloorLoneRow {
   readonly load1: number;
 }
 
+/** The design floor's setSync: a commit asking for acks, from its send until the writer has every subscriber's ack. */
+export interface FloorSyncRow {
+  readonly n: number;
+  readonly runs: number;
+  readonly timeouts: number;
+  readonly latencyMs: Summary;
+  readonly load1: number;
+}
+
 /** This machine's floor in this run (bench/floor.ts). */
 export interface Floor {
   /** An idle pub/sub hop between two processes. */
@@ -188,6 +197,8 @@ export interface Floor {
    */
   designConvergence?: FloorConvergenceRow[];
   designCommitRate?: FloorRateRow[];
+  /** The design floor's setSync (absent from files written before it was measured). */
+  designSync?: FloorSyncRow[];
 }
 
 export interface Results {
