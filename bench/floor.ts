@@ -474,7 +474,7 @@ export class FloorRig {
       log(`floor: script + ${n - 1} ioredis subscriber processes, ${plan.convergenceRuns(n)} commits, then back to back, then bursts`);
       const commit = scriptCommit(this.#redis, sha, this.#ioredis, n);
       f.convergence.push(await convergence(this.ctx, this.#redis, commit, this.#ioredis, n));
-      for (const inFlight of [1, 64]) f.commitRate.push(await bestRate(() => commitRate(this.#redis, commit, this.#ioredis, n, inFlight, plan.throughputMs / THROUGHPUT_SEGMENTS)));
+      for (const inFlight of [1, 64]) f.commitRate.push(await bestRate(() => commitRate(this.#redis, commit, this.#ioredis, n, inFlight, plan.throughputMs)));
       f.loneAfterBurst.push(await loneAfterBurst(commit, this.#ioredis, n, plan.burstReps));
     }
     if (plan.floorRawNs.includes(n)) {
@@ -488,7 +488,7 @@ export class FloorRig {
       log(`design floor: commit-2.lua + ${n - 1} decoding ioredis subscriber processes, ${plan.convergenceRuns(n)} commits, then back to back`);
       const commit = designCommit(this.#redis, this.#designSha!, this.#decode);
       (f.designConvergence ??= []).push(await convergence(this.ctx, this.#redis, commit, this.#decode, n));
-      (f.designCommitRate ??= []).push(await bestRate(() => commitRate(this.#redis, commit, this.#decode, n, 1, plan.throughputMs / THROUGHPUT_SEGMENTS)));
+      (f.designCommitRate ??= []).push(await bestRate(() => commitRate(this.#redis, commit, this.#decode, n, 1, plan.throughputMs)));
       log(`design floor: setSync, ${plan.setSyncRuns} commits asking ${n - 1} subscribers for acks`);
       (f.designSync ??= []).push(await designSync(this.#redis, designCommit(this.#redis, this.#designSha!, this.#decode, true), this.#acks, n, plan.setSyncRuns));
     }

@@ -140,7 +140,7 @@ async function measureAt(ctx: Ctx, namespace: string, children: readonly ChildNo
         const run = async () => {
           await cpuOf(children, 'start');
           const { value: r, evalshaUs } = await scriptTimeDuring(ctx.redisUrl, () =>
-            runLoop(child, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: plan.throughputMs / THROUGHPUT_SEGMENTS, payload: PAYLOAD, from: marks.reserve(10_000_000) }),
+            runLoop(child, { op: 'set', count: 10_000_000, concurrency: inFlight, maxMs: plan.throughputMs, payload: PAYLOAD, from: marks.reserve(10_000_000) }),
           );
           await settle(children);
           const used = await cpuOf(children, 'stop');

@@ -61,7 +61,7 @@ export async function naive(ctx: Ctx): Promise<void> {
               op: 'set',
               count: 10_000_000,
               concurrency: inFlight,
-              maxMs: ctx.plan.throughputMs / THROUGHPUT_SEGMENTS,
+              maxMs: ctx.plan.throughputMs,
               payload: PAYLOAD,
               from: ctx.marks.reserve(10_000_000),
             });
