@@ -240,7 +240,7 @@ function designCommit(redis: Redis, sha: string, subs: Subscribers, ack = false)
  * {@link DESIGN_ACKS}, each checked as the library checks an envelope
  * (parsed, its type, addressee and head), kept with its arrival stamp.
  */
-class Acks {
+class AckListener {
   readonly #sub: Redis;
   #got: Array<{ readonly version: number; readonly at: bigint }> = [];
   #changed: (() => void) | undefined;
@@ -297,7 +297,7 @@ class Acks {
 }
 
 /** The design floor's setSync: a commit whose meta asks for acks, until the writer has every subscriber's; one at a time, IDLE_MS apart. */
-async function designSync(redis: Redis, commit: Commit, acks: Acks, n: number, runs: number): Promise<FloorSyncRow> {
+async function designSync(redis: Redis, commit: Commit, acks: AckListener, n: number, runs: number): Promise<FloorSyncRow> {
   const lat: number[] = [];
   let timeouts = 0;
   for (let i = 0; i < WARM_UP + runs; i++) {
@@ -424,7 +424,7 @@ export class FloorRig {
   readonly #ioredis: Subscribers;
   readonly #raw: Subscribers;
   readonly #decode: Subscribers;
-  readonly #acks: Acks;
+  readonly #acks: AckListener;
   #sha: string | undefined;
   #designSha: string | undefined;
   readonly #done = new Set<number>();
@@ -434,7 +434,7 @@ export class FloorRig {
     this.#ioredis = new Subscribers('ioredis', ctx.redisUrl);
     this.#raw = new Subscribers('raw', ctx.redisUrl);
     this.#decode = new Subscribers('decode', ctx.redisUrl);
-    this.#acks = new Acks(ctx.redisUrl);
+    this.#acks = new AckListener(ctx.redisUrl);
   }
 
   /** The idle hop and PING, and the scripts loaded. */

@@ -6,7 +6,7 @@
  * lib/node/housekeeping.ts, the Redis side lib/node/store.ts.
  */
 import { CfgView, deleteCfgUpdater, setCfgUpdater } from '../cfg.js';
-import { ACK_WAIT_MS, GOSSIP_JITTER_MS, REPLAY_WINDOW_MS } from '../constants.js';
+import { GOSSIP_JITTER_MS, REPLAY_WINDOW_MS } from '../constants.js';
 import { GossipError, NodeIdInUseError, StoppedError, SubscriberError } from '../errors.js';
 import type { GossipEvents, GossipEventType, Handler } from '../events.js';
 import { Metrics } from '../metrics.js';
@@ -255,7 +255,7 @@ export class Node<T = unknown> {
       {
         nodes: () => this.#inbox.state.nodes,
         version: (node, atLeast, holdMs) =>
-          node === this.id ? this.#inbox.whenVersion(atLeast, holdMs) : this.#messages.holds(node, this.#inbox.state.cluster, atLeast, ACK_WAIT_MS, holdMs, this.#o.statusTimeoutMs),
+          node === this.id ? this.#inbox.whenVersion(atLeast, holdMs) : this.#messages.holds(node, this.#inbox.state.cluster, atLeast, holdMs, this.#o.statusTimeoutMs),
       },
       version,
       options,

@@ -5,7 +5,7 @@
  * reported, never thrown); envelopes out; replies matched to their requests
  * here, outside the node's inbox.
  */
-import { PROTOCOL_VERSION, REPLAY_WINDOW_MS } from '../constants.js';
+import { ACK_WAIT_MS, PROTOCOL_VERSION, REPLAY_WINDOW_MS } from '../constants.js';
 import { BadMessageError, GossipError, NoListenerError, RequestTimeoutError } from '../errors.js';
 import type { Metrics } from '../metrics.js';
 import { Acks } from './acks.js';
@@ -163,11 +163,11 @@ export class Messages {
 
   /**
    * `node`'s version once it holds `atLeast` of `cluster`: from its ack when
-   * that comes within `ackWaitMs` (the change asked for one), else asked with
-   * a `vsn` request held for `holdMs`; undefined where it did not answer.
+   * that comes within {@link ACK_WAIT_MS} (the change asked for one), else
+   * asked with a `vsn` request held for `holdMs`; undefined where it did not answer.
    */
-  async holds(node: string, cluster: string, atLeast: number, ackWaitMs: number, holdMs: number, timeoutMs: number): Promise<number | undefined> {
-    return (await this.#acks.wait(node, cluster, atLeast, Math.min(ackWaitMs, holdMs))) ?? this.version(node, holdMs + timeoutMs, { atLeast, waitMs: holdMs });
+  async holds(node: string, cluster: string, atLeast: number, holdMs: number, timeoutMs: number): Promise<number | undefined> {
+    return (await this.#acks.wait(node, cluster, atLeast, Math.min(ACK_WAIT_MS, holdMs))) ?? this.version(node, holdMs + timeoutMs, { atLeast, waitMs: holdMs });
   }
 
   /** Rejects every pending request and ignores whatever arrives later. */
