@@ -86,7 +86,7 @@ local version = math.max(tonumber(t[1]), tonumber(a[1])) + 1
 local hash = redis.sha1hex(t[2] .. '\n' .. a[2] .. '\n' .. version .. '\n' .. ARGV[9])
 redis.call('HSET', target, 'v', version, 'h', hash, 'nodes', ARGV[7], 'leader', ARGV[8], 'mode', mode, 'seq', seq, 'wt', aWt > tWt and a[4] or (t[4] or '0'))
 redis.call('DEL', absorbed)
--- The absorbed side's members that are down restart into the merged cluster: their node keys point at it now,
+-- The members that are down, on either side, restart into the merged cluster: their node keys point at it now,
 -- at its version and members (so a member stopping meanwhile with the old cluster does not move its key back:
 -- node-key-1.lua). The same hash tag, so the same slot; only keys that exist, and never their liveness.
 local keyPrefix = string.gsub(target, ':cluster:.*$', ':snapshot:')

@@ -227,6 +227,15 @@ export function merge(m: Model, caller: string, other: string): Cluster {
   t.exact &&= a.exact;
   a.absorbedInto = t.name;
   for (const n of m.nodes.values()) if (n.running && n.cluster === a.name) n.cluster = t.name;
+  // merge-3 points the node key of every member that is down, on either side, at the merged cluster, its version and members.
+  for (const id of t.members) {
+    const n = m.nodes.get(id)!;
+    if (n.running) continue;
+    n.cluster = t.name;
+    n.keyVersion = t.version;
+    n.keyExact = t.exact;
+    n.keyNodes = [...t.members];
+  }
   return t;
 }
 
